@@ -1,0 +1,1 @@
+"""Where the picture goes: DRM overlay (HDMI), framebuffer, web viewer, file, null."""

@@ -1,0 +1,1 @@
+"""Where frames come from: picamera2, OpenCV device/file, image folder, synthetic demo."""

@@ -1,0 +1,1 @@
+"""What is done to a frame: kernel convolution, pooling, ROI + digit, feature maps."""

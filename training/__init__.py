@@ -1,0 +1,1 @@
+"""Offline: the NumPy reference network, MNIST data, training and export to TFLite."""
