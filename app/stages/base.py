@@ -1,0 +1,34 @@
+"""The shape every processing stage has (after rpicam-apps' post-processing stages)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any
+
+from app.frame import Frame
+from app.state import ViewState
+
+
+class Stage(ABC):
+    """A named step of the pipeline.
+
+    A stage reads its own parameters once in ``configure`` (raising ``ConfigError``
+    with its name in the message for a bad one), then ``process`` runs on every
+    frame the current view needs. Results go into ``metadata`` under keys
+    namespaced by the stage name (``"kernel.output"``, ``"digit.probs"``), never
+    into other stages.
+    """
+
+    #: Unique name, used in config sections, metadata keys and timing tables.
+    name: str = ""
+    #: The views that need this stage; the loop skips it for other views unless
+    #: it is asked to compute everything (``bench`` all-views mode).
+    views: tuple[str, ...] = ()
+
+    def configure(self, params: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Read this stage's config section; the default takes no parameters."""
+
+    @abstractmethod
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        """Compute this stage's results for ``frame`` into ``metadata``."""
