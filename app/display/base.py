@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +32,14 @@ class Display(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def update_status(self, status: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Receive the loop's status once per frame (view, kernel, prediction, fps, ...).
+
+        Keys: view, kernel, stride, padding, pooling, pool_size, activation,
+        operation, prediction (int or None), confidence, probabilities (list of 10
+        floats), fps, runtime, source, frozen, message. The default ignores it.
+        """
 
     def __enter__(self) -> Display:
         self.open()
