@@ -1,0 +1,124 @@
+"""Training figures drawn with OpenCV (no plotting library): loss/accuracy curves, confusion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+_WHITE = (255, 255, 255)
+_GREY = (200, 200, 200)
+_DARK = (60, 60, 60)
+_BLUE = (200, 110, 30)  # BGR
+_ORANGE = (30, 140, 240)
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float = 0.45,
+          color: tuple[int, int, int] = _DARK, thickness: int = 1) -> None:  # fmt: skip
+    cv2.putText(img, text, org, _FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def _panel(
+    img: np.ndarray,
+    box: tuple[int, int, int, int],
+    series: list[tuple[str, list[float], tuple[int, int, int]]],
+    title: str,
+    y_range: tuple[float, float],
+    log_y: bool = False,
+) -> None:
+    """One line chart in ``box`` = (x0, y0, x1, y1): epochs on x, the series on y."""
+    x0, y0, x1, y1 = box
+    lo, hi = y_range
+    f = (lambda v: np.log10(v)) if log_y else (lambda v: v)
+    flo, fhi = f(lo), f(hi)
+    cv2.rectangle(img, (x0, y0), (x1, y1), _DARK, 1)
+    _text(img, title, (x0, y0 - 10), 0.55)
+    n = max(len(s[1]) for s in series)
+    for k in range(5):  # horizontal grid and y labels
+        fv = flo + (fhi - flo) * k / 4
+        y = int(y1 - (y1 - y0) * k / 4)
+        cv2.line(img, (x0 + 1, y), (x1 - 1, y), _GREY, 1)
+        value = 10**fv if log_y else fv
+        _text(img, f"{value:.3g}", (x0 - 52, y + 4), 0.4)
+    ticks = sorted({1, n, *range(5, n, 5)}) if n > 1 else [1]
+    for e in ticks:
+        x = int(x0 + (x1 - x0) * (e - 1) / max(1, n - 1))
+        _text(img, str(e), (x - 6, y1 + 16), 0.4)
+    _text(img, "epoch", ((x0 + x1) // 2 - 20, y1 + 34), 0.45)
+    for i, (label, values, color) in enumerate(series):
+        pts = []
+        for e, v in enumerate(values):
+            if not np.isfinite(v):
+                continue
+            fv = f(min(max(v, lo), hi))
+            x = x0 + (x1 - x0) * e / max(1, n - 1)
+            y = y1 - (y1 - y0) * (fv - flo) / (fhi - flo)
+            pts.append((int(round(x)), int(round(y))))
+        if len(pts) > 1:
+            cv2.polylines(img, [np.array(pts, np.int32)], False, color, 2, cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(img, p, 3, color, -1, cv2.LINE_AA)
+        ly = y0 + 18 + 18 * i
+        cv2.line(img, (x1 - 150, ly - 4), (x1 - 125, ly - 4), color, 2)
+        _text(img, label, (x1 - 118, ly), 0.45)
+
+
+def save_training_curve(path: Path, history: list[dict[str, Any]]) -> None:
+    """Loss (log scale) and accuracy per epoch, train and validation, as a PNG (1000x420)."""
+    img = np.full((420, 1000, 3), 255, np.uint8)
+    tl = [h["train_loss"] for h in history]
+    vl = [h["val_loss"] for h in history]
+    ta = [h["train_accuracy"] for h in history]
+    va = [h["val_accuracy"] for h in history]
+    losses = [v for v in tl + vl if np.isfinite(v) and v > 0]
+    lo = 10 ** np.floor(np.log10(min(losses))) if losses else 1e-3
+    hi = 10 ** np.ceil(np.log10(max(losses))) if losses else 1.0
+    _panel(img, (80, 50, 470, 360), [("train", tl, _BLUE), ("validation", vl, _ORANGE)],
+           "loss (log scale)", (lo, hi), log_y=True)  # fmt: skip
+    accs = [v for v in ta + va if np.isfinite(v)]
+    alo = min(0.95, np.floor(min(accs) * 100) / 100) if accs else 0.9
+    _panel(img, (580, 50, 970, 360), [("train", ta, _BLUE), ("validation", va, _ORANGE)],
+           "accuracy", (alo, 1.0))  # fmt: skip
+    _write(path, img)
+
+
+def save_confusion(path: Path, confusion: np.ndarray, accuracy: float) -> None:
+    """A 10x10 confusion matrix (rows true, columns predicted) with counts, as a PNG."""
+    k = confusion.shape[0]
+    cell, left, top = 48, 70, 70
+    img = np.full((top + cell * k + 50, left + cell * k + 30, 3), 255, np.uint8)
+    total = confusion.sum()
+    _text(img, f"MNIST test: {accuracy * 100:.2f}% of {total} correct", (left, 24), 0.55)
+    _text(img, "predicted", (left + cell * k // 2 - 35, 46), 0.45)
+    off = confusion.astype(np.float64).copy()
+    np.fill_diagonal(off, 0)
+    worst = max(1.0, off.max())
+    for i in range(k):
+        _text(img, str(i), (left - 20, top + cell * i + cell // 2 + 5), 0.5)
+        _text(img, str(i), (left + cell * i + cell // 2 - 5, top - 6), 0.5)
+        for j in range(k):
+            x, y = left + cell * j, top + cell * i
+            count = int(confusion[i, j])
+            if i == j:
+                color = (170, 225, 170)
+            elif count:
+                t = 0.25 + 0.75 * off[i, j] / worst  # errors: the more, the redder
+                color = (int(255 * (1 - t)), int(255 * (1 - t)), 255)
+            else:
+                color = _WHITE
+            cv2.rectangle(img, (x, y), (x + cell, y + cell), color, -1)
+            cv2.rectangle(img, (x, y), (x + cell, y + cell), _GREY, 1)
+            if count:
+                s = str(count)
+                _text(img, s, (x + cell // 2 - 4 * len(s), y + cell // 2 + 5), 0.42)
+    _text(img, "true", (8, top + cell * k // 2), 0.45)
+    _write(path, img)
+
+
+def _write(path: Path, img: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), img):
+        raise OSError(f"cannot write {path}")
