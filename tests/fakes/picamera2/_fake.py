@@ -1,0 +1,181 @@
+"""Control panel of the fake picamera2: camera list, fault injection, records, frame synthesis.
+
+Not part of the real library. Tests change ``state`` (after ``reset()``) to arrange a
+situation and read it afterwards to see what the code under test did.
+
+Fault hooks:
+    ``state.cameras = []``: nothing attached; ``Picamera2.global_camera_info()`` is empty
+        and ``Picamera2()`` raises ``IndexError`` as the real one does (it indexes that list).
+    ``state.fail_after_frames = N``: after N frames in total the sensor stops delivering;
+        ``capture_request(wait=t)`` then raises ``TimeoutError`` after ``t`` seconds (the
+        real ``Job.get_result`` -> ``Future.result(timeout)``), as with a loose cable.
+    ``state.recover_after_attempts = M``: after such a failure the next M ``Picamera2()``
+        constructions raise ``RuntimeError("Camera __init__ sequence did not complete.")``;
+        the one after works and the camera delivers again. ``None``: it never comes back.
+    ``state.capture_error = exc``: the next ``capture_request`` raises ``exc`` once.
+    ``state.platform``: "PISP" (Pi 5) or "VC4" (Pi 4 and earlier); sets stride alignment.
+    ``state.frame_interval``: seconds between frames (0: a frame is always ready).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+IMX708_ID = "/base/axi/pcie@120000/rp1/i2c@88000/imx708@1a"
+
+#: What Picamera2.camera_properties gives for a Camera Module 3 (values from a Pi 5).
+IMX708_PROPERTIES: dict[str, Any] = {
+    "Model": "imx708",
+    "UnitCellSize": (1400, 1400),
+    "Location": 2,
+    "Rotation": 180,
+    "ColorFilterArrangement": 0,
+    "PixelArraySize": (4608, 2592),
+    "PixelArrayActiveAreas": [(16, 24, 4608, 2592)],
+    "ScalerCropMaximum": (0, 0, 0, 0),
+    "SystemDevices": (20749, 20737, 20738, 20739),
+    "SensorSensitivity": 1.0,
+}
+
+
+@dataclass
+class OverlayCall:
+    """One call of ``set_overlay`` that the preview accepted."""
+
+    timestamp: float
+    preview: str
+    shape: tuple[int, ...] | None
+    dtype: str | None
+    overlay: np.ndarray | None
+
+
+@dataclass
+class FakeState:
+    cameras: list[dict[str, Any]] = field(
+        default_factory=lambda: [
+            {"Model": "imx708", "Location": 2, "Rotation": 180, "Id": IMX708_ID, "Num": 0}
+        ]
+    )
+    properties: dict[str, Any] = field(default_factory=lambda: dict(IMX708_PROPERTIES))
+    sensor_resolution: tuple[int, int] = (4608, 2592)
+    platform: str = "PISP"
+    frame_interval: float = 0.0
+    fail_after_frames: int | None = None
+    recover_after_attempts: int | None = 0
+    capture_error: BaseException | None = None
+    #: capture_request(wait=None) on a stalled camera blocks for ever in the real library;
+    #: the fake gives up after this long with an AssertionError naming the mistake.
+    block_forever_limit: float = 2.0
+
+    # Records.
+    events: list[tuple[float, str]] = field(default_factory=list)
+    overlay_calls: list[OverlayCall] = field(default_factory=list)
+    frames_delivered: int = 0
+    requests_captured: int = 0
+    requests_released: int = 0
+    open_attempts: int = 0
+    acquired: set[int] = field(default_factory=set)
+    instances: list[Any] = field(default_factory=list)
+    last_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # Internal.
+    failed: bool = False
+    attempts_since_failure: int = 0
+
+    def log(self, event: str) -> None:
+        with _lock:
+            self.events.append((time.monotonic(), event))
+
+    def event_names(self) -> list[str]:
+        return [name for _, name in self.events]
+
+    @property
+    def requests_outstanding(self) -> int:
+        return self.requests_captured - self.requests_released
+
+
+_lock = threading.Lock()
+state = FakeState()
+
+
+def reset() -> None:
+    """Back to one attached imx708, no faults and empty records."""
+    global state
+    state = FakeState()
+
+
+def stride_for(fmt: str, width: int) -> int:
+    """Bytes per row as libcamera sets them: rows padded to the ISP's alignment.
+
+    YUV420's chroma rows are half the luma stride and must be aligned too, so the luma
+    stride is aligned to twice as much (see Picamera2.align_stream).
+    """
+    align = 64 if state.platform == "PISP" else 32
+    bytes_per_pixel = {"RGB888": 3, "BGR888": 3, "XBGR8888": 4, "XRGB8888": 4, "YUV420": 1}
+    bpp = bytes_per_pixel.get(fmt, 1)
+    if fmt in ("YUV420", "YVU420"):
+        align *= 2
+    row = width * bpp
+    return (row + align - 1) // align * align
+
+
+def synthesize_bgr(frame_number: int, size: tuple[int, int]) -> np.ndarray:
+    """A moving test scene: (H, W, 3) uint8 BGR; a bright square travels left to right."""
+    width, height = size
+    xs = np.linspace(40, 200, width, dtype=np.float32)[None, :]
+    ys = np.linspace(0, 80, height, dtype=np.float32)[:, None]
+    image = np.empty((height, width, 3), np.uint8)
+    image[:, :, 0] = xs * 0.5 + ys
+    image[:, :, 1] = xs
+    image[:, :, 2] = 230 - xs * 0.5
+    side = max(2, height // 5)
+    x = (frame_number * 7) % max(1, width - side)
+    y = height // 2 - side // 2
+    image[y : y + side, x : x + side] = (250, 250, 250)
+    return image
+
+
+def make_buffer(fmt: str, size: tuple[int, int], stride: int, bgr: np.ndarray) -> np.ndarray:
+    """The 1D uint8 buffer libcamera would fill for one stream, padding included.
+
+    Padding bytes are 0xEE so code that forgets to crop to the width shows it.
+    """
+    width, height = size
+    if fmt in ("RGB888", "BGR888"):
+        # RGB888 is stored B, G, R in memory (DRM fourcc naming): OpenCV's BGR.
+        pixels = bgr if fmt == "RGB888" else bgr[:, :, ::-1]
+        rows = np.full((height, stride), 0xEE, np.uint8)
+        rows[:, : width * 3] = pixels.reshape(height, width * 3)
+        return rows.reshape(-1)
+    if fmt in ("XBGR8888", "XRGB8888"):
+        rgba = np.full((height, width, 4), 255, np.uint8)
+        rgba[:, :, :3] = bgr[:, :, ::-1] if fmt == "XBGR8888" else bgr
+        rows = np.full((height, stride), 0xEE, np.uint8)
+        rows[:, : width * 4] = rgba.reshape(height, width * 4)
+        return rows.reshape(-1)
+    if fmt in ("YUV420", "YVU420"):
+        i420 = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420)
+        y = i420[:height]
+        chroma = i420[height:].reshape(-1)
+        quarter = (width // 2) * (height // 2)
+        u = chroma[:quarter].reshape(height // 2, width // 2)
+        v = chroma[quarter:].reshape(height // 2, width // 2)
+        if fmt == "YVU420":
+            u, v = v, u
+        buffer = np.full(height * 3 // 2 * stride, 0xEE, np.uint8)
+        luma_bytes = height * stride
+        buffer[:luma_bytes].reshape(height, stride)[:, :width] = y
+        half = stride // 2
+        chroma_bytes = (height // 2) * half
+        buffer[luma_bytes : luma_bytes + chroma_bytes].reshape(height // 2, half)[
+            :, : width // 2
+        ] = u
+        buffer[luma_bytes + chroma_bytes :].reshape(height // 2, half)[:, : width // 2] = v
+        return buffer
+    raise RuntimeError("Format " + fmt + " not supported")
