@@ -117,6 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "convlens"
     sys_version = ""
+    # Answer even an unparseable request line with a status line (not HTTP/0.9's bare body).
+    default_request_version = "HTTP/1.0"
 
     def setup(self) -> None:
         # A timeout on the socket bounds both slow request reads and writes to a

@@ -1,0 +1,195 @@
+"""Write the composed picture to a Linux framebuffer (/dev/fbN), letterboxed to the screen.
+
+Geometry, stride and depth come from sysfs (``/sys/class/graphics/fbN``); the
+channel order from the ``FBIOGET_VSCREENINFO`` ioctl when the device answers it
+(an ordinary file standing in for the device does not: then the usual layouts are
+assumed, RGB565, or XRGB8888 / RGB888 with blue in the lowest byte).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.display.base import Display
+from app.display.compose import compose
+from app.errors import DisplayError
+from app.frame import Frame
+
+log = logging.getLogger(__name__)
+
+FBIOGET_VSCREENINFO = 0x4600
+# struct fb_var_screeninfo starts with xres, yres, xres_virtual, yres_virtual,
+# xoffset, yoffset, bits_per_pixel, grayscale, then red/green/blue/transp
+# bitfields (offset, length, msb_right); 40 u32 in all.
+_VSCREENINFO = struct.Struct("=40I")
+
+
+@dataclass(frozen=True)
+class FbGeometry:
+    """A framebuffer's layout: visible size, bytes per line and pixel format."""
+
+    width: int
+    height: int
+    stride: int
+    bits_per_pixel: int
+    #: True when red is in the low bits (BGR order in the pixel value).
+    red_low: bool = False
+
+    @property
+    def bytes_per_pixel(self) -> int:
+        return self.bits_per_pixel // 8
+
+
+def _read_sysfs(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise DisplayError(f"framebuffer: cannot read {path} ({exc.strerror or exc})") from exc
+
+
+def read_geometry(sysfs_dir: Path) -> FbGeometry:
+    """Geometry from ``virtual_size``, ``bits_per_pixel`` and ``stride`` in ``sysfs_dir``."""
+    size_text = _read_sysfs(sysfs_dir / "virtual_size")
+    bpp_text = _read_sysfs(sysfs_dir / "bits_per_pixel")
+    stride_text = _read_sysfs(sysfs_dir / "stride")
+    try:
+        width, height = (int(v) for v in size_text.split(","))
+        bpp = int(bpp_text)
+        stride = int(stride_text)
+    except ValueError as exc:
+        raise DisplayError(
+            f"framebuffer: unexpected sysfs values in {sysfs_dir} (virtual_size={size_text!r}, "
+            f"bits_per_pixel={bpp_text!r}, stride={stride_text!r}); expected 'W,H', 16|24|32, int"
+        ) from exc
+    if bpp not in (16, 24, 32):
+        raise DisplayError(f"framebuffer: {bpp} bits per pixel is not supported; expected 16/24/32")
+    if width <= 0 or height <= 0 or stride < width * bpp // 8:
+        raise DisplayError(
+            f"framebuffer: inconsistent geometry {width}x{height}, stride {stride}, {bpp} bpp"
+        )
+    return FbGeometry(width=width, height=height, stride=stride, bits_per_pixel=bpp)
+
+
+def _query_device(fd: int, geometry: FbGeometry) -> FbGeometry:
+    """Refine the geometry with the device's visible size and channel order when it tells."""
+    try:
+        raw = fcntl.ioctl(fd, FBIOGET_VSCREENINFO, bytes(_VSCREENINFO.size))
+    except OSError:
+        return geometry  # not a framebuffer device (a stand-in file): keep sysfs's word
+    info = _VSCREENINFO.unpack(raw)
+    xres, yres, bpp = info[0], info[1], info[6]
+    red_offset = info[8]
+    width = xres if 0 < xres <= geometry.width else geometry.width
+    height = yres if 0 < yres <= geometry.height else geometry.height
+    red_low = bpp in (24, 32) and red_offset == 0
+    return FbGeometry(width, height, geometry.stride, geometry.bits_per_pixel, red_low)
+
+
+def to_pixels(picture_bgr: np.ndarray, geometry: FbGeometry) -> np.ndarray:
+    """Convert (h, w, 3) uint8 BGR to the framebuffer's pixel bytes: (h, w, bytes_per_pixel)."""
+    bpp = geometry.bits_per_pixel
+    if bpp == 16:
+        # OpenCV's BGR565 is the fbdev RGB565 value (red in the top 5 bits), little-endian.
+        return cv2.cvtColor(picture_bgr, cv2.COLOR_BGR2BGR565)
+    if bpp == 24:
+        return cv2.cvtColor(picture_bgr, cv2.COLOR_BGR2RGB) if geometry.red_low else picture_bgr
+    code = cv2.COLOR_BGR2RGBA if geometry.red_low else cv2.COLOR_BGR2BGRA
+    return cv2.cvtColor(picture_bgr, code)
+
+
+def letterbox_rect(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, int, int]:
+    """(x, y, w, h) of the largest src-aspect rectangle centred in dst."""
+    if src_w * dst_h > dst_w * src_h:
+        w, h = dst_w, max(1, dst_w * src_h // src_w)
+    else:
+        w, h = max(1, dst_h * src_w // src_h), dst_h
+    return (dst_w - w) // 2, (dst_h - h) // 2, w, h
+
+
+class FramebufferDisplay(Display):
+    """Composes frame and overlay and writes them, letterboxed, to a framebuffer.
+
+    Args:
+        device: the framebuffer device, e.g. ``/dev/fb0`` (any writable file works
+            as a stand-in; it must be at least ``stride * height`` bytes).
+        sysfs_dir: where ``virtual_size`` etc. live; default
+            ``/sys/class/graphics/<device name>``.
+    """
+
+    def __init__(self, device: str = "/dev/fb0", *, sysfs_dir: str | os.PathLike | None = None):
+        self.device = device
+        self.sysfs_dir = Path(sysfs_dir or Path("/sys/class/graphics") / Path(device).name)
+        self.description = f"framebuffer {device}"
+        self.geometry: FbGeometry | None = None
+        self._fd: int | None = None
+        self._screen: np.ndarray | None = None
+        self._rect: tuple[int, int, int, int] | None = None
+        self._source_size: tuple[int, int] | None = None
+
+    def open(self) -> None:
+        geometry = read_geometry(self.sysfs_dir)
+        try:
+            fd = os.open(self.device, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except OSError as exc:
+            hint = " (is the user in the 'video' group?)" if exc.errno == 13 else ""
+            raise DisplayError(
+                f"framebuffer: cannot open {self.device}: {exc.strerror}{hint}"
+            ) from exc
+        self._fd = fd
+        self.geometry = _query_device(fd, geometry)
+        g = self.geometry
+        # One screen-sized buffer with the pixel rows at `stride` bytes apart; the
+        # letterbox bars stay black and are written once.
+        self._screen = np.zeros((g.height, g.stride), np.uint8)
+        self._rect = None
+        self._source_size = None
+        os.pwrite(fd, self._screen.data, 0)
+        log.info(
+            "framebuffer %s: %dx%d, %d bpp, stride %d",
+            self.device,
+            g.width,
+            g.height,
+            g.bits_per_pixel,
+            g.stride,
+        )
+
+    def show(self, frame: Frame, overlay: np.ndarray) -> None:
+        if self._fd is None or self.geometry is None or self._screen is None:
+            raise DisplayError("framebuffer: show() before open()")
+        picture = compose(frame.array, overlay)
+        g = self.geometry
+        src_h, src_w = picture.shape[:2]
+        if self._source_size != (src_w, src_h):
+            self._source_size = (src_w, src_h)
+            self._rect = letterbox_rect(src_w, src_h, g.width, g.height)
+            self._screen[:] = 0
+            os.pwrite(self._fd, self._screen.data, 0)
+        x, y, w, h = self._rect
+        if (w, h) != (src_w, src_h):
+            shrinking = w < src_w
+            interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+            picture = cv2.resize(picture, (w, h), interpolation=interpolation)
+        pixels = to_pixels(picture, g).reshape(h, w * g.bytes_per_pixel)
+        bpp = g.bytes_per_pixel
+        self._screen[y : y + h, x * bpp : (x + w) * bpp] = pixels
+        # Only the rows that carry the picture change.
+        rows = self._screen[y : y + h]
+        written = os.pwrite(self._fd, rows.data, y * g.stride)
+        if written != rows.nbytes:
+            raise DisplayError(
+                f"framebuffer: short write to {self.device} ({written} of {rows.nbytes} bytes)"
+            )
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self._screen = None

@@ -1,0 +1,410 @@
+"""The web display: endpoints, shared lazy JPEG encoding, token, limits, shutdown."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from app.controls.actions import ActionQueue
+from app.display.web import MAX_BODY_BYTES, WebDisplay, is_loopback_host
+from app.errors import DisplayError
+from app.frame import Frame
+
+H, W = 60, 80
+
+
+def make_frame(seq: int) -> tuple[Frame, np.ndarray]:
+    array = np.full((H, W, 3), (seq * 10) % 256, np.uint8)
+    array[:, : W // 2, 2] = 200  # left half reddish
+    overlay = np.zeros((H, W, 4), np.uint8)
+    return Frame(array, array[..., 0].copy(), seq, time.monotonic()), overlay
+
+
+class Producer:
+    """Calls show() every few ms on its own thread, like the capture loop."""
+
+    def __init__(self, display: WebDisplay, interval: float = 0.01) -> None:
+        self.display = display
+        self.interval = interval
+        self.stop = threading.Event()
+        self.shown = 0
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            frame, overlay = make_frame(self.shown)
+            self.display.show(frame, overlay)
+            self.shown += 1
+            self.stop.wait(self.interval)
+
+    def __enter__(self) -> Producer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+@pytest.fixture
+def queue() -> ActionQueue:
+    return ActionQueue()
+
+
+@pytest.fixture
+def web(queue) -> Iterator[WebDisplay]:
+    display = WebDisplay("127.0.0.1", 0, actions=queue, request_timeout=3.0)
+    display.open()
+    try:
+        yield display
+    finally:
+        display.close()
+
+
+def request(
+    display: WebDisplay,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, http.client.HTTPResponse]:
+    conn = http.client.HTTPConnection("127.0.0.1", display.port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read(), response
+    finally:
+        conn.close()
+
+
+def post_json(display: WebDisplay, path: str, payload: object, **headers: str):
+    body = json.dumps(payload).encode()
+    all_headers = {"Content-Type": "application/json", **headers}
+    return request(display, "POST", path, body, all_headers)
+
+
+def raw(display: WebDisplay, data: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", display.port), timeout=5) as sock:
+        sock.sendall(data)
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def status_code(reply: bytes) -> int:
+    return int(reply.split(b" ", 2)[1])
+
+
+def read_mjpeg_frames(display: WebDisplay, count: int, timeout: float = 10.0) -> list[bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", display.port, timeout=timeout)
+    conn.request("GET", "/stream.mjpg")
+    response = conn.getresponse()
+    assert response.status == 200
+    assert response.getheader("Content-Type").startswith("multipart/x-mixed-replace")
+    frames = []
+    try:
+        while len(frames) < count:
+            line = response.fp.readline()
+            if not line.startswith(b"--"):
+                continue
+            headers = {}
+            while (line := response.fp.readline().strip()) != b"":
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            assert headers["content-type"] == "image/jpeg"
+            frames.append(response.fp.read(int(headers["content-length"])))
+    finally:
+        conn.close()
+    return frames
+
+
+def wait_for(predicate, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+# --- pages and status ---------------------------------------------------------
+
+
+def test_page_static_files_and_legend(web):
+    code, body, response = request(web, "GET", "/")
+    assert code == 200 and b"/stream.mjpg" in body + request(web, "GET", "/static/app.js")[1]
+    assert response.getheader("Content-Type").startswith("text/html")
+    assert request(web, "GET", "/static/style.css")[0] == 200
+    code, body, _ = request(web, "GET", "/api/legend")
+    legend = json.loads(body)
+    assert code == 200 and legend["keys"]["k"] == "next_kernel" and legend["legend"]
+
+
+def test_status_reports_what_the_loop_sent_with_numpy_values(web):
+    web.update_status(
+        {"view": "kernel", "kernel": "sobel_x", "fps": np.float32(29.5), "prediction": None,
+         "probabilities": np.linspace(0, 1, 10)}
+    )  # fmt: skip
+    code, body, response = request(web, "GET", "/api/status")
+    status = json.loads(body)
+    assert code == 200 and response.getheader("Content-Type") == "application/json"
+    assert status["view"] == "kernel" and status["kernel"] == "sobel_x"
+    assert status["fps"] == pytest.approx(29.5) and len(status["probabilities"]) == 10
+    assert status["token_required"] is False and status["stream_clients"] == 0
+
+
+# --- frames -------------------------------------------------------------------
+
+
+def test_no_client_means_no_encoding_work(web):
+    for seq in range(20):
+        web.show(*make_frame(seq))
+    time.sleep(0.1)
+    assert web.frames_queued == 0 and web.frames_encoded == 0
+
+
+def test_stream_delivers_jpegs_of_the_frame_size_while_watched(web):
+    with Producer(web):
+        frames = read_mjpeg_frames(web, 3)
+    for jpeg in frames:
+        picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert picture.shape == (H, W, 3)
+        assert picture[:, : W // 2, 2].mean() > 150  # the reddish half survived
+    assert wait_for(lambda: web.stream_clients == 0)
+    encoded = web.frames_encoded
+    for seq in range(10):
+        web.show(*make_frame(seq))
+    time.sleep(0.1)
+    assert web.frames_encoded == encoded  # nobody watches any more
+
+
+def test_encoding_is_shared_by_clients(web):
+    results: list[list[bytes]] = []
+
+    def watch():
+        results.append(read_mjpeg_frames(web, 5))
+
+    watchers = [threading.Thread(target=watch) for _ in range(3)]
+    for t in watchers:
+        t.start()
+    assert wait_for(lambda: web.stream_clients == 3)
+    with Producer(web):
+        for t in watchers:
+            t.join()
+    assert len(results) == 3
+    # Three clients got 15 frames, from no more encodes than frames shown.
+    assert web.frames_encoded <= web.frames_queued
+
+
+def test_single_frame_endpoint(web):
+    with Producer(web):
+        code, body, response = request(web, "GET", "/frame.jpg")
+    assert code == 200 and response.getheader("Content-Type") == "image/jpeg"
+    assert cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR).shape == (H, W, 3)
+
+
+def test_a_stalled_client_never_blocks_show(web):
+    sock = socket.create_connection(("127.0.0.1", web.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")  # and never read
+    try:
+        assert wait_for(lambda: web.stream_clients == 1)
+        big = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+        overlay = np.zeros((240, 320, 4), np.uint8)
+        worst = 0.0
+        for seq in range(150):
+            start = time.perf_counter()
+            web.show(Frame(big, big[..., 0], seq, time.monotonic()), overlay)
+            worst = max(worst, time.perf_counter() - start)
+            time.sleep(0.002)
+        # show() only copies two small arrays; a blocked send would take seconds.
+        assert worst < 1.0
+        assert web.frames_encoded > 1
+    finally:
+        sock.close()
+
+
+def test_bad_frame_raises_display_error(web):
+    code_before = web.frames_queued
+    sock = socket.create_connection(("127.0.0.1", web.port))
+    sock.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+    try:
+        assert wait_for(lambda: web.stream_clients == 1)
+        frame, _ = make_frame(0)
+        with pytest.raises(DisplayError, match="overlay"):
+            web.show(frame, np.zeros((H, W, 3), np.uint8))
+        assert web.frames_queued == code_before
+    finally:
+        sock.close()
+
+
+# --- control ------------------------------------------------------------------
+
+
+def test_keys_and_actions_reach_the_queue(web, queue):
+    code, body, _ = post_json(web, "/api/key", {"key": "v"})
+    assert code == 200 and json.loads(body)["action"] == "next_view"
+    assert post_json(web, "/api/action", {"action": "next_kernel"})[0] == 200
+    assert queue.drain() == ["next_view", "next_kernel"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [({"key": "F13"}, 400), ({"key": 5}, 400), ({"nokey": "v"}, 400), (["v"], 400)],
+)
+def test_bad_key_payloads_are_400(web, queue, payload, expected):
+    assert post_json(web, "/api/key", payload)[0] == expected
+    assert post_json(web, "/api/action", {"action": "explode"})[0] == 400
+    assert queue.drain() == []
+
+
+def test_view_only_display_answers_503_for_control():
+    display = WebDisplay("127.0.0.1", 0, actions=None)
+    display.open()
+    try:
+        assert post_json(display, "/api/key", {"key": "v"})[0] == 503
+        assert request(display, "GET", "/api/status")[0] == 200
+    finally:
+        display.close()
+
+
+def test_non_loopback_bind_needs_the_token_for_control_only(queue):
+    display = WebDisplay("0.0.0.0", 0, actions=queue, token="s3cret-token")
+    display.open()
+    try:
+        assert display.token_required and "token=s3cret-token" in display.url
+        code, body, _ = post_json(display, "/api/key", {"key": "v"})
+        assert code == 403 and b"token" in body
+        assert post_json(display, "/api/action", {"action": "quit"})[0] == 403
+        assert (
+            post_json(display, "/api/key", {"key": "v"}, **{"X-Convlens-Token": "wrong"})[0] == 403
+        )
+        assert queue.drain() == []
+        ok = post_json(display, "/api/key", {"key": "v"}, **{"X-Convlens-Token": "s3cret-token"})
+        assert ok[0] == 200
+        assert post_json(display, "/api/action?token=s3cret-token", {"action": "quit"})[0] == 200
+        assert queue.drain() == ["next_view", "quit"]
+        # Page, status and stream stay viewable without it.
+        assert request(display, "GET", "/")[0] == 200
+        assert request(display, "GET", "/api/status")[0] == 200
+        with Producer(display):
+            assert len(read_mjpeg_frames(display, 1)) == 1
+    finally:
+        display.close()
+
+
+def test_generated_token_when_none_given():
+    display = WebDisplay("0.0.0.0", 0, actions=ActionQueue())
+    assert display.token_required and len(display.token) >= 16
+    assert not WebDisplay("127.0.0.1", 0).token_required
+    assert is_loopback_host("::1") and is_loopback_host("localhost")
+    assert not is_loopback_host("192.0.2.1") and not is_loopback_host("pi.local")
+
+
+# --- hostile and broken requests ----------------------------------------------
+
+
+def test_oversized_and_malformed_requests_get_4xx_and_the_server_keeps_serving(web, queue):
+    big = b"x" * (MAX_BODY_BYTES + 1)
+    code, _, _ = request(web, "POST", "/api/key", big, {"Content-Type": "application/json"})
+    assert code == 413
+    assert post_json(web, "/api/key", "{")[0] == 400  # a JSON string, not an object
+    assert (
+        request(web, "POST", "/api/key", b"{not json", {"Content-Type": "application/json"})[0]
+        == 400
+    )
+    text = {"Content-Type": "text/plain"}
+    assert request(web, "POST", "/api/key", b'{"key":"v"}', text)[0] == 415
+    no_length = b"POST /api/key HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n"
+    reply = raw(web, no_length)
+    assert status_code(reply) == 411
+    reply = raw(web, b"POST /api/key HTTP/1.1\r\nContent-Length: abc\r\n\r\n")
+    assert status_code(reply) == 400
+    reply = raw(web, b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n")
+    assert status_code(reply) == 414
+    many_headers = b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 200) for i in range(60))
+    reply = raw(web, b"GET / HTTP/1.1\r\n" + many_headers + b"\r\n")
+    assert status_code(reply) == 431
+    assert status_code(raw(web, b"\x16\x03\x01garbage\r\n\r\n")) == 400
+    assert status_code(raw(web, b"GET\r\n\r\n")) == 400
+    assert request(web, "GET", "/nope")[0] == 404
+    assert request(web, "GET", "/api/key")[0] == 405
+    assert request(web, "DELETE", "/api/status")[0] == 405
+    assert (
+        request(web, "POST", "/api/status", b"{}", {"Content-Type": "application/json"})[0] == 405
+    )
+    assert queue.drain() == []
+    # Still serving.
+    assert request(web, "GET", "/api/status")[0] == 200
+    assert post_json(web, "/api/key", {"key": "k"})[0] == 200
+
+
+def test_stream_client_limit_gives_503(queue):
+    display = WebDisplay("127.0.0.1", 0, actions=queue, max_stream_clients=2)
+    display.open()
+    socks = []
+    try:
+        for _ in range(2):
+            sock = socket.create_connection(("127.0.0.1", display.port))
+            sock.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+            socks.append(sock)
+        assert wait_for(lambda: display.stream_clients == 2)
+        assert request(display, "GET", "/stream.mjpg")[0] == 503
+        assert request(display, "GET", "/api/status")[0] == 200
+        for sock in socks:
+            sock.close()
+        socks.clear()
+        assert wait_for(lambda: display.stream_clients == 0)
+        with Producer(display):
+            assert len(read_mjpeg_frames(display, 1)) == 1
+    finally:
+        for sock in socks:
+            sock.close()
+        display.close()
+
+
+def test_close_stops_every_thread_even_with_open_streams_and_idle_sockets(queue):
+    before = set(threading.enumerate())
+    display = WebDisplay("127.0.0.1", 0, actions=queue, request_timeout=30.0)
+    display.open()
+    stream = socket.create_connection(("127.0.0.1", display.port))
+    stream.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")
+    idle = socket.create_connection(("127.0.0.1", display.port))  # sends nothing
+    idle.sendall(b"GET / HTTP/1.1\r\n")  # half a request
+    try:
+        assert wait_for(lambda: display.stream_clients == 1)
+        start = time.monotonic()
+        display.close()
+        assert time.monotonic() - start < 5.0  # not the 30 s request timeout
+        assert wait_for(lambda: set(threading.enumerate()) <= before, timeout=2.0)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", display.port), timeout=1).close()
+    finally:
+        stream.close()
+        idle.close()
+
+
+def test_port_in_use_is_a_display_error(web):
+    other = WebDisplay("127.0.0.1", web.port)
+    with pytest.raises(DisplayError, match="cannot listen"):
+        other.open()
+
+
+def test_show_before_open_is_an_error():
+    with pytest.raises(DisplayError):
+        WebDisplay("127.0.0.1", 0).show(*make_frame(0))
