@@ -1,0 +1,119 @@
+"""The framebuffer display writing to an ordinary file with a fake sysfs directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.display.fb import FramebufferDisplay, letterbox_rect, read_geometry
+from app.errors import DisplayError
+from app.frame import Frame
+
+
+def fake_fb(tmp_path: Path, width: int, height: int, bpp: int, stride: int) -> tuple[str, Path]:
+    sysfs = tmp_path / "sys" / "fb0"
+    sysfs.mkdir(parents=True)
+    (sysfs / "virtual_size").write_text(f"{width},{height}\n")
+    (sysfs / "bits_per_pixel").write_text(f"{bpp}\n")
+    (sysfs / "stride").write_text(f"{stride}\n")
+    device = tmp_path / "fb0"
+    device.write_bytes(b"\xaa" * (stride * height))
+    return str(device), sysfs
+
+
+def solid_frame(h: int, w: int, bgr: tuple[int, int, int]) -> tuple[Frame, np.ndarray]:
+    array = np.empty((h, w, 3), np.uint8)
+    array[:] = bgr
+    return Frame(array, array[..., 0], 0, 0.0), np.zeros((h, w, 4), np.uint8)
+
+
+def screen(device: str, height: int, stride: int) -> np.ndarray:
+    return np.frombuffer(Path(device).read_bytes(), np.uint8).reshape(height, stride)
+
+
+def test_xrgb8888_same_size_with_padded_stride(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 8, 6, 32, stride=40)  # 8 px * 4 B = 32, padded to 40
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)
+    display.open()
+    frame, overlay = solid_frame(6, 8, (10, 20, 30))
+    overlay[0, 0] = (255, 255, 255, 255)  # the overlay is composed in
+    display.show(frame, overlay)
+    display.close()
+    rows = screen(device, 6, 40)
+    pixels = rows[:, :32].reshape(6, 8, 4)
+    assert pixels[1, 1].tolist() == [10, 20, 30, 255]  # B, G, R, X in memory
+    assert pixels[0, 0, :3].tolist() == [255, 255, 255]
+    assert (rows[:, 32:] == 0).all()  # padding bytes are written as black, not garbage
+
+
+def test_rgb565_values(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 4, 2, 16, stride=8)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)
+    display.open()
+    b, g, r = 40, 130, 250
+    display.show(*solid_frame(2, 4, (b, g, r)))
+    display.close()
+    values = screen(device, 2, 8).view("<u2")
+    expected = ((r >> 3) << 11) | ((g >> 2) << 5) | (b >> 3)
+    assert (values == expected).all()
+
+
+def test_rgb888(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 4, 2, 24, stride=12)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)
+    display.open()
+    display.show(*solid_frame(2, 4, (1, 2, 3)))
+    display.close()
+    assert screen(device, 2, 12).reshape(2, 4, 3)[0, 0].tolist() == [1, 2, 3]
+
+
+def test_letterbox_scales_and_centres_with_black_bars(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 16, 6, 32, stride=64)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)
+    display.open()
+    display.show(*solid_frame(30, 40, (0, 0, 255)))  # 4:3 onto 16:6 -> pillarbox 8x6
+    display.close()
+    pixels = screen(device, 6, 64).reshape(6, 16, 4)
+    x, y, w, h = letterbox_rect(40, 30, 16, 6)
+    assert (x, y, w, h) == (4, 0, 8, 6)
+    assert (pixels[:, 4:12, 2] == 255).all() and (pixels[:, 4:12, :2] == 0).all()
+    assert (pixels[:, :4] == 0).all() and (pixels[:, 12:] == 0).all()
+
+
+def test_letterbox_rect_wide_source():
+    assert letterbox_rect(200, 50, 100, 100) == (0, 37, 100, 25)
+
+
+def test_size_change_clears_old_picture(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 8, 8, 32, stride=32)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)
+    display.open()
+    display.show(*solid_frame(8, 8, (255, 255, 255)))
+    display.show(*solid_frame(4, 8, (0, 255, 0)))  # now letterboxed: rows 2..5
+    display.close()
+    pixels = screen(device, 8, 32).reshape(8, 8, 4)
+    assert (pixels[:2] == 0).all() and (pixels[6:] == 0).all()
+    assert (pixels[2:6, :, 1] == 255).all()
+
+
+def test_geometry_errors_name_the_problem(tmp_path):
+    _, sysfs = fake_fb(tmp_path, 8, 8, 8, stride=8)
+    with pytest.raises(DisplayError, match="8 bits per pixel"):
+        read_geometry(sysfs)
+    (sysfs / "bits_per_pixel").write_text("32")
+    (sysfs / "stride").write_text("4")
+    with pytest.raises(DisplayError, match="inconsistent"):
+        read_geometry(sysfs)
+    (sysfs / "virtual_size").write_text("garbage")
+    with pytest.raises(DisplayError, match="virtual_size"):
+        read_geometry(sysfs)
+    with pytest.raises(DisplayError, match="cannot read"):
+        read_geometry(tmp_path / "missing")
+
+
+def test_missing_device_is_a_display_error(tmp_path):
+    _, sysfs = fake_fb(tmp_path, 8, 8, 32, stride=32)
+    with pytest.raises(DisplayError, match="cannot open"):
+        FramebufferDisplay(str(tmp_path / "nope"), sysfs_dir=sysfs).open()
