@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Run the runtime tests under tflite-runtime 2.14 with numpy < 2, as on Raspberry Pi OS Bookworm.
+#
+# Usage: .ci/tflite_runtime_env.sh [pytest args...]
+#   Creates (once) a second venv, .venv-tflite, with Python 3.11, tflite-runtime==2.14.0,
+#   numpy<2, opencv-python-headless, pytest and the project installed without the litert
+#   extra; then runs tests/test_classifier*.py and tests/test_export_runtime*.py there.
+#   The export tests also need the pure-Python `tflite` and `flatbuffers` packages (the
+#   `train` extra), so this venv both exports fresh models and loads the committed ones,
+#   checking that tflite-runtime 2.14's kernels accept what the exporter writes.
+# Environment: PYTHON311 (default python3.11), VENV (default .venv-tflite),
+#   CONVLENS_MNIST_DIR (default ../shared/data/mnist). Delete the venv to rebuild it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON311="${PYTHON311:-python3.11}"
+VENV="${VENV:-.venv-tflite}"
+STAMP="$VENV/.installed"
+export CONVLENS_MNIST_DIR="${CONVLENS_MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
+
+if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" || "$0" -nt "$STAMP" ]]; then
+    rm -rf "$VENV"
+    "$PYTHON311" -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --upgrade pip
+    "$VENV/bin/pip" install --quiet \
+        "tflite-runtime==2.14.0" "numpy<2" opencv-python-headless pytest \
+        "tflite>=2.18" "flatbuffers>=24.3"
+    # The project itself, without extras: ai-edge-litert must not come in.
+    "$VENV/bin/pip" install --quiet --no-deps -e .
+    touch "$STAMP"
+fi
+
+"$VENV/bin/python" - <<'EOF'
+import importlib.util
+import sys
+
+import numpy
+import tflite_runtime
+
+if importlib.util.find_spec("ai_edge_litert") is not None:
+    sys.exit("ai_edge_litert is installed in the tflite-runtime venv; it must not be")
+print(f"tflite-runtime {tflite_runtime.__version__}, numpy {numpy.__version__}, "
+      f"Python {sys.version.split()[0]}")
+EOF
+
+if [[ $# -eq 0 ]]; then
+    set -- tests/test_classifier*.py tests/test_export_runtime*.py -q
+fi
+exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
