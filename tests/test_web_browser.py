@@ -1,0 +1,347 @@
+"""The web viewer in a real headless Chromium, driven over the DevTools protocol (stdlib only).
+
+Shows: the page loads, MJPEG frames of the right size arrive in the <img>, key
+presses on the page reach the ActionQueue, and /api/status then reports the new
+view and kernel (and so does the page).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pytest
+
+from app.controls.actions import ActionQueue, apply_action
+from app.display.web import WebDisplay
+from app.frame import Frame
+from app.state import ViewState
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.access(CHROMIUM, os.X_OK),
+        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+]
+
+W, H = 320, 240
+KERNELS = ("horizontal_edge", "vertical_edge", "sobel_x")
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+class WebSocket:
+    """The client side of RFC 6455, just enough for DevTools: masked text out, frames in."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(
+            (
+                f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = self.sock.recv(1)
+            if not chunk:
+                raise ConnectionError("DevTools closed the websocket handshake")
+            head += chunk
+        status_line, *header_lines = head.decode().split("\r\n")
+        assert " 101 " in status_line, status_line
+        headers = {
+            k.strip().lower(): v.strip()
+            for k, _, v in (line.partition(":") for line in header_lines if line)
+        }
+        expected = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        assert headers["sec-websocket-accept"] == expected
+
+    def _recv_exact(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("DevTools closed the websocket")
+            data += chunk
+        return data
+
+    def _send_frame(self, opcode: int, payload: bytes) -> None:
+        header = bytes([0x80 | opcode])
+        n = len(payload)
+        if n < 126:
+            header += bytes([0x80 | n])
+        elif n < 1 << 16:
+            header += bytes([0x80 | 126]) + struct.pack("!H", n)
+        else:
+            header += bytes([0x80 | 127]) + struct.pack("!Q", n)
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(header + mask + masked)
+
+    def send_text(self, text: str) -> None:
+        self._send_frame(0x1, text.encode())
+
+    def recv_text(self) -> str:
+        message = b""
+        while True:
+            first, second = self._recv_exact(2)
+            opcode = first & 0x0F
+            n = second & 0x7F
+            if n == 126:
+                n = struct.unpack("!H", self._recv_exact(2))[0]
+            elif n == 127:
+                n = struct.unpack("!Q", self._recv_exact(8))[0]
+            mask = self._recv_exact(4) if second & 0x80 else b""
+            payload = self._recv_exact(n)
+            if mask:
+                payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+            if opcode == 0x9:  # ping
+                self._send_frame(0xA, payload)
+                continue
+            if opcode == 0x8:
+                raise ConnectionError("DevTools closed the websocket")
+            message += payload
+            if first & 0x80:  # FIN: the message is complete
+                return message.decode()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._send_frame(0x8, b"")
+        self.sock.close()
+
+
+class DevTools:
+    """Calls DevTools methods on one page target and waits for their results."""
+
+    def __init__(self, ws_url: str, timeout: float = 10.0) -> None:
+        self.ws = WebSocket(ws_url, timeout)
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send_text(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv_text())
+            if message.get("id") == self.next_id:
+                if "error" in message:
+                    raise RuntimeError(f"{method}: {message['error']}")
+                return message["result"]
+
+    def evaluate(self, expression: str) -> Any:
+        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page error in {expression!r}: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
+        deadline = time.monotonic() + timeout
+        value = None
+        while time.monotonic() < deadline:
+            value = self.evaluate(expression)
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"page never satisfied {expression!r} (last value {value!r})")
+
+    def press_key(self, key: str, code: str, key_code: int) -> None:
+        """A trusted key press, as if typed on the page."""
+        common = {"key": key, "code": code, "windowsVirtualKeyCode": key_code}
+        self.call("Input.dispatchKeyEvent", type="keyDown", text=key, **common)
+        self.call("Input.dispatchKeyEvent", type="keyUp", **common)
+
+    def close(self) -> None:
+        self.ws.close()
+
+
+class FakeLoop:
+    """The capture loop in miniature: drain actions, apply them, status, show every 30 ms."""
+
+    def __init__(self, display: WebDisplay, queue: ActionQueue) -> None:
+        self.display = display
+        self.queue = queue
+        self.state = ViewState(kernel=KERNELS[0])
+        self.drained: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="fake-loop")
+
+    def run(self) -> None:
+        seq = 0
+        x = np.arange(W, dtype=np.uint16)[None, :]
+        y = np.arange(H, dtype=np.uint16)[:, None]
+        while not self.stop.is_set():
+            for action in self.queue.drain():
+                self.drained.append(action)
+                self.state = apply_action(self.state, action, kernel_names=KERNELS)
+            array = np.empty((H, W, 3), np.uint8)
+            array[..., 0] = (x + seq * 4) % 256
+            array[..., 1] = (y * 2) % 256
+            array[..., 2] = 128
+            overlay = np.zeros((H, W, 4), np.uint8)
+            overlay[10:40, 10:120] = (255, 255, 255, 180)
+            self.display.update_status(
+                {
+                    "view": self.state.view,
+                    "kernel": self.state.kernel,
+                    "stride": self.state.stride,
+                    "padding": self.state.padding,
+                    "activation": self.state.activation,
+                    "pooling": self.state.pool_mode,
+                    "fps": 33.3,
+                    "prediction": 7,
+                    "probabilities": [0.01] * 7 + [0.91] + [0.01] * 2,
+                }
+            )
+            self.display.show(Frame(array, array[..., 1], seq, time.monotonic()), overlay)
+            seq += 1
+            self.stop.wait(0.03)
+
+    def __enter__(self) -> FakeLoop:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+@contextlib.contextmanager
+def chromium(url: str, profile: Path) -> Iterator[DevTools]:
+    """Headless Chromium showing ``url``; yields a DevTools client for that page."""
+    args = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1100,900",
+        f"--user-data-dir={profile}",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        url,
+    ]
+    log_file = (profile.parent / "chromium.log").open("wb")
+    proc = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
+    devtools = None
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"chromium did not start: {(profile.parent / 'chromium.log').read_text()}"
+                )
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        version = get_json(f"http://127.0.0.1:{port}/json/version")
+        assert "Chrome" in version["Browser"] or "Chromium" in version["Browser"]
+        deadline = time.monotonic() + 15
+        while True:
+            pages = [
+                t for t in get_json(f"http://127.0.0.1:{port}/json/list") if t["type"] == "page"
+            ]
+            targets = [t for t in pages if t["url"].startswith(url)]
+            if targets or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert targets, f"no page target for {url}: {pages}"
+        devtools = DevTools(targets[0]["webSocketDebuggerUrl"])
+        yield devtools
+    finally:
+        if devtools is not None:
+            devtools.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log_file.close()
+
+
+def test_page_stream_keys_and_status_in_chromium(tmp_path):
+    queue = ActionQueue()
+    display = WebDisplay("127.0.0.1", 0, actions=queue)
+    display.open()
+    base = f"http://127.0.0.1:{display.port}"
+    try:
+        with FakeLoop(display, queue) as loop, chromium(base + "/", tmp_path / "profile") as page:
+            # The target may still show about:blank for a moment before navigating.
+            page.wait_for(
+                f"location.href === {json.dumps(base + '/')} && document.readyState === 'complete'"
+            )
+            assert page.evaluate("document.title") == "convlens"
+            # Stream frames of the frame's size arrive in the <img>.
+            size = page.wait_for(
+                "(() => { const i = document.getElementById('stream');"
+                " return i.naturalWidth > 0 ? [i.naturalWidth, i.naturalHeight] : null; })()"
+            )
+            assert size == [W, H]
+            assert display.stream_clients >= 1 and display.frames_encoded > 0
+            # The legend (and so the key map) loaded before keys are pressed.
+            page.wait_for("document.querySelectorAll('#legend tbody tr').length > 10")
+            page.wait_for("document.querySelector('#status tr[data-field=view]') !== null")
+
+            page.press_key("v", "KeyV", 86)  # trusted key press through DevTools
+            page.evaluate(
+                "document.dispatchEvent(new KeyboardEvent('keydown', {key: 'k', bubbles: true}))"
+            )
+            deadline = time.monotonic() + 10
+            status = {}
+            while time.monotonic() < deadline:
+                status = get_json(base + "/api/status")
+                if status.get("view") == "kernel" and status.get("kernel") == KERNELS[1]:
+                    break
+                time.sleep(0.05)
+            assert status.get("view") == "kernel", status
+            assert status.get("kernel") == KERNELS[1], status
+            assert loop.drained == ["next_view", "next_kernel"]
+            # The page shows the new settings too.
+            page.wait_for(
+                "document.querySelector('#status tr[data-field=view] td:last-child')"
+                ".textContent === 'kernel'"
+            )
+            # A button works like its key.
+            page.evaluate("document.querySelector('button[data-action=stride_up]').click()")
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and get_json(base + "/api/status")["stride"] != 2:
+                time.sleep(0.05)
+            assert get_json(base + "/api/status")["stride"] == 2
+
+            shot = page.call("Page.captureScreenshot", format="png")
+            png = base64.b64decode(shot["data"])
+            assert png.startswith(b"\x89PNG")
+            keep = os.environ.get("CONVLENS_BROWSER_SCREENSHOT")
+            if keep:
+                Path(keep).write_bytes(png)
+    finally:
+        display.close()
