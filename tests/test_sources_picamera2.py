@@ -1,0 +1,410 @@
+"""Picamera2Source against the fake picamera2, and the fake against the real library's API."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.errors import SourceError
+from app.sources.picamera2_source import Picamera2Source
+from tests.fakes import use_fake_picamera2, without_picamera2
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    with use_fake_picamera2(monkeypatch) as control:
+        yield control
+
+
+def opened(**kwargs) -> Picamera2Source:
+    source = Picamera2Source(capture_timeout=0.05, **kwargs)
+    source.open()
+    return source
+
+
+@pytest.mark.parametrize(("platform", "stride"), [("PISP", 384), ("VC4", 320)])
+def test_frame_is_main_bgr_and_gray_is_the_lores_y_plane(fake, platform, stride):
+    fake.state.platform = platform
+    source = opened()
+    try:
+        assert source.camera.stream_configuration("lores")["stride"] == stride
+        frame = source.read()
+        assert frame.array.shape == (480, 640, 3) and frame.array.dtype == np.uint8
+        assert frame.gray.shape == (240, 320) and frame.gray.dtype == np.uint8
+        assert frame.gray.flags.c_contiguous
+        yuv = fake.state.last_arrays["lores"]
+        assert yuv.shape == (360, stride)
+        np.testing.assert_array_equal(frame.gray, yuv[:240, :320])
+        np.testing.assert_array_equal(frame.array, fake.state.last_arrays["main"])
+        # The Y plane is luminance: brighter where the (BGR) main picture is brighter.
+        luma = frame.array.astype(float) @ [0.114, 0.587, 0.299]
+        small = luma.reshape(240, 2, 320, 2).mean(axis=(1, 3))
+        assert np.corrcoef(small.ravel(), frame.gray.ravel().astype(float))[0, 1] > 0.98
+    finally:
+        source.close()
+
+
+def test_configures_rgb888_main_and_yuv420_lores(fake):
+    source = opened()
+    try:
+        config = source.camera.camera_configuration()
+        assert config["main"]["format"] == "RGB888" and config["main"]["size"] == (640, 480)
+        assert config["lores"]["format"] == "YUV420" and config["lores"]["size"] == (320, 240)
+        assert source.main_size == (640, 480) and source.lores_size == (320, 240)
+    finally:
+        source.close()
+
+
+def test_frames_move_and_seq_increases(fake):
+    source = opened()
+    try:
+        frames = [source.read() for _ in range(3)]
+    finally:
+        source.close()
+    assert [f.seq for f in frames] == [0, 1, 2]
+    assert frames[0].timestamp <= frames[1].timestamp <= frames[2].timestamp
+    assert not np.array_equal(frames[0].array, frames[1].array)
+
+
+def test_every_request_is_released(fake):
+    source = opened()
+    try:
+        for _ in range(10):  # more than buffer_count: a leak would stall the fake camera
+            source.read()
+    finally:
+        source.close()
+    assert fake.state.requests_captured == 10
+    assert fake.state.requests_released == 10
+
+
+def test_null_preview_by_default(fake):
+    source = opened()
+    source.close()
+    names = fake.state.event_names()
+    assert "preview_start:NULL" in names and "preview_start:DRM" not in names
+
+
+def test_drm_preview_is_started_before_the_camera_and_takes_overlays(fake):
+    source = opened(preview="drm")
+    try:
+        names = fake.state.event_names()
+        assert names.index("configure") < names.index("preview_start:DRM") < names.index("start")
+        source.read()  # the DRM preview has its overlay plane once a frame was shown
+        rgba = np.zeros((480, 640, 4), np.uint8)
+        rgba[..., 3] = 128
+        source.camera.set_overlay(rgba)
+        with pytest.raises(RuntimeError, match="4-channel"):
+            source.camera.set_overlay(np.zeros((480, 640, 3), np.uint8))
+    finally:
+        source.close()
+    [call] = fake.state.overlay_calls
+    assert call.preview == "DRM" and call.shape == (480, 640, 4) and call.dtype == "uint8"
+    assert "preview_stop:DRM" in fake.state.event_names()
+
+
+def test_close_releases_the_camera_and_reopen_works(fake):
+    source = opened()
+    first = source.read()
+    source.close()
+    assert source.camera is None
+    assert fake.state.acquired == set()
+    assert "close" in fake.state.event_names()
+    source.close()  # twice is harmless
+    source.open()
+    try:
+        assert source.read().seq > first.seq
+    finally:
+        source.close()
+    assert fake.state.acquired == set()
+
+
+def test_no_camera_is_a_source_error(fake):
+    fake.state.cameras = []
+    with pytest.raises(SourceError, match="no camera 0") as info:
+        Picamera2Source().open()
+    assert "\n" not in str(info.value)
+
+
+def test_busy_camera_is_a_source_error(fake):
+    first = opened()
+    try:
+        with pytest.raises(SourceError, match="cannot open camera 0"):
+            Picamera2Source().open()
+    finally:
+        first.close()
+
+
+def test_camera_that_stops_delivering_gives_source_error_then_recovers(fake):
+    fake.state.fail_after_frames = 3
+    fake.state.recover_after_attempts = 2
+    source = opened()
+    for _ in range(3):
+        source.read()
+    with pytest.raises(SourceError, match="no frame within") as info:
+        source.read()
+    assert "\n" not in str(info.value)
+    assert "cancel_all_and_flush" in fake.state.event_names()
+    source.close()
+    for _ in range(2):
+        with pytest.raises(SourceError, match="cannot open"):
+            source.open()
+        assert source.camera is None
+    source.open()
+    try:
+        assert source.read().array.shape == (480, 640, 3)
+    finally:
+        source.close()
+
+
+def test_runtime_error_from_capture_becomes_source_error(fake):
+    source = opened()
+    try:
+        fake.state.capture_error = RuntimeError("Camera frontend has timed out!\nmore detail")
+        with pytest.raises(SourceError, match="frontend has timed out") as info:
+            source.read()
+        assert "\n" not in str(info.value)
+        assert fake.state.requests_outstanding == 0
+        assert source.read() is not None  # one bad capture does not end the source
+    finally:
+        source.close()
+
+
+def test_read_before_open_and_bad_options(fake):
+    with pytest.raises(SourceError, match="read before open"):
+        Picamera2Source().read()
+    with pytest.raises(SourceError, match="preview 'qt'"):
+        Picamera2Source(preview="qt")
+    with pytest.raises(SourceError, match="lores size"):
+        Picamera2Source(size=(320, 240), lores_size=(640, 480))
+
+
+def test_missing_library_is_a_source_error(monkeypatch):
+    without_picamera2(monkeypatch)
+    with pytest.raises(SourceError, match="library not available"):
+        Picamera2Source().open()
+
+
+# The fake itself ---------------------------------------------------------------------
+
+
+def test_fake_stalls_when_requests_are_not_released(fake):
+    import picamera2
+
+    camera = picamera2.Picamera2()
+    try:
+        camera.configure(camera.create_preview_configuration(buffer_count=2))
+        camera.start()
+        held = [camera.capture_request(wait=0.05) for _ in range(2)]
+        with pytest.raises(picamera2.TimeoutError):
+            camera.capture_request(wait=0.05)
+        held[0].release()
+        camera.capture_request(wait=0.05).release()
+        held[1].release()
+    finally:
+        camera.close()
+
+
+def test_fake_drm_overlay_rules(fake):
+    import picamera2
+
+    camera = picamera2.Picamera2()
+    try:
+        with pytest.raises(RuntimeError, match="No preview specified"):
+            camera.set_overlay(np.zeros((4, 4, 4), np.uint8))
+        camera.configure(camera.create_preview_configuration())
+        camera.start_preview(picamera2.Preview.DRM)
+        camera.start()
+        # As on the Pi: no overlay plane until the preview has shown a first frame.
+        with pytest.raises(RuntimeError, match="Overlays not supported"):
+            camera.set_overlay(np.zeros((4, 4, 4), np.uint8))
+        camera.capture_request(wait=0.05).release()
+        with pytest.raises(ValueError, match="data out of range"):
+            camera.set_overlay(np.zeros((4, 4, 4), np.float32))
+        camera.set_overlay(None)
+    finally:
+        camera.close()
+    assert [c.shape for c in fake.state.overlay_calls] == [None]
+
+
+def test_fake_no_camera_raises_index_error_like_the_real_library(fake):
+    import picamera2
+
+    fake.state.cameras = []
+    assert picamera2.Picamera2.global_camera_info() == []
+    with pytest.raises(IndexError):
+        picamera2.Picamera2()
+
+
+# Parameter names and defaults read from raspberrypi/picamera2 at 3e6dff0 (May 2026).
+# ANY: the real default is a libcamera object; only its presence is checked.
+ANY = object()
+EMPTY = inspect.Parameter.empty
+REAL_SIGNATURES = {
+    "picamera2.Picamera2.__init__": [
+        ("camera_num", 0),
+        ("verbose_console", None),
+        ("tuning", None),
+        ("allocator", None),
+    ],
+    "picamera2.Picamera2.global_camera_info": [],
+    "picamera2.Picamera2.create_preview_configuration": [
+        ("main", {}),
+        ("lores", None),
+        ("raw", {}),
+        ("transform", ANY),
+        ("colour_space", ANY),
+        ("buffer_count", 4),
+        ("controls", {}),
+        ("display", "main"),
+        ("encode", "main"),
+        ("queue", True),
+        ("sensor", {}),
+        ("use_case", "preview"),
+    ],
+    "picamera2.Picamera2.create_still_configuration": [
+        ("main", {}),
+        ("lores", None),
+        ("raw", {}),
+        ("transform", ANY),
+        ("colour_space", ANY),
+        ("buffer_count", 1),
+        ("controls", {}),
+        ("display", None),
+        ("encode", None),
+        ("queue", True),
+        ("sensor", {}),
+        ("use_case", "still"),
+    ],
+    "picamera2.Picamera2.create_video_configuration": [
+        ("main", {}),
+        ("lores", None),
+        ("raw", {}),
+        ("transform", ANY),
+        ("colour_space", None),
+        ("buffer_count", 6),
+        ("controls", {}),
+        ("display", "main"),
+        ("encode", "main"),
+        ("queue", True),
+        ("sensor", {}),
+        ("use_case", "video"),
+    ],
+    "picamera2.Picamera2.configure": [("camera_config", None)],
+    "picamera2.Picamera2.start": [("config", None), ("show_preview", False)],
+    "picamera2.Picamera2.stop": [],
+    "picamera2.Picamera2.close": [],
+    "picamera2.Picamera2.capture_request": [
+        ("wait", None),
+        ("signal_function", None),
+        ("flush", None),
+    ],
+    "picamera2.Picamera2.captured_request": [("wait", None), ("flush", None)],
+    "picamera2.Picamera2.capture_array": [
+        ("name", "main"),
+        ("wait", None),
+        ("signal_function", None),
+    ],
+    "picamera2.Picamera2.start_preview": [("preview", None), ("kwargs", EMPTY)],
+    "picamera2.Picamera2.stop_preview": [],
+    "picamera2.Picamera2.set_overlay": [("overlay", EMPTY)],
+    "picamera2.Picamera2.stream_configuration": [("name", "main")],
+    "picamera2.Picamera2.camera_configuration": [],
+    "picamera2.Picamera2.cancel_all_and_flush": [],
+    "picamera2.Picamera2.attach_preview": [("preview", EMPTY)],
+    "picamera2.Picamera2.detach_preview": [],
+    "picamera2.request.CompletedRequest.make_array": [("name", EMPTY)],
+    "picamera2.request.CompletedRequest.make_buffer": [("name", EMPTY)],
+    "picamera2.request.CompletedRequest.release": [],
+    "picamera2.request.CompletedRequest.acquire": [],
+    "picamera2.request.CompletedRequest.get_metadata": [],
+    "picamera2.previews.null_preview.NullPreview.__init__": [
+        ("x", None),
+        ("y", None),
+        ("width", None),
+        ("height", None),
+        ("transform", None),
+    ],
+    "picamera2.previews.null_preview.NullPreview.start": [("picam2", EMPTY)],
+    "picamera2.previews.null_preview.NullPreview.stop": [],
+    "picamera2.previews.null_preview.NullPreview.set_overlay": [("overlay", EMPTY)],
+    "picamera2.previews.null_preview.NullPreview.render_request": [("completed_request", EMPTY)],
+    "picamera2.previews.drm_preview.DrmPreview.__init__": [
+        ("x", 0),
+        ("y", 0),
+        ("width", 640),
+        ("height", 480),
+        ("transform", None),
+    ],
+    "picamera2.previews.drm_preview.DrmPreview.set_overlay": [("overlay", EMPTY)],
+    "picamera2.previews.drm_preview.DrmPreview.render_request": [("completed_request", EMPTY)],
+}
+
+
+def _resolve(dotted: str):
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def test_fake_signatures_match_the_real_library(fake):
+    import picamera2
+
+    assert [m.name for m in picamera2.Preview] == ["NULL", "DRM", "QT", "QTGL"]
+    for dotted, expected in REAL_SIGNATURES.items():
+        parameters = [
+            p for p in inspect.signature(_resolve(dotted)).parameters.values() if p.name != "self"
+        ]
+        assert [p.name for p in parameters] == [name for name, _ in expected], dotted
+        for parameter, (name, default) in zip(parameters, expected, strict=True):
+            if default is ANY:
+                assert parameter.default is not EMPTY, f"{dotted}({name}) needs a default"
+            else:
+                assert parameter.default == default, f"{dotted}({name})"
+
+
+def _real_parameters(source: str, class_name: str) -> dict[str, list[str]]:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            found = {}
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    args = item.args
+                    names = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+                    if args.kwarg:
+                        names.append(args.kwarg.arg)
+                    found[item.name] = [n for n in names if n != "self"]
+            return found
+    raise AssertionError(f"class {class_name} not found")
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CONVLENS_PICAMERA2_SRC"),
+    reason="set CONVLENS_PICAMERA2_SRC to a picamera2 checkout to compare with its source",
+)
+def test_signature_table_matches_a_real_picamera2_checkout():
+    root = Path(os.environ["CONVLENS_PICAMERA2_SRC"]) / "picamera2"
+    files = {
+        "Picamera2": root / "picamera2.py",
+        "CompletedRequest": root / "request.py",
+        "NullPreview": root / "previews" / "null_preview.py",
+        "DrmPreview": root / "previews" / "drm_preview.py",
+    }
+    for dotted, expected in REAL_SIGNATURES.items():
+        class_name, method = dotted.split(".")[-2:]
+        real = _real_parameters(files[class_name].read_text(), class_name)
+        assert real[method] == [name for name, _ in expected], dotted
