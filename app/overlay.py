@@ -1,0 +1,637 @@
+"""The overlay: per-view panels, text, bars and processed images drawn onto an RGBA layer.
+
+Layout is in units of a 640x480 screen scaled by ``s = min(W / 640, H / 480)``.
+Every panel whose content did not change is taken from a cache, so a frame costs
+one layer allocation, a few copies and the processed image's resize.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.controls.actions import KEY_LEGEND
+from app.overlay_draw import (
+    AMBER,
+    CYAN,
+    DIM,
+    GREEN,
+    GREY,
+    PANEL_BG,
+    VIEW_BG,
+    WHITE,
+    Line,
+    PatchCache,
+    blit,
+    fit_image,
+    legend_bar,
+    render_panel,
+    to_rgba,
+)
+from app.state import ViewState
+
+MARGIN = 8
+#: Font scales (at 480 rows).
+TITLE = 0.8
+BODY = 0.5
+SMALL = 0.42
+VIEW_TITLES = {
+    "camera": "CAMERA + DIGIT",
+    "kernel": "KERNEL",
+    "pooling": "POOLING",
+    "features": "FEATURE MAPS",
+}
+
+
+@dataclass(frozen=True)
+class OverlayInfo:
+    """What the loop knows beyond the metadata: timings, runtime, the status message.
+
+    ``stage_ms`` is (name, moving-median milliseconds) pairs in pipeline order.
+    """
+
+    fps: float | None = None
+    stage_ms: tuple[tuple[str, float], ...] = ()
+    runtime: str = ""
+    message: str = ""
+    source: str = ""
+
+
+def _status_color(status: str) -> tuple[int, int, int]:
+    return {"digit": GREEN, "no_digit": AMBER}.get(status, GREY)
+
+
+class OverlayRenderer:
+    """Draws one view's overlay for frames of one size.
+
+    Args:
+        size: (width, height) of ``Frame.array``; ``render`` returns (height, width, 4).
+    """
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.width, self.height = int(size[0]), int(size[1])
+        self.s = min(self.width / 640.0, self.height / 480.0)
+        self.cache = PatchCache()
+
+    # ---- helpers -----------------------------------------------------------------
+
+    def _px(self, v: float) -> int:
+        return max(1, round(v * self.s))
+
+    def _panel(
+        self,
+        lines: Sequence[Line],
+        *,
+        opaque: bool,
+        width: int | None = None,
+        bg: tuple[int, int, int] = PANEL_BG,
+        bg_alpha: int = 185,
+    ) -> np.ndarray:
+        lines = tuple(lines)
+        key = ("panel", lines, opaque, width, bg, bg_alpha)
+        return self.cache.get(
+            key,
+            lambda: render_panel(
+                lines,
+                self.s,
+                width=width,
+                bg=bg,
+                bg_alpha=bg_alpha,
+                flatten_on=VIEW_BG if opaque else None,
+            ),
+        )
+
+    def _base(self, opaque: bool) -> np.ndarray:
+        if not opaque:
+            return np.zeros((self.height, self.width, 4), np.uint8)
+        base = self.cache.get(
+            ("base",),
+            lambda: np.full((self.height, self.width, 4), (*VIEW_BG, 255), np.uint8),
+        )
+        return base.copy()
+
+    # ---- entry points -------------------------------------------------------------
+
+    def render(
+        self, state: ViewState, metadata: Mapping[str, Any], info: OverlayInfo | None = None
+    ) -> np.ndarray:
+        """The overlay for ``state.view``: a new (H, W, 4) uint8 RGBA array (straight alpha).
+
+        The camera view is transparent except for its panels; the processed views are
+        opaque (their image replaces the camera picture).
+        """
+        info = info or OverlayInfo()
+        view = state.view
+        opaque = view in ("kernel", "pooling", "features")
+        layer = self._base(opaque)
+        header_h = self._header(layer, state, opaque)
+        bottom = self._footer(layer, info, opaque)
+        if view == "camera":
+            self._camera_view(layer, state, metadata, header_h)
+        elif view in ("kernel", "pooling"):
+            self._processed_view(layer, state, metadata, header_h, bottom)
+        elif view == "features":
+            self._features_view(layer, state, metadata, header_h, bottom)
+        if state.show_help:
+            self._help(layer, opaque)
+        return layer
+
+    def message_frame(self, message: str, detail: str = "") -> np.ndarray:
+        """A (H, W, 3) uint8 BGR picture saying ``message``: shown when there is no camera."""
+        frame = self.cache.get(
+            ("message", message, detail),
+            lambda: self._draw_message_frame(message, detail),
+        )
+        return frame.copy()
+
+    def _draw_message_frame(self, message: str, detail: str) -> np.ndarray:
+        frame = np.full((self.height, self.width, 3), (40, 30, 28), np.uint8)
+        lines = [Line("convlens", TITLE, CYAN, True), Line(message, 0.7, AMBER, True)]
+        if detail:
+            lines.append(Line(detail, BODY, WHITE))
+        panel = render_panel(lines, self.s, bg=(28, 30, 40), bg_alpha=255, pad=14)
+        panel = panel[:, : self.width]
+        x = max(0, (self.width - panel.shape[1]) // 2)
+        y = max(0, (self.height - panel.shape[0]) // 2)
+        region = frame[y : y + panel.shape[0], x : x + panel.shape[1]]
+        region[:] = cv2.cvtColor(panel[: region.shape[0], : region.shape[1]], cv2.COLOR_RGBA2BGR)
+        return frame
+
+    # ---- shared panels ------------------------------------------------------------
+
+    def _header(self, layer: np.ndarray, state: ViewState, opaque: bool) -> int:
+        pool = f"{state.pool_mode} pool {state.pool_size}x{state.pool_size}"
+        lines = [
+            Line(VIEW_TITLES.get(state.view, state.view.upper()), TITLE, CYAN, True),
+            Line(f"kernel {state.kernel}  |  {state.operation}", SMALL, WHITE),
+            Line(
+                f"stride {state.stride}  |  pad {state.padding}  |  act {state.activation}"
+                f"  |  {pool}",
+                SMALL,
+                WHITE,
+            ),
+        ]
+        flags = [
+            name
+            for name, on in (("FROZEN", state.frozen), ("NumPy ref", state.numpy_reference))
+            if on
+        ]
+        if flags:
+            lines.append(Line("  ".join(flags), SMALL, AMBER, True))
+        panel = self._panel(lines, opaque=opaque)
+        m = self._px(MARGIN)
+        blit(layer, panel, m, m)
+        return m + panel.shape[0]
+
+    def _footer(self, layer: np.ndarray, info: OverlayInfo, opaque: bool) -> int:
+        """Stats line and status message at the bottom; returns the top y they occupy."""
+        m = self._px(MARGIN)
+        y = self.height - m
+        parts = []
+        if info.fps is not None:
+            parts.append(f"{info.fps:.1f} fps")
+        if info.stage_ms:
+            parts.append("  ".join(f"{name} {ms:.1f}" for name, ms in info.stage_ms) + " ms")
+        if info.runtime:
+            parts.append(info.runtime)
+        if parts:
+            panel = self._panel([Line("  |  ".join(parts), SMALL, GREY)], opaque=opaque)
+            y -= panel.shape[0]
+            blit(layer, panel, m, y)
+        if info.message:
+            panel = self._panel(
+                [Line(info.message, BODY, AMBER, True)],
+                opaque=opaque,
+                bg=(40, 20, 10),
+                bg_alpha=215,
+            )
+            y -= panel.shape[0] + self._px(3)
+            blit(layer, panel, m, y)
+        return y
+
+    def _help(self, layer: np.ndarray, opaque: bool) -> None:
+        panel = self.cache.get(("help", opaque), lambda: self._draw_help(opaque))
+        x = max(0, (self.width - panel.shape[1]) // 2)
+        y = max(0, (self.height - panel.shape[0]) // 2)
+        blit(layer, panel, x, y)
+
+    def _draw_help(self, opaque: bool) -> np.ndarray:
+        half = (len(KEY_LEGEND) + 1) // 2
+        columns = (KEY_LEGEND[:half], KEY_LEGEND[half:])
+        row_h = self._px(17)
+        pad = self._px(8)
+
+        def cell(text: str, color: tuple[int, int, int], bold: bool) -> np.ndarray:
+            return render_panel([Line(text, SMALL, color, bold)], self.s, bg_alpha=0, pad=2)
+
+        cells = [[(cell(k, CYAN, True), cell(d, WHITE, False)) for k, d in col] for col in columns]
+        key_w = [max(k.shape[1] for k, _ in col) for col in cells]
+        desc_w = [max(d.shape[1] for _, d in col) for col in cells]
+        title = render_panel([Line("KEYS  (h to close)", BODY, CYAN, True)], self.s, bg_alpha=0)
+        width = min(self.width, pad * 3 + sum(key_w) + sum(desc_w))
+        height = min(self.height, title.shape[0] + row_h * half + pad)
+        out = np.zeros((height, width, 4), np.uint8)
+        out[:] = (*PANEL_BG, 225)
+        _over(out, title, pad, 0)
+        x = pad
+        for col, kw, dw in zip(cells, key_w, desc_w, strict=True):
+            for row, (key, desc) in enumerate(col):
+                y = title.shape[0] + row * row_h
+                _over(out, key, x, y + (row_h - key.shape[0]) // 2)
+                _over(out, desc, x + kw, y + (row_h - desc.shape[0]) // 2)
+            x += kw + dw + pad
+        if opaque:
+            _flatten(out, VIEW_BG)
+        return out
+
+    # ---- camera view -------------------------------------------------------------
+
+    def _camera_view(
+        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int
+    ) -> None:
+        status = str(md.get("digit.status", "unavailable"))
+        color = _status_color(status)
+        roi = md.get("digit.roi_px")
+        if roi is None:
+            side = state.roi.size * min(self.width, self.height)
+            cx, cy = state.roi.cx * self.width, state.roi.cy * self.height
+            roi = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
+        x0, y0, x1, y1 = (round(float(v)) for v in roi)
+        thick = self._px(3)
+        # A dark rim under the coloured box keeps it visible on light and dark scenes.
+        cv2.rectangle(layer, (x0, y0), (x1, y1), (0, 0, 0, 200), thick + 2 * self._px(1))
+        cv2.rectangle(layer, (x0, y0), (x1, y1), (*color, 255), thick)
+        label = self._digit_label(md, status)
+        tag = self._panel([Line(label, 0.7, color, True)], opaque=False)
+        ty = y0 - tag.shape[0] - self._px(4)
+        if ty < header_h:
+            ty = y1 + self._px(4)
+        blit(layer, tag, x0, ty)
+        card = self._prediction_card(md, status, opaque=False)
+        blit(layer, card, self.width - card.shape[1] - self._px(MARGIN), self._px(MARGIN))
+
+    def _digit_label(self, md: Mapping[str, Any], status: str) -> str:
+        if status == "digit" and md.get("digit.prediction") is not None:
+            conf = float(md.get("digit.confidence", 0.0) or 0.0)
+            return f"{int(md['digit.prediction'])}  {conf * 100:.0f}%"
+        if status == "no_digit":
+            return "no digit"
+        return "classifier unavailable"
+
+    def _prediction_card(
+        self, md: Mapping[str, Any], status: str, *, opaque: bool, width: int = 190
+    ) -> np.ndarray:
+        probs = md.get("digit.probs")
+        quantised: tuple[int, ...] = ()
+        if probs is not None and status != "unavailable":
+            quantised = tuple(round(float(p) * 100) for p in np.asarray(probs).ravel()[:10])
+        pred = md.get("digit.prediction")
+        runtime = str(md.get("digit.runtime", "") or "")
+        reason = str(md.get("digit.reason", "") or "")
+        conf = md.get("digit.confidence")
+        key = ("card", status, pred, quantised, runtime, reason, opaque, width,
+               None if conf is None else round(float(conf), 2))  # fmt: skip
+        return self.cache.get(
+            key,
+            lambda: self._draw_card(status, pred, conf, quantised, runtime, reason, opaque, width),
+        )
+
+    def _draw_card(
+        self,
+        status: str,
+        pred: Any,
+        conf: Any,
+        probs: tuple[int, ...],
+        runtime: str,
+        reason: str,
+        opaque: bool,
+        width: int,
+    ) -> np.ndarray:
+        w = self._px(width)
+        color = _status_color(status)
+        if status == "digit" and pred is not None:
+            head = [Line(f"digit {int(pred)}", 0.9, color, True),
+                    Line(f"confidence {float(conf or 0) * 100:.0f}%", SMALL, WHITE)]  # fmt: skip
+        elif status == "no_digit":
+            head = [
+                Line("no digit", 0.9, color, True),
+                Line(reason or "ROI looks empty", SMALL, GREY),
+            ]
+        else:
+            head = [
+                Line("no classifier", 0.8, color, True),
+                Line(reason or "model unavailable", SMALL, GREY),
+            ]
+        top = render_panel(head, self.s, width=w, bg_alpha=0)
+        bars_h, label_h = self._px(70), self._px(16)
+        foot = (
+            render_panel([Line(runtime, SMALL, DIM)], self.s, width=w, bg_alpha=0)
+            if runtime
+            else None
+        )
+        h = (
+            top.shape[0]
+            + bars_h
+            + label_h
+            + self._px(6)
+            + (foot.shape[0] if foot is not None else 0)
+        )
+        out = np.zeros((h, w, 4), np.uint8)
+        out[:] = (*PANEL_BG, 185)
+        _over(out, top, 0, 0)
+        pad = self._px(8)
+        slot = (w - 2 * pad) / 10.0
+        base_y = top.shape[0] + bars_h
+        best = int(np.argmax(probs)) if probs else -1
+        for i in range(10):
+            bx0 = round(pad + i * slot + slot * 0.15)
+            bx1 = round(pad + (i + 1) * slot - slot * 0.15)
+            cv2.rectangle(
+                out, (bx0, base_y - bars_h + self._px(4)), (bx1, base_y), (60, 60, 68, 230), -1
+            )
+            if probs:
+                bh = round((bars_h - self._px(4)) * min(100, max(0, probs[i])) / 100.0)
+                if bh > 0:
+                    fill = color if i == best else (150, 150, 160)
+                    cv2.rectangle(out, (bx0, base_y - bh), (bx1, base_y), (*fill, 255), -1)
+            digit = render_panel([Line(str(i), SMALL, WHITE if i == best else GREY, i == best)],
+                                 self.s, bg_alpha=0, pad=1)  # fmt: skip
+            _over(
+                out, digit, round(pad + (i + 0.5) * slot - digit.shape[1] / 2), base_y + self._px(2)
+            )
+        if foot is not None:
+            _over(out, foot, 0, base_y + label_h + self._px(4))
+        if opaque:
+            _flatten(out, VIEW_BG)
+        return out
+
+    # ---- kernel and pooling views ---------------------------------------------------
+
+    def _processed_view(
+        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int, bottom: int
+    ) -> None:
+        m = self._px(MARGIN)
+        col_w = self._px(200)
+        pooling = state.view == "pooling"
+        prefix = "pool" if pooling else "kernel"
+        image = md.get(f"{prefix}.image")
+        # Bottom band: legend and the size formulas.
+        formula_lines = self._formula_lines(md, prefix)
+        formulas = self._panel(formula_lines, opaque=True) if formula_lines else None
+        band_top = bottom - (formulas.shape[0] + self._px(4) if formulas is not None else 0)
+        if formulas is not None:
+            blit(layer, formulas, m, band_top)
+        legend_h = self._px(26)
+        area = (m, header_h + m, self.width - col_w - 2 * m, band_top - legend_h - header_h - 2 * m)
+        self._column(layer, state, md, pooling, (self.width - col_w - m, m, col_w))
+        if image is None:
+            reason = "kernel stage off or failed" if not pooling else "pooling stage off or failed"
+            blit(
+                layer,
+                self._panel([Line(f"no image: {reason}", BODY, AMBER)], opaque=True),
+                *area[:2],
+            )
+            return
+        shown = self._show_image(layer, image, area)
+        lo, hi = md.get(f"{prefix}.range", (0.0, 1.0))
+        legend = self.cache.get(
+            ("legend", shown[2], float(lo), float(hi)),
+            lambda: legend_bar(shown[2], self._px(10), float(lo), float(hi), self.s),
+        )
+        blit(layer, legend, shown[0], shown[1] + shown[3] + self._px(3))
+
+    def _show_image(
+        self, layer: np.ndarray, image: np.ndarray, area: tuple[int, int, int, int]
+    ) -> tuple[int, int, int, int]:
+        """Draw an image fitted into area (x, y, w, h), top-left aligned; return its box."""
+        x, y, w, h = area
+        image = np.asarray(image)
+        if image.dtype != np.uint8:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        fitted = fit_image(image, w - 2, h - 2)
+        fh, fw = fitted.shape[:2]
+        if fh == 0 or fw == 0:
+            return (x, y, 0, 0)
+        layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
+        layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
+        return (x, y, fw + 2, fh + 2)
+
+    def _formula_lines(self, md: Mapping[str, Any], prefix: str) -> list[Line]:
+        lines = []
+        for key in (f"{prefix}.formula", f"{prefix}.formula_w"):
+            text = md.get(key)
+            if isinstance(text, str) and text:
+                lines.append(Line(text, SMALL, WHITE))
+        if lines:
+            generic = (
+                "H' = floor((H + 2p - k) / s) + 1"
+                if prefix == "kernel"
+                else "H' = floor((H - n) / n) + 1   (window n, step n)"
+            )
+            lines.insert(0, Line(generic, SMALL, CYAN))
+        return lines
+
+    def _column(
+        self,
+        layer: np.ndarray,
+        state: ViewState,
+        md: Mapping[str, Any],
+        pooling: bool,
+        where: tuple[int, int, int],
+    ) -> None:
+        x, y, w = where
+        if pooling:
+            lines = [
+                Line(f"{state.pool_mode} pooling", BODY, CYAN, True),
+                Line(f"window {state.pool_size}x{state.pool_size}, step {state.pool_size}", SMALL),
+            ]
+            lines += _shape_lines(md, "pool")
+            ref = md.get("pool.reference")
+        else:
+            k = md.get("kernel.matrix")
+            size = f"{k.shape[0]}x{k.shape[1]}" if isinstance(k, np.ndarray) else "?"
+            convolution = state.operation == "convolution"
+            lines = [
+                Line(f"kernel {size} (as applied)", BODY, CYAN, True),
+            ]
+            flip = [
+                Line("convolution:" if convolution else "cross-correlation:", SMALL, AMBER, True),
+                Line("kernel flipped 180 deg" if convolution else "kernel used as written", SMALL),
+            ]
+            if md.get("kernel.combine") == "magnitude":
+                flip.append(Line("|G| = sqrt(Gx^2 + Gy^2)", SMALL))
+            lines += flip + _shape_lines(md, "kernel")
+            ref = md.get("kernel.reference")
+        if ref:
+            ms, diff = float(ref.get("ms", 0)), float(ref.get("max_abs_diff", 0))
+            lines.append(Line(f"NumPy ref {ms:.1f} ms, diff {diff:.1g}", SMALL, AMBER))
+        top_lines, rest = lines[:1], lines[1:]
+        head = self._panel(top_lines, opaque=True, width=w)
+        blit(layer, head, x, y)
+        y += head.shape[0]
+        if not pooling and isinstance(md.get("kernel.matrix"), np.ndarray):
+            grid = self._matrix(np.asarray(md["kernel.matrix"], np.float32), w)
+            blit(layer, grid, x, y)
+            y += grid.shape[0] + self._px(4)
+        elif pooling and md.get("kernel.image") is not None:
+            thumb = fit_image(np.asarray(md["kernel.image"]), w, self._px(90), integer_zoom=False)
+            caption = self._panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
+            blit(layer, caption, x, y)
+            y += caption.shape[0]
+            th, tw = thumb.shape[:2]
+            if th and tw:
+                blit(layer, to_rgba(thumb), x, y)
+            y += th + self._px(4)
+        body = self._panel(rest, opaque=True, width=w)
+        blit(layer, body, x, y)
+
+    def _matrix(self, matrix: np.ndarray, width: int) -> np.ndarray:
+        key = ("matrix", matrix.shape, matrix.tobytes(), width)
+        return self.cache.get(key, lambda: self._draw_matrix(matrix, width))
+
+    def _draw_matrix(self, matrix: np.ndarray, width: int) -> np.ndarray:
+        n_rows, n_cols = matrix.shape
+        cell = max(self._px(8), min(self._px(34), (width - self._px(8)) // max(n_rows, n_cols)))
+        h = cell * n_rows + self._px(8)
+        out = np.zeros((h, width, 4), np.uint8)
+        out[:] = (*VIEW_BG, 255)
+        peak = float(np.max(np.abs(matrix))) or 1.0
+        x0 = (width - cell * n_cols) // 2
+        y0 = self._px(4)
+        scale = 0.42 if cell >= self._px(30) else 0.32
+        show_numbers = cell >= self._px(18)
+        for r in range(n_rows):
+            for c in range(n_cols):
+                v = float(matrix[r, c])
+                t = abs(v) / peak
+                # Red for positive, blue for negative, grey for zero: the sign is the story.
+                rgb = (
+                    (int(70 + 170 * t), 60, 60)
+                    if v > 0
+                    else (60, 80, int(70 + 170 * t))
+                    if v < 0
+                    else (70, 70, 76)
+                )
+                cx, cy = x0 + c * cell, y0 + r * cell
+                cv2.rectangle(out, (cx, cy), (cx + cell - 2, cy + cell - 2), (*rgb, 255), -1)
+                if show_numbers:
+                    text = render_panel(
+                        [Line(_cell_text(v), scale, WHITE)], self.s, bg_alpha=0, pad=1
+                    )
+                    tx = cx + (cell - 2 - text.shape[1]) // 2
+                    ty = cy + (cell - 2 - text.shape[0]) // 2
+                    _over(out, text, tx, ty)
+        return out
+
+    # ---- features view ------------------------------------------------------------
+
+    def _features_view(
+        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int, bottom: int
+    ) -> None:
+        m = self._px(MARGIN)
+        left_w = self._px(150)
+        y = header_h + m
+        tensor = md.get("features.tensor_image")
+        caption = self._panel([Line("input 28x28", SMALL, CYAN, True)], opaque=True, width=left_w)
+        blit(layer, caption, m, y)
+        y += caption.shape[0]
+        if tensor is not None:
+            box = self._show_image(layer, np.asarray(tensor), (m, y, self._px(116), self._px(116)))
+            legend = self.cache.get(
+                ("legend", box[2], 0.0, 1.0),
+                lambda: legend_bar(box[2], self._px(8), 0.0, 1.0, self.s),
+            )
+            blit(layer, legend, m, y + box[3] + self._px(2))
+            y += box[3] + legend.shape[0] + self._px(6)
+        status = str(md.get("digit.status", "unavailable"))
+        card = self._prediction_card(md, status, opaque=True, width=150)
+        if y + card.shape[0] <= bottom:
+            blit(layer, card, m, y)
+        mosaics = md.get("features.mosaics") or []
+        x = m + left_w + m
+        area_w = self.width - x - m
+        if not mosaics:
+            note = self._panel([Line("no feature maps: features stage off or failed", BODY, AMBER)],
+                               opaque=True)  # fmt: skip
+            blit(layer, note, x, header_h + m)
+            return
+        y = header_h + m
+        available = bottom - y - m
+        caption_h = self._px(40)
+        each_h = max(self._px(20), available // len(mosaics) - caption_h)
+        for mosaic in mosaics:
+            image = mosaic.get("image")
+            if image is None:
+                continue
+            lo, hi = mosaic.get("range", (0.0, 1.0))
+            shape = mosaic.get("shape", ())
+            title = f"{mosaic.get('name', '?')}  {_shape_text(shape)}"
+            head = self._panel([Line(title, SMALL, CYAN, True)], opaque=True)
+            blit(layer, head, x, y)
+            y += head.shape[0]
+            box = self._show_image(layer, np.asarray(image), (x, y, area_w, each_h))
+            legend = self.cache.get(
+                ("legend", box[2], float(lo), float(hi)),
+                lambda box=box, lo=lo, hi=hi: legend_bar(
+                    box[2], self._px(8), float(lo), float(hi), self.s
+                ),
+            )
+            blit(layer, legend, x, y + box[3] + self._px(2))
+            y += box[3] + legend.shape[0] + self._px(6)
+
+
+def _shape_text(shape: Any) -> str:
+    try:
+        return "x".join(str(int(v)) for v in shape)
+    except (TypeError, ValueError):
+        return str(shape)
+
+
+def _shape_lines(md: Mapping[str, Any], prefix: str) -> list[Line]:
+    lines = []
+    ins, outs = md.get(f"{prefix}.in_shape"), md.get(f"{prefix}.out_shape")
+    if ins is not None:
+        lines.append(Line(f"in   {_shape_text(ins)}", SMALL))
+    if outs is not None:
+        lines.append(Line(f"out  {_shape_text(outs)}  (H' x W')", SMALL, GREEN, True))
+    return lines
+
+
+def _cell_text(v: float) -> str:
+    if float(v).is_integer():
+        return str(int(v))
+    text = f"{v:.2f}".rstrip("0")
+    return text.replace("0.", ".", 1) if abs(v) < 1 else text
+
+
+def _over(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """Alpha-composite ``src`` (h, w, 4) over ``dst`` at (x, y), clipped (for cached drawings)."""
+    H, W = dst.shape[:2]
+    h, w = src.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    s = src[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32) / 255.0
+    d = dst[y0:y1, x0:x1].astype(np.float32) / 255.0
+    sa, da = s[:, :, 3:4], d[:, :, 3:4]
+    out_a = sa + da * (1 - sa)
+    rgb = (s[:, :, :3] * sa + d[:, :, :3] * da * (1 - sa)) / np.maximum(out_a, 1e-6)
+    dst[y0:y1, x0:x1, :3] = np.clip(rgb * 255 + 0.5, 0, 255)
+    dst[y0:y1, x0:x1, 3:4] = np.clip(out_a * 255 + 0.5, 0, 255)
+
+
+def _flatten(patch: np.ndarray, bg: tuple[int, int, int]) -> None:
+    a = patch[:, :, 3:4].astype(np.float32) / 255.0
+    patch[:, :, :3] = np.clip(
+        patch[:, :, :3] * a + np.array(bg, np.float32) * (1 - a) + 0.5, 0, 255
+    )
+    patch[:, :, 3] = 255
+
+
+def stage_ms_text(stage_ms: Sequence[tuple[str, float]]) -> str:
+    """``"kernel 1.2  digit 0.4 ms"``: the footer's timing part (also for the web status)."""
+    return "  ".join(f"{name} {ms:.1f}" for name, ms in stage_ms) + " ms"

@@ -1,0 +1,252 @@
+"""The capture loop: view-dependent stages, actions, snapshots, freeze, and faults it survives."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import numpy as np
+
+from app.config import FaultsConfig
+from app.controls.actions import ActionQueue
+from app.errors import SourceError
+from app.frame import Frame
+from app.loop import CaptureLoop, frame_problem
+from app.stages.base import Stage
+from app.state import ViewState
+from tests.loop_fakes import (
+    CountingStage,
+    FakeNotifier,
+    RecordingDisplay,
+    ScriptedSource,
+    make_frame,
+)
+
+FAST_FAULTS = FaultsConfig(retry_initial_s=0.01, retry_max_s=0.04, log_interval_s=0.0)
+
+
+def make_loop(source: ScriptedSource, stages: list[Stage], **kwargs: Any) -> CaptureLoop:
+    display = kwargs.pop("display", RecordingDisplay())
+    kwargs.setdefault("faults", FAST_FAULTS)
+    return CaptureLoop(lambda: source, display, stages, **kwargs)
+
+
+def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
+    source = ScriptedSource()
+    kernel = CountingStage("kernel", ("kernel", "pooling"))
+    digit = CountingStage("digit", ("camera", "features"))
+    display = RecordingDisplay()
+    loop = make_loop(source, [kernel, digit], display=display, state=ViewState(view="camera"))
+    result = loop.run(max_frames=10)
+    assert result.frames == 10 and result.reason == "10 frames"
+    assert kernel.calls == 0 and digit.calls == 10
+    assert [seq for seq, _ in display.shown] == list(range(10))
+    assert {shape for _, shape in display.shown} == {(48, 64, 4)}
+    status = display.statuses[-1]
+    for key in ("view", "kernel", "stride", "padding", "pooling", "pool_size", "activation",
+                "operation", "prediction", "confidence", "probabilities", "fps", "runtime",
+                "source", "frozen", "message"):  # fmt: skip
+        assert key in status
+    assert source.closes == 1 and not source.is_open
+
+
+def test_all_views_runs_every_stage() -> None:
+    source = ScriptedSource()
+    stages = [CountingStage("kernel", ("kernel",)), CountingStage("digit", ("camera",))]
+    recorder: dict[str, list[float]] = {}
+    make_loop(source, stages, all_views=True, recorder=recorder).run(max_frames=5)
+    assert [s.calls for s in stages] == [5, 5]
+    assert {k: len(v) for k, v in recorder.items()} == {
+        "kernel": 5, "digit": 5, "overlay": 5, "display": 5, "total": 5,
+    }  # fmt: skip
+
+
+def test_end_of_stream_stops_the_loop() -> None:
+    source = ScriptedSource(limit=3)
+    result = make_loop(source, []).run()
+    assert result.frames == 3 and result.reason == "end of stream"
+
+
+def test_actions_apply_before_the_frame_and_quit_only_when_interactive() -> None:
+    source = ScriptedSource()
+    kernel = CountingStage("kernel", ("kernel",))
+    actions = ActionQueue()
+    actions.put("view_kernel")
+    actions.put("stride_up")
+    actions.put("quit")
+    loop = make_loop(source, [kernel], actions=actions, kernel_names=["a", "b"])
+    loop.run(max_frames=3)
+    assert kernel.calls == 3  # quit ignored, kernel view active from frame 0
+    assert kernel.seen_states[0].view == "kernel" and kernel.seen_states[0].stride == 2
+
+    source = ScriptedSource()
+    actions.put("quit")
+    result = make_loop(source, [], actions=actions, interactive=True).run(max_frames=100)
+    assert result.frames == 1 and result.reason == "quit"
+
+
+def test_freeze_keeps_processing_the_same_frame() -> None:
+    source = ScriptedSource()
+    stage = CountingStage("digit", ("camera",))
+    actions = ActionQueue()
+    loop = make_loop(source, [stage], actions=actions)
+    loop.run(max_frames=2)
+    actions.put("toggle_freeze")
+    loop.run(max_frames=6)
+    seqs = [loop.last_metadata["digit.seq"]]
+    assert source.reads == 6  # the source keeps being read (pacing, loss detection)
+    assert loop.state.frozen and seqs == [2]
+
+
+class DigitStage(Stage):
+    name = "digit"
+    views = ("camera", "features")
+
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        metadata["digit.roi_px"] = (10, 8, 40, 38)
+        metadata["digit.tensor"] = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28)
+        metadata["digit.status"] = "digit"
+        metadata["digit.prediction"] = 3
+        metadata["digit.confidence"] = 0.75
+        metadata["digit.probs"] = np.full(10, 0.1, np.float32)
+
+
+def test_snapshot_writes_composite_roi_tensor_and_json(tmp_path) -> None:
+    import cv2
+
+    source = ScriptedSource(size=(64, 48))
+    actions = ActionQueue()
+    actions.put("snapshot")
+    loop = make_loop(source, [DigitStage()], actions=actions, snapshot_dir=tmp_path)
+    result = loop.run(max_frames=2)
+    assert len(result.snapshots) == 1
+    folder = result.snapshots[0]
+    assert cv2.imread(str(folder / "composite.png")).shape == (48, 64, 3)
+    assert cv2.imread(str(folder / "roi.png")).shape == (30, 30, 3)
+    tensor = cv2.imread(str(folder / "tensor_28x28.png"), cv2.IMREAD_GRAYSCALE)
+    assert tensor.shape == (28, 28) and tensor[0, 0] == 0 and tensor[-1, -1] == 255
+    record = json.loads((folder / "prediction.json").read_text())
+    assert record["prediction"] == 3 and record["confidence"] == 0.75
+    assert len(record["probs"]) == 10 and record["state"]["view"] == "camera"
+    assert "snapshot saved" in loop._message(time.monotonic())
+
+
+def test_no_camera_at_start_shows_a_message_then_resumes() -> None:
+    source = ScriptedSource(size=(64, 48))
+    source.fail_open = 3
+    display = RecordingDisplay()
+    notifier = FakeNotifier()
+    loop = make_loop(source, [], display=display, notifier=notifier, size=(80, 60))
+    result = loop.run(max_frames=4)
+    assert result.frames == 4 and source.opens == 1
+    waiting = [s for s in display.statuses if s["message"]]
+    assert waiting and "no camera" in waiting[0]["message"]
+    assert "retrying in" in waiting[0]["message"]
+    # The waiting screen has the configured size before any frame arrived.
+    assert display.shown[0][1] == (60, 80, 4)
+    assert display.statuses[-1]["message"] == ""
+    names = [name for name, _ in notifier.events]
+    assert names.count("watchdog") > 4 and names[-1] == "stopping"
+    assert names.index("ready") < names.index("watchdog", 4)
+    # Back-off: 0.01, 0.02, 0.04 (capped) before the 4th attempt succeeded; then reset.
+    assert loop.backoff.next_delay() == 0.01
+
+
+def test_camera_lost_mid_run_is_reopened_and_the_loop_goes_on() -> None:
+    source = ScriptedSource()
+    source.fail_read_at = {5}
+    display = RecordingDisplay()
+    loop = make_loop(source, [], display=display)
+    result = loop.run(max_frames=10)
+    assert result.frames == 10 and result.source_failures == 1
+    assert source.opens == 2 and source.closes == 2
+    lost = [s["message"] for s in display.statuses if "camera lost" in s["message"]]
+    assert lost and "SourceError" in lost[0]
+
+
+def test_source_exceptions_other_than_source_error_are_survived() -> None:
+    class Exploding(ScriptedSource):
+        def read(self) -> Frame | None:
+            if self.reads == 2:
+                self.reads += 1
+                raise OSError("USB reset")
+            return super().read()
+
+    source = Exploding()
+    result = make_loop(source, []).run(max_frames=5)
+    assert result.frames == 5 and result.source_failures == 1
+
+
+def test_factory_failure_is_retried() -> None:
+    calls = []
+
+    def factory() -> ScriptedSource:
+        calls.append(1)
+        if len(calls) < 3:
+            raise SourceError("no device")
+        return ScriptedSource()
+
+    loop = CaptureLoop(factory, RecordingDisplay(), [], faults=FAST_FAULTS)
+    assert loop.run(max_frames=2).frames == 2 and len(calls) == 3
+
+
+def test_a_stage_exception_skips_only_that_stage_for_that_frame() -> None:
+    source = ScriptedSource()
+    flaky = CountingStage("kernel", ("camera",))
+    flaky.fail_at = {2}
+    steady = CountingStage("digit", ("camera",))
+    loop = make_loop(source, [flaky, steady])
+    loop.run(max_frames=3)
+    assert flaky.calls == 3 and steady.calls == 3
+    assert loop.stage_faults.is_enabled("kernel")
+    assert "kernel.count" not in loop.last_metadata and loop.last_metadata["digit.count"] == 2
+
+
+def test_a_stage_that_keeps_failing_is_switched_off_with_a_message() -> None:
+    source = ScriptedSource()
+    broken = CountingStage("features", ("camera",), fail_always=True)
+    display = RecordingDisplay()
+    loop = make_loop(source, [broken], display=display)
+    result = loop.run(max_frames=30)
+    assert result.frames == 30
+    assert broken.calls == 20
+    message = display.statuses[-1]["message"]
+    assert "stage features switched off" in message and "20 frames in a row" in message
+
+
+def test_bad_frames_are_skipped() -> None:
+    source = ScriptedSource()
+    source.bad_at = {1, 2}
+    result = make_loop(source, []).run(max_frames=4)
+    assert result.frames == 4 and result.bad_frames == 2
+
+
+def test_frame_problem_names_what_is_wrong() -> None:
+    assert frame_problem(make_frame(0)) is None
+    assert "expected a Frame" in frame_problem(np.zeros((4, 4, 3), np.uint8))
+    bad = Frame(np.zeros((48, 64, 3), np.float32), np.zeros((48, 64), np.uint8), 0, 0.0)
+    assert "(H, W, 3) uint8" in frame_problem(bad)
+    bad = Frame(np.zeros((48, 64, 3), np.uint8), np.zeros((48, 64, 3), np.uint8), 0, 0.0)
+    assert "frame.gray" in frame_problem(bad)
+
+
+def test_a_failing_display_does_not_stop_the_loop() -> None:
+    source = ScriptedSource()
+    display = RecordingDisplay()
+    display.fail = True
+    result = make_loop(source, [], display=display).run(max_frames=5)
+    assert result.frames == 5 and result.display_failures == 5
+
+
+def test_stop_event_from_another_thread_ends_a_wait_for_the_camera() -> None:
+    source = ScriptedSource()
+    source.fail_open = 10**6
+    faults = FaultsConfig(retry_initial_s=5.0, retry_max_s=5.0, log_interval_s=0.0)
+    loop = make_loop(source, [], faults=faults)
+    timer = threading.Timer(0.3, loop.stop)
+    timer.start()
+    result = loop.run()
+    timer.join()
+    assert result.frames == 0 and result.reason == "stopped"
