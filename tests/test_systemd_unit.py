@@ -85,6 +85,9 @@ def test_settings_the_program_and_installer_rely_on():
     assert s["User"] == ["convlens"]
     assert s["SupplementaryGroups"] == ["video render input"]
     assert s["StateDirectory"] == ["convlens convlens/snapshots"]
+    # The config's relative snapshot directory lands in the writable state directory.
+    assert s["WorkingDirectory"] == ["/var/lib/convlens"]
+    assert "CONVLENS_MODELS_DIR=/opt/convlens/models" in s["Environment"]
     assert s["TimeoutStopSec"] == ["5"]
     assert s["DevicePolicy"] == ["closed"]
     assert s["CapabilityBoundingSet"] == [""]
