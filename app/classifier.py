@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from app.errors import ModelError
-from app.tflite_verify import FlatbufferError, verify_model
 from training.layers import softmax
 from training.model_io import ModelFileError, load_model
 from training.network import forward
+from training.tflite_verify import FlatbufferError, verify_model
 
 log = logging.getLogger(__name__)
 
