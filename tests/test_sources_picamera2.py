@@ -408,3 +408,12 @@ def test_signature_table_matches_a_real_picamera2_checkout():
         class_name, method = dotted.split(".")[-2:]
         real = _real_parameters(files[class_name].read_text(), class_name)
         assert real[method] == [name for name, _ in expected], dotted
+
+
+def test_a_configuration_the_camera_refuses_is_a_source_error_and_frees_it(fake):
+    # A lores stream larger than main is refused by check_camera_config (RuntimeError).
+    source = Picamera2Source(size=(640, 480), lores_size=(320, 240))
+    source.requested_lores_size = (800, 600)
+    with pytest.raises(SourceError, match=r"cannot start camera 0.*lores stream dimensions"):
+        source.open()
+    assert source.camera is None and fake.state.acquired == set()

@@ -22,7 +22,7 @@ DIGITS_PATH = Path(__file__).resolve().parent.parent / "assets" / "demo_digits.n
 
 #: BGR colour of a ballpoint pen's ink; dark so the digit reads as MNIST's bright strokes
 #: once the classifier inverts the grey ROI.
-INK_BGR = np.array([62.0, 40.0, 34.0], dtype=np.float32)
+INK_BGR = np.array([62, 40, 34], dtype=np.uint8)
 #: Number of pre-rendered noisy backgrounds cycled through, so sensor noise changes from
 #: frame to frame without generating 300k random numbers per frame.
 NOISE_VARIANTS = 6
@@ -161,9 +161,11 @@ def _stamp_ink(
     )
     alpha *= ink
     region = frame[y0:y1, x0:x1]
-    paper = region.astype(np.float32)
-    paper += alpha[:, :, None] * (INK_BGR - paper)
-    region[...] = paper
+    ink_layer = np.empty_like(region)
+    ink_layer[...] = INK_BGR
+    # Per-pixel (1 - a) * paper + a * ink, in one OpenCV pass (several times faster than
+    # the same in NumPy with its float temporaries).
+    region[...] = cv2.blendLinear(region, ink_layer, 1.0 - alpha, alpha)
 
 
 def render_digit_scene(

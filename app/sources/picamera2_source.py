@@ -105,7 +105,7 @@ class Picamera2Source(Source):
         try:
             self._start(picamera2, camera)
         except (RuntimeError, ValueError, OSError) as e:
-            camera.close()
+            self._close_quietly(camera)
             raise SourceError(
                 f"picamera2: cannot start camera {self.camera_num} ({_one_line(e)})"
             ) from e
@@ -169,8 +169,11 @@ class Picamera2Source(Source):
 
     def close(self) -> None:
         camera, self.camera = self.camera, None
-        if camera is None:
-            return
+        if camera is not None:
+            self._close_quietly(camera)
+
+    @staticmethod
+    def _close_quietly(camera: Any) -> None:
         try:
             # close() stops the preview and the camera, then releases it for the next open.
             camera.close()
