@@ -1,0 +1,264 @@
+"""The digit stage: the ROI's ink as an MNIST tensor, classified, smoothed, with hysteresis."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from app.errors import ConfigError, ModelError
+from app.frame import Frame
+from app.stages.base import Stage
+from app.stages.mnist_preprocess import roi_to_mnist_tensor
+from app.state import Roi, ViewState
+
+log = logging.getLogger(__name__)
+
+NUM_CLASSES = 10
+LOW_CONFIDENCE = "low confidence"
+#: A digit is there but has not yet led for ``switch_frames`` frames.
+SETTLING = "settling"
+
+#: A callable that loads the classifier: ``factory()`` for the configured runtime,
+#: ``factory(backend="numpy")`` for the NumPy reference (e.g.
+#: ``functools.partial(app.classifier.load_classifier, path, backend=configured)``).
+#: Raises ModelError.
+ClassifierFactory = Callable[..., Any]
+
+
+def roi_pixels(roi: Roi, width: int, height: int) -> tuple[int, int, int, int]:
+    """The ROI (fractions: centre, side of the shorter frame side) in pixels of a picture.
+
+    Returns (x0, y0, x1, y1), end exclusive, clipped to the picture; the same fractions
+    give matching boxes on Frame.gray and Frame.array whatever their sizes.
+    """
+    side = roi.size * min(width, height)
+    x0 = round(roi.cx * width - side / 2)
+    y0 = round(roi.cy * height - side / 2)
+    x1, y1 = x0 + round(side), y0 + round(side)
+    return (
+        min(max(0, x0), width),
+        min(max(0, y0), height),
+        min(max(0, x1), width),
+        min(max(0, y1), height),
+    )
+
+
+class DigitSmoother:
+    """Exponential moving average of the class probabilities, with hysteresis.
+
+    ``update(probs)`` once per frame (``None`` when the frame has no digit). The shown
+    digit changes only when another class leads the smoothed probabilities by at least
+    ``margin`` for ``switch_frames`` frames in a row; a first digit appears once its
+    smoothed probability has been at least ``min_confidence`` for ``switch_frames``
+    frames; the display goes back to "no digit" after ``switch_frames`` frames without
+    one (and the average restarts, so the next digit does not inherit this one's).
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.5,
+        switch_frames: int = 3,
+        margin: float = 0.15,
+        min_confidence: float = 0.5,
+    ) -> None:
+        self.alpha = alpha
+        self.switch_frames = switch_frames
+        self.margin = margin
+        self.min_confidence = min_confidence
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: no digit shown, zero probabilities."""
+        self.smoothed = np.zeros(NUM_CLASSES, np.float32)
+        self.shown: int | None = None
+        self._candidate: int | None = None
+        self._candidate_frames = 0
+        self._missing = 0
+        self._fresh = True
+
+    @property
+    def confidence(self) -> float:
+        """Smoothed probability of the shown digit (0.0 when none is shown)."""
+        return float(self.smoothed[self.shown]) if self.shown is not None else 0.0
+
+    def update(self, probs: np.ndarray | None) -> int | None:
+        """Take this frame's probabilities (10,) or None; return the digit to show or None."""
+        if probs is None:
+            self._missing += 1
+            self._candidate, self._candidate_frames = None, 0
+            if self._missing >= self.switch_frames:
+                self.reset()
+            return self.shown
+        self._missing = 0
+        probs = np.asarray(probs, np.float32)
+        if self._fresh:
+            self.smoothed = probs.copy()
+            self._fresh = False
+        else:
+            self.smoothed = (1.0 - self.alpha) * self.smoothed + self.alpha * probs
+        leader = int(np.argmax(self.smoothed))
+        lead = float(self.smoothed[leader])
+        if self.shown is None:
+            wants_switch = lead >= self.min_confidence
+        elif leader == self.shown:
+            wants_switch = False
+        else:
+            wants_switch = lead - float(self.smoothed[self.shown]) >= self.margin
+        if not wants_switch:
+            self._candidate, self._candidate_frames = None, 0
+            return self.shown
+        if leader != self._candidate:
+            self._candidate, self._candidate_frames = leader, 0
+        self._candidate_frames += 1
+        if self._candidate_frames >= self.switch_frames:
+            self.shown = leader
+            self._candidate, self._candidate_frames = None, 0
+        return self.shown
+
+
+_PARAMS: dict[str, tuple[type | tuple[type, ...], float, float, str]] = {
+    "ema_alpha": ((int, float), 0.01, 1.0, "weight of the newest frame, 0.01-1"),
+    "switch_frames": (int, 1, 60, "frames a new digit must lead, 1-60"),
+    "switch_margin": ((int, float), 0.0, 1.0, "lead in probability, 0-1"),
+    "min_confidence": ((int, float), 0.0, 1.0, "probability to show a first digit, 0-1"),
+    "work_side": (int, 32, 1024, "ROI side in px the ink is looked for at, 32-1024"),
+}
+
+
+def check_params(stage: str, params: Mapping[str, Any], spec: Mapping[str, tuple]) -> None:
+    """Raise ConfigError naming the stage for an unknown key or a value out of its range."""
+    for key, value in params.items():
+        if key not in spec:
+            raise ConfigError(
+                f"stage {stage}: unknown parameter {key!r}; expected one of {', '.join(spec)}"
+            )
+        types, lo, hi, text = spec[key]
+        if isinstance(value, bool) or not isinstance(value, types) or not (lo <= value <= hi):
+            raise ConfigError(f"stage {stage}: {key} = {value!r}; expected {text}")
+
+
+class DigitStage(Stage):
+    """Find the digit in the ROI, classify it, smooth the result.
+
+    The classifier is given (or its load error); a missing or broken model makes every
+    frame report ``digit.status = "unavailable"`` with the error as the reason, and the
+    tensor is still computed, so the features view shows what the network would see.
+    """
+
+    name = "digit"
+    views = ("camera", "features")
+
+    def __init__(
+        self,
+        classifier: Any | None = None,
+        error: str | None = None,
+        factory: ClassifierFactory | None = None,
+    ) -> None:
+        self.classifier = classifier
+        self.error = error if classifier is None else None
+        if classifier is None and error is None:
+            self.error = "no classifier loaded"
+        self.factory = factory
+        self.work_side = 160
+        self.smoother = DigitSmoother()
+        self._reference: Any | None = None
+        self._reference_error: str | None = None
+        self._layers: dict[str, np.ndarray] = {}
+        self._layers_tensor: np.ndarray | None = None
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        check_params(self.name, params, _PARAMS)
+        self.work_side = int(params.get("work_side", 160))
+        self.smoother = DigitSmoother(
+            alpha=float(params.get("ema_alpha", 0.5)),
+            switch_frames=int(params.get("switch_frames", 3)),
+            margin=float(params.get("switch_margin", 0.15)),
+            min_confidence=float(params.get("min_confidence", 0.5)),
+        )
+
+    @property
+    def runtime(self) -> str:
+        """What runs the network, for the screen."""
+        if self.classifier is None:
+            return "unavailable"
+        return str(getattr(self.classifier, "description", getattr(self.classifier, "backend", "")))
+
+    def _reference_classifier(self) -> Any | None:
+        if self.classifier is not None and getattr(self.classifier, "backend", "") == "numpy":
+            return self.classifier
+        if self._reference is None and self._reference_error is None:
+            if self.factory is None:
+                self._reference_error = "no NumPy reference model"
+            else:
+                try:
+                    self._reference = self.factory(backend="numpy")
+                except ModelError as e:
+                    self._reference_error = str(e)
+                    log.warning("digit: NumPy reference unavailable: %s", e)
+        return self._reference
+
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        gh, gw = frame.gray.shape[:2]
+        ah, aw = frame.array.shape[:2]
+        gx0, gy0, gx1, gy1 = roi_pixels(state.roi, gw, gh)
+        metadata["digit.roi_px"] = roi_pixels(state.roi, aw, ah)
+        tensor, reason = roi_to_mnist_tensor(frame.gray[gy0:gy1, gx0:gx1], work_side=self.work_side)
+        metadata["digit.tensor"] = tensor
+        metadata["digit.runtime"] = self.runtime
+        if self.classifier is None:
+            metadata.update(
+                {
+                    "digit.status": "unavailable",
+                    "digit.reason": self.error,
+                    "digit.prediction": None,
+                    "digit.confidence": 0.0,
+                    "digit.probs": np.zeros(NUM_CLASSES, np.float32),
+                    "digit.layers": {},
+                    "digit.layers_tensor": None,
+                }
+            )
+            return
+        probs = None
+        if tensor is not None:
+            prediction = self.classifier.predict(tensor)
+            probs = prediction.probs
+            self._layers, self._layers_tensor = prediction.layers, tensor
+            if state.numpy_reference:
+                metadata["digit.reference"] = self._reference_result(tensor, probs)
+        shown = self.smoother.update(probs)
+        if shown is None and tensor is None and self.smoother.smoothed.max() == 0:
+            self._layers, self._layers_tensor = {}, None
+        metadata["digit.prediction"] = shown
+        metadata["digit.confidence"] = self.smoother.confidence
+        metadata["digit.probs"] = self.smoother.smoothed.copy()
+        metadata["digit.layers"] = self._layers
+        metadata["digit.layers_tensor"] = self._layers_tensor
+        if shown is not None:
+            metadata["digit.status"] = "digit"
+            metadata["digit.reason"] = None
+        else:
+            metadata["digit.status"] = "no_digit"
+            if tensor is None:
+                metadata["digit.reason"] = reason
+            elif self.smoother.smoothed.max() < self.smoother.min_confidence:
+                metadata["digit.reason"] = LOW_CONFIDENCE
+            else:
+                metadata["digit.reason"] = SETTLING
+
+    def _reference_result(self, tensor: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+        reference = self._reference_classifier()
+        if reference is None:
+            return {"ms": 0.0, "max_abs_diff": float("nan"), "prediction": None,
+                    "error": self._reference_error}  # fmt: skip
+        start = time.perf_counter()
+        ref = reference.predict(tensor)
+        ms = (time.perf_counter() - start) * 1000.0
+        return {
+            "ms": ms,
+            "max_abs_diff": float(np.max(np.abs(ref.probs - probs))),
+            "prediction": int(np.argmax(ref.probs)),
+        }

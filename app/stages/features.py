@@ -1,0 +1,243 @@
+"""Feature maps: every LeNet layer's activation as a colour mosaic with a fixed scale per layer."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.errors import SourceError
+from app.frame import Frame
+from app.stages.base import Stage
+from app.stages.digit import check_params
+from app.stages.kernels import KERNEL_PRESETS
+from app.state import ViewState
+
+log = logging.getLogger(__name__)
+
+#: Colour of the gaps between tiles (BGR).
+GAP_BGR = (48, 48, 48)
+#: Dense layers are drawn as rows of this many cells.
+DENSE_COLUMNS = 12
+#: Calibration: the fixed colour scale of each layer comes from these percentiles of its
+#: activations over the bundled demo digits.
+LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
+
+
+def diverging_lut() -> np.ndarray:
+    """(256, 1, 3) uint8 BGR colour map for signed values: blue < 0, dark 0, orange > 0.
+
+    Zero is dark so a signed map reads like the ReLU ones on the dark overlay, and the
+    sign is the hue.
+    """
+    t = np.linspace(-1.0, 1.0, 256)[:, None]
+    dark = np.array([34.0, 34.0, 34.0])
+    blue = np.array([250.0, 150.0, 40.0])
+    orange = np.array([40.0, 160.0, 255.0])
+    lut = np.where(t < 0, dark + (-t) * (blue - dark), dark + t * (orange - dark))
+    return np.clip(lut, 0, 255).astype(np.uint8)[:, None, :]
+
+
+_DIVERGING = diverging_lut()
+
+
+def _nice(value: float) -> float:
+    """``value`` rounded up to two significant digits (legend-friendly), at least 1e-3."""
+    value = max(float(value), 1e-3)
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return round(math.ceil(value / step - 1e-9) * step, 12)
+
+
+def layer_range(values: np.ndarray) -> tuple[float, float]:
+    """The fixed colour scale for one layer from its calibration activations.
+
+    Non-negative layers (ReLU, sigmoid and their pooling): 0 .. the 99.5th percentile.
+    Signed layers (tanh, the logits): symmetric +- the larger magnitude of the 0.5th and
+    99.5th percentiles, so 0 is always the map's middle (dark).
+    """
+    lo = float(np.percentile(values, LOW_PERCENTILE))
+    hi = float(np.percentile(values, HIGH_PERCENTILE))
+    if float(values.min()) >= 0.0:
+        return (0.0, _nice(hi))
+    m = _nice(max(abs(lo), abs(hi)))
+    return (-m, m)
+
+
+def colourise(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """(h, w) float -> (h, w, 3) uint8 BGR: viridis for lo >= 0, the diverging map otherwise."""
+    scale = 255.0 / (hi - lo) if hi > lo else 1.0
+    grey = cv2.convertScaleAbs(np.clip((values - lo) * scale, 0, 255))
+    if lo < 0:
+        return cv2.applyColorMap(grey, _DIVERGING)
+    return cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)
+
+
+def _grid(
+    tiles: np.ndarray, columns: int, zoom: int, gap: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lay (n, h, w) tiles, each zoomed by an integer factor, in a grid with ``gap`` px gaps.
+
+    Returns the (H, W) float32 mosaic and a (H, W) bool mask of the gaps.
+    """
+    if zoom > 1:
+        tiles = np.repeat(np.repeat(tiles, zoom, axis=1), zoom, axis=2)
+    n, h, w = tiles.shape
+    rows = math.ceil(n / columns)
+    mosaic = np.zeros((rows * (h + gap) - gap, columns * (w + gap) - gap), np.float32)
+    gaps = np.ones(mosaic.shape, bool)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        y, x = r * (h + gap), c * (w + gap)
+        mosaic[y : y + h, x : x + w] = tiles[i]
+        gaps[y : y + h, x : x + w] = False
+    return mosaic, gaps
+
+
+def layer_mosaic(
+    name: str, activation: np.ndarray, value_range: tuple[float, float], tile_px: int
+) -> dict[str, Any]:
+    """One layer as ``{"name", "image" (h, w, 3) uint8 BGR, "range", "shape"}``.
+
+    Conv/pool activations (h, w, c): one tile per channel, up to 8 per row. Dense (n,):
+    one cell per unit, ``DENSE_COLUMNS`` per row (the logits in one row).
+    """
+    act = np.asarray(activation, np.float32)
+    if act.ndim == 3:
+        tiles = np.moveaxis(act, 2, 0)
+        columns = min(8, tiles.shape[0])
+        zoom = max(1, tile_px // act.shape[0])
+    else:
+        flat = act.reshape(-1)
+        tiles = flat[:, None, None]
+        columns = min(DENSE_COLUMNS, flat.size) if flat.size > 10 else flat.size
+        zoom = max(4, tile_px // 5)
+    mosaic, gaps = _grid(tiles, columns, zoom)
+    image = colourise(mosaic, *value_range)
+    image[gaps] = GAP_BGR
+    return {"name": name, "image": image, "range": value_range, "shape": tuple(act.shape)}
+
+
+def kernel_tiles(
+    kernels: list[np.ndarray], tile_px: int, value_range: tuple[float, float] | None = None
+) -> np.ndarray:
+    """Small kernels as one row of equal tiles, (h, w, 3) uint8 BGR, diverging colours.
+
+    With ``value_range`` every tile shares it (the learned kernels, comparable with each
+    other); without, each tile is scaled to +- its own largest weight (hand-made kernels
+    of very different sizes and sums stay readable).
+    """
+    tiles = []
+    for k in kernels:
+        m = value_range[1] if value_range else float(np.abs(k).max()) or 1.0
+        tile = colourise(np.asarray(k, np.float32), -m, m)
+        tiles.append(cv2.resize(tile, (tile_px, tile_px), interpolation=cv2.INTER_NEAREST))
+    gap = np.full((tile_px, 2, 3), GAP_BGR, np.uint8)
+    parts: list[np.ndarray] = []
+    for tile in tiles:
+        parts += [tile, gap]
+    return np.hstack(parts[:-1]) if parts else np.zeros((tile_px, tile_px, 3), np.uint8)
+
+
+def handmade_kernel_list(kernels: Mapping[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
+    """The single (k, k) kernels among presets/custom; Sobel magnitude's pair is skipped
+    (its two kernels are sobel_x and sobel_y, already there)."""
+    names, mats = [], []
+    for name, k in kernels.items():
+        if k.ndim == 2:
+            names.append(name)
+            mats.append(k)
+    return names, mats
+
+
+class FeaturesStage(Stage):
+    """Mosaics of ``digit.layers`` with fixed scales, the input tensor and the kernels.
+
+    Parameters (``[stages.features]``): ``tile_px`` (16-128, default 56), the size a
+    channel tile is zoomed to (integer zoom, nearest neighbour).
+    """
+
+    name = "features"
+    views = ("features",)
+
+    def __init__(
+        self, classifier: Any | None = None, kernels: Mapping[str, np.ndarray] | None = None
+    ) -> None:
+        self.classifier = classifier
+        self.kernels = dict(kernels if kernels is not None else KERNEL_PRESETS)
+        self.tile_px = 56
+        self.ranges: dict[str, tuple[float, float]] = {}
+        self.learned_image: np.ndarray | None = None
+        self.learned_range: tuple[float, float] | None = None
+        self.handmade_image: np.ndarray | None = None
+        self.handmade_names: list[str] = []
+        self._calibrated = False
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        check_params(self.name, params, {"tile_px": (int, 16, 128, "tile size in px, 16-128")})
+        self.tile_px = int(params.get("tile_px", 56))
+        names, mats = handmade_kernel_list(self.kernels)
+        self.handmade_names = names
+        self.handmade_image = kernel_tiles(mats, max(24, self.tile_px * 3 // 4))
+        learned = getattr(self.classifier, "learned_kernels", None)
+        if learned is not None:
+            weights = np.asarray(learned, np.float32)
+            m = _nice(float(np.abs(weights).max()))
+            self.learned_range = (-m, m)
+            tiles = [weights[:, :, 0, i] for i in range(weights.shape[3])]
+            self.learned_image = kernel_tiles(tiles, max(24, self.tile_px * 3 // 4), (-m, m))
+
+    def calibrate(self, images: np.ndarray) -> None:
+        """Fix each layer's colour scale from its activations on (N, 28, 28) images."""
+        if self.classifier is None or len(images) == 0:
+            return
+        collected: dict[str, list[np.ndarray]] = {}
+        for image in images:
+            tensor = np.asarray(image, np.float32)
+            if image.dtype == np.uint8:
+                tensor = tensor / 255.0
+            for name, act in self.classifier.predict(tensor).layers.items():
+                collected.setdefault(name, []).append(np.asarray(act, np.float32).ravel())
+        self.ranges = {name: layer_range(np.concatenate(v)) for name, v in collected.items()}
+        log.info("features: colour scales %s", self.ranges)
+        self._calibrated = True
+
+    def _ensure_calibrated(self) -> None:
+        if self._calibrated or self.classifier is None:
+            return
+        self._calibrated = True
+        from app.sources.demo import load_demo_digits
+
+        try:
+            images, _ = load_demo_digits()
+        except SourceError as e:
+            log.warning("features: no calibration digits (%s); scales from the first frame", e)
+            return
+        self.calibrate(images[:64])
+
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        self._ensure_calibrated()
+        layers: Mapping[str, np.ndarray] = metadata.get("digit.layers") or {}
+        mosaics = []
+        for name, act in layers.items():
+            value_range = self.ranges.get(name)
+            if value_range is None:
+                value_range = layer_range(np.asarray(act, np.float32).ravel())
+                self.ranges[name] = value_range
+            mosaics.append(layer_mosaic(name, act, value_range, self.tile_px))
+        tensor = metadata.get("digit.layers_tensor")
+        if tensor is None:
+            tensor = metadata.get("digit.tensor")
+        if tensor is None:
+            tensor_image = np.zeros((28, 28), np.uint8)
+        else:
+            tensor_image = cv2.convertScaleAbs(np.asarray(tensor, np.float32), alpha=255.0)
+        metadata["features.mosaics"] = mosaics
+        metadata["features.tensor_image"] = tensor_image
+        metadata["features.learned_kernels"] = self.learned_image
+        metadata["features.learned_range"] = self.learned_range
+        metadata["features.handmade_kernels"] = self.handmade_image
+        metadata["features.handmade_names"] = self.handmade_names

@@ -1,0 +1,302 @@
+"""Kernel convolution of the grey frame: presets, custom kernels, stride, padding, activation."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.errors import ConfigError
+from app.frame import Frame
+from app.stages.activation import ACTIVATION_FUNCTIONS, display_range, to_display
+from app.stages.base import Stage
+from app.state import ViewState
+from training import layers
+
+log = logging.getLogger(__name__)
+
+
+def _k(rows: list[list[float]]) -> np.ndarray:
+    return np.array(rows, dtype=np.float32)
+
+
+#: The kernel presets in the order the key table cycles through them. Every value is
+#: (k, k) float32, except ``sobel_magnitude``: (2, 3, 3), Sobel x and y, whose responses
+#: are combined as sqrt(gx^2 + gy^2).
+KERNEL_PRESETS: dict[str, np.ndarray] = {
+    # The course's edge kernels: dark above / bright below gives a positive response.
+    "horizontal_edge": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
+    "vertical_edge": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
+    "sobel_x": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
+    "sobel_y": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
+    "sobel_magnitude": np.stack(
+        [_k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]), _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])]
+    ),
+    "laplacian": _k([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
+    "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
+    "box_blur": np.full((3, 3), 1.0 / 9.0, dtype=np.float32),
+    "gaussian_blur": _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / np.float32(16.0),
+    "emboss": _k([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
+    "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+}
+
+#: OpenCV border mode for each padding that pads (valid pads nothing and crops instead).
+#: "reflect" mirrors without repeating the edge pixel (dcb|abcd|cba), as NumPy's
+#: ``np.pad(mode="reflect")`` and OpenCV's BORDER_REFLECT_101 both do.
+_BORDERS = {"zero": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}
+MAX_CUSTOM_SIZE = 15
+
+
+def validate_kernel(name: str, value: Any, where: str = "kernels.custom") -> np.ndarray:
+    """Check a custom kernel from the config: square, odd size, numeric and finite.
+
+    Returns:
+        (k, k) float32.
+    Raises:
+        ConfigError: naming ``where.name`` and what was expected.
+    """
+    key = f"{where}.{name}"
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError(f"{key}: kernel names must be identifiers like 'my_edge'")
+    if name in KERNEL_PRESETS:
+        raise ConfigError(f"{key}: the name is taken by a preset; choose another")
+    rows = value
+    if not isinstance(rows, (list, tuple, np.ndarray)) or len(rows) == 0:
+        raise ConfigError(f"{key}: expected a square list of lists of numbers, got {value!r}")
+    try:
+        matrix = np.array(rows, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{key}: expected a square list of lists of numbers ({e})") from e
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+        raise ConfigError(f"{key}: kernel has shape {matrix.shape}; expected square (k, k)")
+    k = matrix.shape[0]
+    if k % 2 == 0 or k > MAX_CUSTOM_SIZE:
+        raise ConfigError(f"{key}: kernel size {k} must be odd and at most {MAX_CUSTOM_SIZE}")
+    if any(isinstance(v, bool) for row in rows for v in row):
+        raise ConfigError(f"{key}: kernel entries must be numbers, not true/false")
+    if not np.all(np.isfinite(matrix)):
+        raise ConfigError(f"{key}: kernel entries must be finite numbers")
+    return matrix.astype(np.float32)
+
+
+def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """H' = floor((H + 2p - k) / s) + 1 with p = k // 2 for zero/reflect, 0 for valid."""
+    pad = 0 if padding == "valid" else kernel // 2
+    return layers.conv_output_size(size, kernel, stride, pad)
+
+
+def size_formula(size: int, kernel: int, stride: int, pad: int, axis: str = "H") -> str:
+    """The output-size formula with the numbers in.
+
+    E.g. ``H' = floor((240 + 2*1 - 3) / 2) + 1 = 120``.
+    """
+    out = layers.conv_output_size(size, kernel, stride, pad)
+    return f"{axis}' = floor(({size} + 2*{pad} - {kernel}) / {stride}) + 1 = {out}"
+
+
+def applied_kernels(kernel: np.ndarray, operation: str) -> np.ndarray:
+    """The kernel(s) as slid over the image: (n, k, k) float32, flipped for convolution.
+
+    Convolution (the course's definition) flips the kernel in both axes; cross-correlation,
+    what CNN layers compute, uses it as written.
+    """
+    stack = kernel[None] if kernel.ndim == 2 else kernel
+    if operation == "convolution":
+        stack = stack[:, ::-1, ::-1]
+    return np.ascontiguousarray(stack, dtype=np.float32)
+
+
+def fast_filter(image: np.ndarray, kernel: np.ndarray, stride: int, padding: str) -> np.ndarray:
+    """Cross-correlate a (H, W) float32 image with a (k, k) kernel: (H', W') float32.
+
+    cv2.filter2D computes the "same"-size correlation with the chosen border; valid
+    padding crops the k // 2 rows/columns that needed a border, and the stride keeps
+    every s-th position starting at the first window, which gives exactly
+    floor((H + 2p - k) / s) + 1 outputs.
+    """
+    k = kernel.shape[0]
+    pad = k // 2
+    h, w = image.shape
+    if padding == "valid":
+        if h < k or w < k:
+            return np.zeros((0, 0), np.float32)
+        full = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=cv2.BORDER_CONSTANT)
+        full = full[pad : h - pad, pad : w - pad]
+    else:
+        if padding == "reflect" and (h <= pad or w <= pad):
+            raise ValueError(f"reflect padding of {pad} needs an image larger than {pad} px")
+        full = cv2.filter2D(image, cv2.CV_32F, kernel, borderType=_BORDERS[padding])
+    return full[::stride, ::stride] if stride > 1 else full
+
+
+def reference_filter(
+    image: np.ndarray, kernel: np.ndarray, stride: int, padding: str
+) -> np.ndarray:
+    """The same result through the NumPy reference layer ``training.layers.conv2d_forward``."""
+    k = kernel.shape[0]
+    pad = 0 if padding == "valid" else k // 2
+    x = image[None, :, :, None]
+    if padding == "reflect":
+        x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)), mode="reflect")
+        pad = 0
+    out, _ = layers.conv2d_forward(
+        x, kernel[:, :, None, None], np.zeros(1, np.float32), stride=stride, pad=pad
+    )
+    return out[0, :, :, 0]
+
+
+def combine(responses: list[np.ndarray]) -> np.ndarray:
+    """One response as is; two (Sobel x, y) as the gradient magnitude sqrt(gx^2 + gy^2)."""
+    if len(responses) == 1:
+        return responses[0]
+    gx, gy = responses
+    return cv2.magnitude(gx, gy) if gx.size else gx
+
+
+@dataclass(frozen=True)
+class KernelResult:
+    """What one kernel application produced, before it goes into metadata."""
+
+    output: np.ndarray
+    reference: dict[str, float] | None
+
+
+def processing_image(gray: np.ndarray, processing_width: int) -> np.ndarray:
+    """Frame.gray scaled to [0, 1] float32, downscaled (area) to ``processing_width``.
+
+    Dividing by 255 makes an ideal black-to-white step worth 1, so a kernel's output is
+    a small number (e.g. up to 3 for the 3x3 edge kernels) where sigmoid and tanh are
+    neither saturated nor linear: their effect on an edge map is visible.
+    """
+    h, w = gray.shape
+    if processing_width and w > processing_width:
+        new_h = max(1, round(h * processing_width / w))
+        gray = cv2.resize(gray, (processing_width, new_h), interpolation=cv2.INTER_AREA)
+    out = np.empty(gray.shape, np.float32)
+    return cv2.multiply(gray, 1.0 / 255.0, dst=out, dtype=cv2.CV_32F)
+
+
+def apply_kernel(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    *,
+    stride: int,
+    padding: str,
+    activation: str,
+    operation: str,
+    reference: bool = False,
+) -> KernelResult:
+    """Kernel (or kernel pair), stride, padding and activation on a (H, W) float32 image.
+
+    Returns the (H', W') float32 output after the activation and, when ``reference``,
+    ``{"ms", "max_abs_diff"}`` of the NumPy reference path against it.
+    """
+    stack = applied_kernels(kernel, operation)
+    act = ACTIVATION_FUNCTIONS[activation]
+    out = act(combine([fast_filter(image, k, stride, padding) for k in stack]))
+    ref_info = None
+    if reference:
+        start = time.perf_counter()
+        ref = combine([reference_filter(image, k, stride, padding) for k in stack])
+        ref = layers.ACTIVATIONS[activation][0](ref)[0]
+        ms = (time.perf_counter() - start) * 1000.0
+        diff = float(np.max(np.abs(ref - out))) if out.size else 0.0
+        ref_info = {"ms": ms, "max_abs_diff": diff}
+    return KernelResult(out, ref_info)
+
+
+class KernelStage(Stage):
+    """Convolve the (downscaled) grey frame with the selected kernel.
+
+    Parameters (config section ``[kernel]``): ``processing_width`` (int, default 320;
+    0 keeps Frame.gray's width) and ``custom`` (name -> square odd list of lists, also
+    accepted as ``[kernels.custom]``).
+    """
+
+    name = "kernel"
+    views = ("kernel", "pooling")
+
+    def __init__(self) -> None:
+        self.processing_width = 320
+        self.kernels: dict[str, np.ndarray] = dict(KERNEL_PRESETS)
+        self.custom_names: tuple[str, ...] = ()
+        self._warned: set[str] = set()
+
+    def configure(self, params: Mapping[str, Any]) -> None:
+        unknown = set(params) - {"processing_width", "custom"}
+        if unknown:
+            raise ConfigError(
+                f"stage kernel: unknown parameter(s) {', '.join(sorted(unknown))}; "
+                "expected processing_width, custom"
+            )
+        width = params.get("processing_width", 320)
+        if isinstance(width, bool) or not isinstance(width, int) or not (0 <= width <= 4096):
+            raise ConfigError(
+                f"stage kernel: processing_width {width!r} must be an integer 0-4096 "
+                "(0 = the grey frame's own width)"
+            )
+        if 0 < width < 16:
+            raise ConfigError(f"stage kernel: processing_width {width} is below 16 px")
+        self.processing_width = width
+        custom = params.get("custom", {})
+        if not isinstance(custom, Mapping):
+            raise ConfigError("stage kernel: kernels.custom must be a table of name = [[...]]")
+        self.kernels = dict(KERNEL_PRESETS)
+        for name, value in custom.items():
+            self.kernels[name] = validate_kernel(name, value)
+        self.custom_names = tuple(custom)
+
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        kernel = self.kernels.get(state.kernel)
+        if kernel is None:
+            if state.kernel not in self._warned:
+                log.warning(
+                    "kernel %r is not a preset or custom kernel; using identity", state.kernel
+                )
+                self._warned.add(state.kernel)
+            kernel = KERNEL_PRESETS["identity"]
+        image = processing_image(frame.gray, self.processing_width)
+        k = kernel.shape[-1]
+        if state.padding == "valid" and min(image.shape) < k:
+            # A smaller image than the kernel has no valid position: show an empty map.
+            image = np.zeros((k, k), np.float32)
+        result = apply_kernel(
+            image,
+            kernel,
+            stride=state.stride,
+            padding=state.padding,
+            activation=state.activation,
+            operation=state.operation,
+            reference=state.numpy_reference,
+        )
+        lo, hi = display_range(kernel, state.activation)
+        pad = 0 if state.padding == "valid" else k // 2
+        h, w = image.shape
+        stack = applied_kernels(kernel, state.operation)
+        metadata["kernel.name"] = state.kernel
+        metadata["kernel.matrix"] = stack[0]
+        metadata["kernel.matrices"] = tuple(stack)
+        metadata["kernel.combine"] = "magnitude" if len(stack) == 2 else None
+        metadata["kernel.operation"] = state.operation
+        metadata["kernel.output"] = result.output
+        metadata["kernel.image"] = to_display(result.output, lo, hi)
+        metadata["kernel.range"] = (lo, hi)
+        metadata["kernel.in_shape"] = (h, w)
+        metadata["kernel.out_shape"] = result.output.shape
+        metadata["kernel.formula"] = size_formula(h, k, state.stride, pad, "H")
+        metadata["kernel.formula_w"] = size_formula(w, k, state.stride, pad, "W")
+        metadata["kernel.padding"] = state.padding
+        metadata["kernel.stride"] = state.stride
+        metadata["kernel.activation"] = state.activation
+        if result.reference is not None:
+            metadata["kernel.reference"] = result.reference
+
+
+def kernel_names(stage_kernels: Mapping[str, np.ndarray] | None = None) -> list[str]:
+    """The cycle order of the kernel key: presets, then custom kernels."""
+    return list(stage_kernels or KERNEL_PRESETS)

@@ -1,0 +1,255 @@
+"""Kernel and pooling stages against the NumPy reference and an independent loop."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from app.errors import ConfigError
+from app.frame import Frame
+from app.stages.activation import display_range, to_display
+from app.stages.kernels import (
+    KERNEL_PRESETS,
+    KernelStage,
+    apply_kernel,
+    output_size,
+    processing_image,
+    reference_filter,
+    validate_kernel,
+)
+from app.stages.pooling import PoolStage, pool_fast, pool_reference
+from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, ViewState
+from training import layers
+
+
+def loop_correlate(image: np.ndarray, kernel: np.ndarray, stride: int, padding: str) -> np.ndarray:
+    """Textbook loop: pad, slide the window, multiply and add (float64)."""
+    k = kernel.shape[0]
+    p = 0 if padding == "valid" else k // 2
+    mode = {"valid": "constant", "zero": "constant", "reflect": "reflect"}[padding]
+    padded = np.pad(image.astype(np.float64), p, mode=mode)
+    h = (image.shape[0] + 2 * p - k) // stride + 1
+    w = (image.shape[1] + 2 * p - k) // stride + 1
+    out = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            window = padded[i * stride : i * stride + k, j * stride : j * stride + k]
+            out[i, j] = (window * kernel).sum()
+    return out
+
+
+def loop_pool(x: np.ndarray, size: int, mode: str) -> np.ndarray:
+    h, w = (x.shape[0] - size) // size + 1, (x.shape[1] - size) // size + 1
+    out = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            win = x[i * size : (i + 1) * size, j * size : (j + 1) * size]
+            out[i, j] = win.max() if mode == "max" else win.mean()
+    return out
+
+
+@pytest.fixture(scope="module")
+def image() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return rng.random((23, 31), dtype=np.float32)
+
+
+def _activate(x: np.ndarray, activation: str) -> np.ndarray:
+    return layers.ACTIVATIONS[activation][0](x)[0]
+
+
+@pytest.mark.parametrize("name", list(KERNEL_PRESETS))
+def test_every_preset_stride_padding_operation_matches_references(name, image):
+    kernel = KERNEL_PRESETS[name]
+    for stride, padding, operation in itertools.product(
+        STRIDES, PADDINGS, ("correlation", "convolution")
+    ):
+        result = apply_kernel(
+            image, kernel, stride=stride, padding=padding, activation="none",
+            operation=operation, reference=True,
+        )  # fmt: skip
+        stack = kernel[None] if kernel.ndim == 2 else kernel
+        if operation == "convolution":
+            stack = stack[:, ::-1, ::-1]
+        loops = [loop_correlate(image, k, stride, padding) for k in stack]
+        expected = loops[0] if len(loops) == 1 else np.hypot(*loops)
+        k = kernel.shape[-1]
+        assert result.output.shape == (
+            output_size(image.shape[0], k, stride, padding),
+            output_size(image.shape[1], k, stride, padding),
+        )
+        assert result.output.shape == expected.shape, (name, stride, padding)
+        np.testing.assert_allclose(result.output, expected, atol=1e-4, err_msg=f"{name} {stride}")
+        assert result.reference is not None
+        assert result.reference["max_abs_diff"] < 1e-4
+
+
+def test_output_size_formula():
+    # 240 rows, 3x3, zero padding, stride 2: floor((240 + 2 - 3) / 2) + 1 = 120.
+    assert output_size(240, 3, 2, "zero") == 120
+    assert output_size(240, 3, 1, "valid") == 238
+    assert output_size(240, 5, 3, "reflect") == 80
+    assert output_size(7, 3, 4, "valid") == 2
+
+
+def test_convolution_flips_and_correlation_does_not():
+    img = np.zeros((5, 5), np.float32)
+    img[2, 2] = 1.0  # an impulse: correlation gives the kernel flipped, convolution as is
+    kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
+    conv = apply_kernel(img, kernel, stride=1, padding="zero", activation="none",
+                        operation="convolution").output  # fmt: skip
+    corr = apply_kernel(img, kernel, stride=1, padding="zero", activation="none",
+                        operation="correlation").output  # fmt: skip
+    np.testing.assert_array_equal(conv[1:4, 1:4], kernel)
+    np.testing.assert_array_equal(corr[1:4, 1:4], kernel[::-1, ::-1])
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activations_match_reference(activation, image):
+    kernel = KERNEL_PRESETS["sobel_x"]
+    result = apply_kernel(image, kernel, stride=1, padding="reflect", activation=activation,
+                          operation="correlation", reference=True)  # fmt: skip
+    expected = _activate(reference_filter(image, kernel, 1, "reflect"), activation)
+    np.testing.assert_allclose(result.output, expected, atol=1e-5)
+    if activation == "relu":
+        assert result.output.min() >= 0
+    if activation == "sigmoid":
+        assert result.output.min() > 0 and result.output.max() < 1
+    if activation == "tanh":
+        assert result.output.min() > -1 and result.output.max() < 1
+
+
+def test_custom_kernel_of_any_odd_size(image):
+    k5 = np.arange(25, dtype=np.float32).reshape(5, 5) - 12
+    for stride, padding in itertools.product(STRIDES, PADDINGS):
+        result = apply_kernel(image, k5, stride=stride, padding=padding, activation="none",
+                              operation="correlation")  # fmt: skip
+        np.testing.assert_allclose(
+            result.output, loop_correlate(image, k5, stride, padding), atol=1e-4
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "needle"),
+    [
+        ([[1, 2], [3, 4]], "odd"),
+        ([[1, 2, 3], [4, 5, 6]], "square"),
+        ([[1, "a", 0], [0, 1, 0], [0, 0, 1]], "numbers"),
+        ([[1, float("nan"), 0], [0, 1, 0], [0, 0, 1]], "finite"),
+        ([[True, 0, 0], [0, 1, 0], [0, 0, 1]], "numbers"),
+        ("edge", "square"),
+        ([], "square"),
+    ],
+)
+def test_bad_custom_kernels_name_the_key(value, needle):
+    with pytest.raises(ConfigError, match=needle) as info:
+        validate_kernel("mine", value)
+    assert "kernels.custom.mine" in str(info.value)
+
+
+def test_stage_config_errors_name_the_stage():
+    stage = KernelStage()
+    with pytest.raises(ConfigError, match="stage kernel"):
+        stage.configure({"processing_widht": 320})
+    with pytest.raises(ConfigError, match="processing_width"):
+        stage.configure({"processing_width": "wide"})
+    with pytest.raises(ConfigError, match=r"kernels\.custom\.sobel_x"):
+        stage.configure({"custom": {"sobel_x": [[1]]}})
+    with pytest.raises(ConfigError, match="stage pool"):
+        PoolStage().configure({"size": 2})
+
+
+def _frame(gray: np.ndarray) -> Frame:
+    array = np.repeat(gray[:, :, None], 3, axis=2)
+    return Frame(array=array, gray=gray, seq=0, timestamp=0.0)
+
+
+def test_kernel_stage_metadata_and_processing_width():
+    rng = np.random.default_rng(3)
+    gray = rng.integers(0, 256, (480, 640), dtype=np.uint8)
+    stage = KernelStage()
+    stage.configure(
+        {"processing_width": 320, "custom": {"ridge": [[0, -1, 0], [0, 2, 0], [0, -1, 0]]}}
+    )
+    state = ViewState(view="kernel", kernel="horizontal_edge", stride=2, padding="zero",
+                      operation="convolution", numpy_reference=True)  # fmt: skip
+    md: dict = {}
+    stage.process(_frame(gray), state, md)
+    assert md["kernel.in_shape"] == (240, 320)
+    assert md["kernel.out_shape"] == (120, 160) == md["kernel.output"].shape
+    assert md["kernel.image"].dtype == np.uint8 and md["kernel.image"].shape == (120, 160)
+    assert md["kernel.formula"] == "H' = floor((240 + 2*1 - 3) / 2) + 1 = 120"
+    assert md["kernel.formula_w"] == "W' = floor((320 + 2*1 - 3) / 2) + 1 = 160"
+    np.testing.assert_array_equal(
+        md["kernel.matrix"], KERNEL_PRESETS["horizontal_edge"][::-1, ::-1]
+    )
+    assert md["kernel.operation"] == "convolution"
+    assert md["kernel.reference"]["max_abs_diff"] < 1e-4
+    # The image is a fixed mapping of the output through kernel.range.
+    lo, hi = md["kernel.range"]
+    np.testing.assert_array_equal(md["kernel.image"], to_display(md["kernel.output"], lo, hi))
+    expected = loop_correlate(
+        processing_image(gray, 320)[:40, :40],
+        KERNEL_PRESETS["horizontal_edge"][::-1, ::-1],
+        2,
+        "zero",
+    )
+    np.testing.assert_allclose(md["kernel.output"][:19, :19], expected[:19, :19], atol=1e-4)
+    md = {}
+    stage.process(_frame(gray), state.with_changes(kernel="ridge", operation="correlation"), md)
+    assert md["kernel.name"] == "ridge"
+
+
+def test_processing_width_zero_keeps_the_grey_size():
+    gray = np.full((48, 64), 100, np.uint8)
+    stage = KernelStage()
+    stage.configure({"processing_width": 0})
+    md: dict = {}
+    stage.process(_frame(gray), ViewState(padding="valid", stride=3), md)
+    assert md["kernel.in_shape"] == (48, 64)
+    assert md["kernel.out_shape"] == ((48 - 3) // 3 + 1, (64 - 3) // 3 + 1)
+
+
+def test_display_ranges_are_fixed_per_kernel_and_activation():
+    edge = KERNEL_PRESETS["horizontal_edge"]
+    assert display_range(edge, "none") == (-1.5, 1.5)
+    assert display_range(edge, "relu") == (0.0, 1.5)
+    assert display_range(edge, "sigmoid") == (0.0, 1.0)
+    assert display_range(edge, "tanh") == (-1.0, 1.0)
+    assert display_range(KERNEL_PRESETS["box_blur"], "none") == pytest.approx((0.0, 1.0))
+    assert display_range(KERNEL_PRESETS["sobel_magnitude"], "none") == (0.0, 2.0)
+    values = np.array([[-1.5, 0.0, 1.5, 9.0]], np.float32)
+    np.testing.assert_array_equal(to_display(values, -1.5, 1.5), [[0, 128, 255, 255]])
+
+
+@pytest.mark.parametrize(("size", "mode"), list(itertools.product(POOL_SIZES, POOL_MODES)))
+def test_pooling_matches_reference_and_loop(size, mode):
+    rng = np.random.default_rng(size)
+    x = rng.standard_normal((37, 50)).astype(np.float32)
+    fast = pool_fast(x, size, mode)
+    assert fast.shape == ((37 - size) // size + 1, (50 - size) // size + 1)
+    np.testing.assert_allclose(fast, pool_reference(x, size, mode), atol=1e-6)
+    np.testing.assert_allclose(fast, loop_pool(x, size, mode), atol=1e-5)
+
+
+def test_pool_stage_metadata():
+    rng = np.random.default_rng(5)
+    gray = rng.integers(0, 256, (240, 320), dtype=np.uint8)
+    state = ViewState(view="pooling", stride=1, pool_size=3, pool_mode="avg", numpy_reference=True)
+    md: dict = {}
+    KernelStage().process(_frame(gray), state, md)
+    PoolStage().process(_frame(gray), state, md)
+    assert md["pool.in_shape"] == (240, 320)
+    assert md["pool.out_shape"] == (80, 106) == md["pool.output"].shape
+    assert md["pool.formula"] == "H' = floor((240 - 3) / 3) + 1 = 80"
+    assert md["pool.reference"]["max_abs_diff"] < 1e-5
+    assert md["pool.range"] == md["kernel.range"]
+    assert md["pool.image"].shape == (80, 106)
+
+
+def test_pool_without_kernel_output_is_a_no_op():
+    md: dict = {}
+    PoolStage().process(_frame(np.zeros((8, 8), np.uint8)), ViewState(), md)
+    assert md == {}
