@@ -173,9 +173,11 @@ def test_device_read_returns_the_newest_frame_and_never_queues():
         assert frame.seq == 4 and frame.array[0, 0, 0] == 4  # 0-3 were skipped, not queued
         with pytest.raises(SourceError, match="no frame within"):
             source.read()  # nothing newer: it does not hand out frame 4 again
+        pushed = time.monotonic()
         capture.push(9)
         frame = source.read()
         assert frame.seq == 5 and frame.array[0, 0, 0] == 9
+        assert pushed <= frame.timestamp <= time.monotonic()  # stamped when grabbed
     finally:
         source.close()
     assert capture.read_threads == {"grab-usb:0"}

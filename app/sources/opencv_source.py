@@ -31,13 +31,13 @@ def open_v4l2(device: int | str) -> Any:
     return cv2.VideoCapture(device)
 
 
-def _to_frame(image: np.ndarray, size: tuple[int, int], seq: int) -> Frame:
+def _to_frame(image: np.ndarray, size: tuple[int, int], seq: int, timestamp: float) -> Frame:
     image = letterbox(image, size)
     return Frame(
         array=image,
         gray=cv2.cvtColor(image, cv2.COLOR_BGR2GRAY),
         seq=seq,
-        timestamp=time.monotonic(),
+        timestamp=timestamp,
     )
 
 
@@ -71,6 +71,7 @@ class DeviceSource(Source):
         self._ready = threading.Condition()
         self._newest: np.ndarray | None = None
         self._newest_seq = -1
+        self._newest_time = 0.0
         self._returned_seq = -1
         self._error: str | None = None
 
@@ -117,6 +118,7 @@ class DeviceSource(Source):
             with self._ready:
                 self._newest = image
                 self._newest_seq = seq
+                self._newest_time = time.monotonic()
                 self._ready.notify_all()
 
     def read(self) -> Frame:
@@ -128,7 +130,7 @@ class DeviceSource(Source):
                 timeout=self.read_timeout,
             )
             if self._newest_seq > self._returned_seq:
-                image, seq = self._newest, self._newest_seq
+                image, seq, stamp = self._newest, self._newest_seq, self._newest_time
                 self._returned_seq = seq
             elif self._error is not None:
                 raise SourceError(self._error)
@@ -136,7 +138,7 @@ class DeviceSource(Source):
                 assert not got
                 raise SourceError(f"{self.name}: no frame within {self.read_timeout:g} s")
         assert image is not None
-        return _to_frame(image, self.size, seq)
+        return _to_frame(image, self.size, seq, stamp)
 
     def close(self) -> None:
         thread, self._thread = self._thread, None
@@ -240,7 +242,7 @@ class VideoFileSource(Source):
         if image is None:
             self._ended = True
             return None
-        frame = _to_frame(image, self.size, self._seq)
+        frame = _to_frame(image, self.size, self._seq, time.monotonic())
         self._seq += 1
         return frame
 
