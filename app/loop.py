@@ -105,6 +105,8 @@ class CaptureLoop:
         recorder: when given, every frame's milliseconds are appended per stage and for
             ``overlay``, ``display`` and ``total`` (benchmarks).
         stop_event: set it to stop; the loop makes one when not given.
+        source: an already opened source to start with (the DRM display needs the
+            camera open before the loop starts); ``source_factory`` replaces it if lost.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class CaptureLoop:
         recorder: dict[str, list[float]] | None = None,
         stop_event: threading.Event | None = None,
         clock: Callable[[], float] = time.monotonic,
+        source: Source | None = None,
     ) -> None:
         faults = faults or FaultsConfig()
         self.source_factory = source_factory
@@ -152,7 +155,7 @@ class CaptureLoop:
         )
         self.backoff = Backoff(faults.retry_initial_s, faults.retry_max_s)
         self._warn = RateLimitedLog(log, faults.log_interval_s, clock)
-        self.source: Source | None = None
+        self.source: Source | None = source
         self.result = LoopResult()
         self._renderer: OverlayRenderer | None = None
         self._times: dict[str, deque[float]] = {}
@@ -259,6 +262,8 @@ class CaptureLoop:
             source.close()
         except Exception as exc:  # closing a lost device often fails; it is gone anyway
             log.warning("closing the source failed: %s: %s", type(exc).__name__, exc)
+        else:
+            log.info("source closed: %s", source.description or type(source).__name__)
 
     def _wait_for_camera(self) -> None:
         """Keep the screen, status, watchdog and keys alive until the next retry is due."""
@@ -377,7 +382,8 @@ class CaptureLoop:
         if "overlay" in self._times:
             stage_ms.append(("overlay", self.median_ms("overlay") or 0.0))
         source = self.source.description if self.source is not None else ""
-        return OverlayInfo(self.fps(), tuple(stage_ms), self.runtime, "", source)
+        runtime = str(self.last_metadata.get("digit.runtime") or self.runtime)
+        return OverlayInfo(self.fps(), tuple(stage_ms), runtime, "", source)
 
     def _message(self, now: float) -> str:
         parts = []
@@ -427,7 +433,7 @@ class CaptureLoop:
             "confidence": metadata.get("digit.confidence"),
             "probabilities": None if probs is None else [float(p) for p in np.ravel(probs)],
             "fps": fps,
-            "runtime": self.runtime,
+            "runtime": str(metadata.get("digit.runtime") or self.runtime),
             "source": self.source.description if self.source is not None else "",
             "frozen": state.frozen,
             "message": message,

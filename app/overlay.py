@@ -271,8 +271,8 @@ class OverlayRenderer:
         if ty < header_h:
             ty = y1 + self._px(4)
         blit(layer, tag, x0, ty)
-        card = self._prediction_card(md, status, opaque=False)
-        blit(layer, card, self.width - card.shape[1] - self._px(MARGIN), self._px(MARGIN))
+        x = self.width - self._px(190) - self._px(MARGIN)
+        self._prediction_card(layer, md, status, (x, self._px(MARGIN)), opaque=False)
 
     def _digit_label(self, md: Mapping[str, Any], status: str) -> str:
         if status == "digit" and md.get("digit.prediction") is not None:
@@ -283,91 +283,115 @@ class OverlayRenderer:
         return "classifier unavailable"
 
     def _prediction_card(
-        self, md: Mapping[str, Any], status: str, *, opaque: bool, width: int = 190
-    ) -> np.ndarray:
+        self,
+        layer: np.ndarray,
+        md: Mapping[str, Any],
+        status: str,
+        where: tuple[int, int],
+        *,
+        opaque: bool,
+        width: int = 190,
+    ) -> int:
+        """Draw the prediction card with its probability bars at ``where``; return its height.
+
+        The card (title, bar slots, labels) is cached; only the bars and the confidence
+        figure change from frame to frame, and they are cheap to draw.
+        """
         probs = md.get("digit.probs")
-        quantised: tuple[int, ...] = ()
+        values: np.ndarray | None = None
         if probs is not None and status != "unavailable":
-            quantised = tuple(round(float(p) * 100) for p in np.asarray(probs).ravel()[:10])
+            values = np.clip(np.asarray(probs, np.float32).ravel()[:10], 0.0, 1.0)
+            if values.size != 10:
+                values = None
         pred = md.get("digit.prediction")
+        best = int(np.argmax(values)) if values is not None else -1
         runtime = str(md.get("digit.runtime", "") or "")
         reason = str(md.get("digit.reason", "") or "")
-        conf = md.get("digit.confidence")
-        key = ("card", status, pred, quantised, runtime, reason, opaque, width,
-               None if conf is None else round(float(conf), 2))  # fmt: skip
-        return self.cache.get(
-            key,
-            lambda: self._draw_card(status, pred, conf, quantised, runtime, reason, opaque, width),
+        key = ("card", status, pred, best, runtime, reason, opaque, width)
+        card, geometry = self.cache.get(
+            key, lambda: self._draw_card(status, pred, best, runtime, reason, opaque, width)
         )
+        x, y = where
+        blit(layer, card, x, y)
+        conf = md.get("digit.confidence")
+        if status == "digit" and conf is not None:
+            # Same box colour and alpha as the card, so it blends in when copied over it.
+            text = self._panel(
+                [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)], opaque=opaque
+            )
+            conf_y = y + geometry["conf_y"]
+            blit(layer, text[:, : card.shape[1]], x, conf_y)
+        if values is not None:
+            color = _status_color(status)
+            slots, base_y, bar_h = geometry["slots"], geometry["base_y"], geometry["bar_h"]
+            for i, (bx0, bx1) in enumerate(slots):
+                bh = round(bar_h * float(values[i]))
+                if bh > 0:
+                    fill = color if i == best else (150, 150, 160)
+                    layer[y + base_y - bh : y + base_y, x + bx0 : x + bx1] = (*fill, 255)
+        return card.shape[0]
 
     def _draw_card(
         self,
         status: str,
         pred: Any,
-        conf: Any,
-        probs: tuple[int, ...],
+        best: int,
         runtime: str,
         reason: str,
         opaque: bool,
         width: int,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, dict[str, Any]]:
         w = self._px(width)
         color = _status_color(status)
         if status == "digit" and pred is not None:
-            head = [Line(f"digit {int(pred)}", 0.9, color, True),
-                    Line(f"confidence {float(conf or 0) * 100:.0f}%", SMALL, WHITE)]  # fmt: skip
+            head = [Line(f"digit {int(pred)}", 0.9, color, True), Line(" ", SMALL, WHITE)]
         elif status == "no_digit":
             head = [
                 Line("no digit", 0.9, color, True),
                 Line(reason or "ROI looks empty", SMALL, GREY),
             ]
         else:
-            head = [
-                Line("no classifier", 0.8, color, True),
-                Line(reason or "model unavailable", SMALL, GREY),
-            ]
+            head = [Line("no classifier", 0.8, color, True),
+                    Line(reason or "model unavailable", SMALL, GREY)]  # fmt: skip
         top = render_panel(head, self.s, width=w, bg_alpha=0)
+        title_only = render_panel(head[:1], self.s, width=w, bg_alpha=0)
         bars_h, label_h = self._px(70), self._px(16)
         foot = (
             render_panel([Line(runtime, SMALL, DIM)], self.s, width=w, bg_alpha=0)
             if runtime
             else None
         )
-        h = (
-            top.shape[0]
-            + bars_h
-            + label_h
-            + self._px(6)
-            + (foot.shape[0] if foot is not None else 0)
-        )
+        foot_h = foot.shape[0] if foot is not None else 0
+        h = top.shape[0] + bars_h + label_h + self._px(6) + foot_h
         out = np.zeros((h, w, 4), np.uint8)
         out[:] = (*PANEL_BG, 185)
         _over(out, top, 0, 0)
         pad = self._px(8)
         slot = (w - 2 * pad) / 10.0
         base_y = top.shape[0] + bars_h
-        best = int(np.argmax(probs)) if probs else -1
+        slots = []
         for i in range(10):
             bx0 = round(pad + i * slot + slot * 0.15)
             bx1 = round(pad + (i + 1) * slot - slot * 0.15)
-            cv2.rectangle(
-                out, (bx0, base_y - bars_h + self._px(4)), (bx1, base_y), (60, 60, 68, 230), -1
-            )
-            if probs:
-                bh = round((bars_h - self._px(4)) * min(100, max(0, probs[i])) / 100.0)
-                if bh > 0:
-                    fill = color if i == best else (150, 150, 160)
-                    cv2.rectangle(out, (bx0, base_y - bh), (bx1, base_y), (*fill, 255), -1)
+            slots.append((bx0, bx1))
+            top_y = base_y - bars_h + self._px(4)
+            cv2.rectangle(out, (bx0, top_y), (bx1 - 1, base_y - 1), (60, 60, 68, 230), -1)
             digit = render_panel([Line(str(i), SMALL, WHITE if i == best else GREY, i == best)],
                                  self.s, bg_alpha=0, pad=1)  # fmt: skip
-            _over(
-                out, digit, round(pad + (i + 0.5) * slot - digit.shape[1] / 2), base_y + self._px(2)
-            )
+            lx = round(pad + (i + 0.5) * slot - digit.shape[1] / 2)
+            _over(out, digit, lx, base_y + self._px(2))
         if foot is not None:
             _over(out, foot, 0, base_y + label_h + self._px(4))
         if opaque:
             _flatten(out, VIEW_BG)
-        return out
+        out.flags.writeable = False
+        geometry = {
+            "slots": slots,
+            "base_y": base_y,
+            "bar_h": bars_h - self._px(4),
+            "conf_y": title_only.shape[0] - self._px(4),
+        }
+        return out, geometry
 
     # ---- kernel and pooling views ---------------------------------------------------
 
@@ -548,9 +572,7 @@ class OverlayRenderer:
             blit(layer, legend, m, y + box[3] + self._px(2))
             y += box[3] + legend.shape[0] + self._px(6)
         status = str(md.get("digit.status", "unavailable"))
-        card = self._prediction_card(md, status, opaque=True, width=150)
-        if y + card.shape[0] <= bottom:
-            blit(layer, card, m, y)
+        self._prediction_card(layer, md, status, (m, y), opaque=True, width=150)
         mosaics = md.get("features.mosaics") or []
         x = m + left_w + m
         area_w = self.width - x - m

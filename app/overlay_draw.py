@@ -6,6 +6,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -111,12 +112,12 @@ class PatchCache:
 
     def __init__(self, capacity: int = 192) -> None:
         self.capacity = capacity
-        self._items: OrderedDict[Hashable, np.ndarray] = OrderedDict()
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: Hashable, make: Callable[[], np.ndarray]) -> np.ndarray:
-        """The patch for ``key``, drawing it with ``make`` on a miss."""
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The patch (or any drawn value) for ``key``, drawing it with ``make`` on a miss."""
         patch = self._items.get(key)
         if patch is not None:
             self._items.move_to_end(key)
@@ -124,7 +125,8 @@ class PatchCache:
             return patch
         self.misses += 1
         patch = make()
-        patch.flags.writeable = False
+        if isinstance(patch, np.ndarray):
+            patch.flags.writeable = False
         self._items[key] = patch
         if len(self._items) > self.capacity:
             self._items.popitem(last=False)

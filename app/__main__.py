@@ -1,0 +1,7 @@
+"""``python -m app``: the same command line as ``convlens``."""
+
+import sys
+
+from app.cli import main
+
+sys.exit(main())

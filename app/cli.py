@@ -1,0 +1,444 @@
+"""The ``convlens`` command line: run, kernels, bench, classify."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+from app.config import Config, check_kernel_name, load_config, parse_size
+from app.errors import ConfigError, ConvlensError, DisplayError, SourceError
+from app.state import VIEWS
+
+log = logging.getLogger(__name__)
+
+#: sysexits.h EX_CONFIG: systemd's unit treats it as "do not restart, fix the config".
+EXIT_CONFIG = 78
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        return parse_size(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="convlens",
+        description="Watch a convolutional neural network work, live, on a camera picture.",
+    )
+    parser.add_argument("--version", action="version", version=f"convlens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="TOML config (see config.example.toml)")
+        p.add_argument(
+            "--log-level",
+            choices=("debug", "info", "warning", "error"),
+            help="log level (default from the config: info); debug also prints tracebacks",
+        )
+
+    run = sub.add_parser("run", help="run the live app (camera -> stages -> screen/browser)")
+    common(run)
+    run.add_argument(
+        "--source", help="auto, picamera2, usb:N, /dev/videoN, file:PATH, images:DIR, demo[:SEED]"
+    )
+    run.add_argument("--display", help="auto, drm, fb[:DEV], web, file:PATH, null")
+    run.add_argument("--view", choices=VIEWS, help="the view to start in")
+    run.add_argument("--host", help="web viewer address (default 127.0.0.1)")
+    run.add_argument("--port", type=int, help="web viewer port (default 8000; 0 = any free)")
+    run.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+    run.add_argument("--fps", type=float, help="frames per second asked of the source")
+    run.add_argument("--size", type=_size, metavar="WxH", help="frame size, e.g. 640x480")
+    run.add_argument("--seed", type=int, help="demo source seed")
+
+    kernels = sub.add_parser("kernels", help="list the kernel presets (and custom kernels)")
+    common(kernels)
+
+    bench = sub.add_parser("bench", help="time the pipeline on the demo source (null display)")
+    common(bench)
+    bench.add_argument("--frames", type=int, default=500, help="frames per mode (default 500)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--source", default="demo", help="source spec (default demo)")
+    bench.add_argument("--size", type=_size, default=(640, 480), metavar="WxH")
+    bench.add_argument("--view", choices=VIEWS, default="camera", help="the current view")
+    bench.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+
+    classify = sub.add_parser("classify", help="classify digit photos or scans")
+    common(classify)
+    classify.add_argument("images", nargs="+", metavar="IMAGE")
+    classify.add_argument("--json", action="store_true", help="one JSON object per image per line")
+    classify.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+    return parser
+
+
+# ---- shared set-up ------------------------------------------------------------------
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if args.log_level:
+        config = config.with_section("logging", level=args.log_level)
+    return config
+
+
+def _setup_logging(level: str) -> None:
+    from app.logging_setup import configure_logging
+
+    configure_logging(level)
+
+
+def model_path(config: Config) -> Path:
+    """The configured model file, or the shipped default."""
+    from app.classifier import DEFAULT_MODEL
+
+    return Path(config.model.path) if config.model.path else DEFAULT_MODEL
+
+
+def classifier_factory(config: Config) -> Callable[[], Any]:
+    """``factory(backend=None)`` loads the configured classifier (raising ModelError).
+
+    ``backend`` overrides the configured one (the digit stage asks for "numpy" for the
+    NumPy reference view).
+    """
+
+    def load(backend: str | None = None) -> Any:
+        from app.classifier import load_classifier
+
+        return load_classifier(model_path(config), backend or config.model.backend)
+
+    return load
+
+
+def build_pipeline(config: Config) -> tuple[list[Any], list[str]]:
+    """The configured stages and the kernel cycle; checks ``[view] kernel`` against it."""
+    from app.stages.kernels import KERNEL_PRESETS
+    from app.stages.registry import build_stages
+
+    stages = build_stages(config, classifier_factory(config))
+    names = list(KERNEL_PRESETS)
+    for stage in stages:
+        if stage.name == "kernel" and getattr(stage, "kernels", None):
+            names = list(stage.kernels)
+    check_kernel_name(config, names)
+    return stages, names
+
+
+# ---- run ------------------------------------------------------------------------------
+
+
+def _run_overrides(config: Config, args: argparse.Namespace) -> Config:
+    source: dict[str, Any] = {}
+    if args.source is not None:
+        source["spec"] = args.source
+    if args.fps is not None:
+        source["fps"] = args.fps
+    if args.size is not None:
+        source["width"], source["height"] = args.size
+    if args.seed is not None:
+        source["seed"] = args.seed
+    if source:
+        config = config.with_section("source", **source)
+    if args.display is not None:
+        config = config.with_section("display", spec=args.display)
+    web: dict[str, Any] = {}
+    if args.host is not None:
+        web["host"] = args.host
+    if args.port is not None:
+        web["port"] = args.port
+    if web:
+        config = config.with_section("web", **web)
+    if args.view is not None:
+        config = config.with_section("view", view=args.view)
+    if args.model is not None:
+        config = config.with_section("model", path=args.model)
+    return config
+
+
+def _open_display(config: Config, source: Any, actions: Any) -> Any:
+    """Open the configured display; on failure open ``[display] fallback`` (logged)."""
+    from app.display.factory import open_display
+
+    spec = config.display.spec
+
+    def make(name: str) -> Any:
+        return open_display(
+            name,
+            source=source,
+            host=config.web.host,
+            port=config.web.port,
+            actions=actions,
+            fps=config.source.fps,
+        )
+
+    display = make(spec)
+    try:
+        display.open()
+        return display
+    except DisplayError as exc:
+        fallback = config.display.fallback
+        if fallback == "none" or spec.strip().lower() == fallback:
+            raise
+        log.warning("display %s failed to open (%s); falling back to %s", spec, exc, fallback)
+    display = make(fallback)
+    display.open()
+    return display
+
+
+def _picamera2_preview(config: Config, probe_source: Any) -> str:
+    """ "drm" when the display will be picamera2's HDMI preview, else "null"."""
+    spec = config.display.spec.strip().lower()
+    if spec == "drm":
+        return "drm"
+    if spec == "auto":
+        from app.display.factory import choose_auto_display
+
+        name, _ = choose_auto_display(probe_source)
+        return "drm" if name == "drm" else "null"
+    return "null"
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from app.controls.actions import ActionQueue
+    from app.loop import CaptureLoop, install_signal_handlers, restore_signal_handlers
+    from app.sdnotify import SystemdNotifier
+    from app.sources.factory import open_source
+
+    config = _run_overrides(_load(args), args)
+    _setup_logging(config.logging.level)
+    stages, kernel_names = build_pipeline(config)
+    src = config.source
+
+    def make_source(preview: str) -> Any:
+        return open_source(
+            src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=src.loop,
+            realtime=True, picamera2_preview=preview,
+        )  # fmt: skip
+
+    source = make_source("null")
+    preview = _picamera2_preview(config, source)
+    if preview != "null":
+        source = make_source(preview)
+    try:
+        source.open()
+    except SourceError as exc:
+        log.warning("source %s did not open (%s); the loop keeps retrying", src.spec, exc)
+        source = None
+
+    actions = ActionQueue()
+    stop = threading.Event()
+    previous = install_signal_handlers(stop)
+    inputs: list[Any] = []
+    display = None
+    try:
+        display = _open_display(config, source, actions)
+        url = getattr(display, "url", None)
+        if url:
+            print(f"convlens: open {url} in a browser (Ctrl-C to stop)", flush=True)
+        interactive = sys.stdin is not None and sys.stdin.isatty()
+        inputs = _start_inputs(config, actions)
+        loop = CaptureLoop(
+            lambda: make_source(preview),
+            display,
+            stages,
+            state=config.view,
+            kernel_names=kernel_names,
+            actions=actions,
+            notifier=SystemdNotifier(),
+            faults=config.faults,
+            snapshot_dir=config.snapshot.directory,
+            interactive=interactive,
+            size=src.size,
+            stop_event=stop,
+            source=source,
+        )
+        source = None  # the loop owns (and closes) it now
+        loop.run()
+    finally:
+        for item in inputs:
+            item.stop()
+        if display is not None:
+            display.close()
+        if source is not None:
+            source.close()
+        restore_signal_handlers(previous)
+    return 0
+
+
+def _start_inputs(config: Config, actions: Any) -> list[Any]:
+    inputs: list[Any] = []
+    if config.controls.terminal and sys.stdin is not None and sys.stdin.isatty():
+        from app.controls.terminal_input import TerminalInput
+
+        terminal = TerminalInput(actions)
+        if terminal.start():
+            inputs.append(terminal)
+    if config.controls.evdev:
+        from app.controls.evdev_input import EvdevInput
+
+        try:
+            evdev = EvdevInput(actions)
+            evdev.start()
+            inputs.append(evdev)
+        except OSError as exc:
+            log.info("USB keyboard input off: %s", exc)
+    return inputs
+
+
+# ---- kernels, bench, classify ------------------------------------------------------------
+
+
+def command_kernels(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from app.stages.kernels import KERNEL_PRESETS
+
+    config = _load(args)
+    kernels: dict[str, Any] = dict(KERNEL_PRESETS)
+    for name, rows in config.custom_kernels.items():
+        kernels[name] = np.array(rows, np.float32)
+    for name, matrix in kernels.items():
+        tag = " (custom)" if name in config.custom_kernels else ""
+        stack = matrix if matrix.ndim == 3 else matrix[None]
+        shape = "x".join(str(v) for v in stack.shape[1:])
+        note = " (two kernels; output = sqrt(gx^2 + gy^2))" if len(stack) == 2 else ""
+        print(f"{name}{tag}  {shape}{note}")
+        for k in stack:
+            for row in k:
+                print("    " + " ".join(f"{_cell(v):>7}" for v in row))
+            if len(stack) > 1:
+                print()
+        print()
+    return 0
+
+
+def _cell(v: float) -> str:
+    v = float(v)
+    return str(int(v)) if v.is_integer() else f"{v:.4f}".rstrip("0")
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    from app.bench import format_table, run_bench
+    from app.sources.factory import open_source
+
+    config = _load(args)
+    if args.frames < 1:
+        raise ConfigError(f"--frames {args.frames}: expected a positive number of frames")
+    config = config.with_section(
+        "source", spec=args.source, width=args.size[0], height=args.size[1]
+    )
+    if args.model is not None:
+        config = config.with_section("model", path=args.model)
+    # Benchmarks print figures; only warnings go to the log.
+    _setup_logging(args.log_level or "warning")
+    stages, kernel_names = build_pipeline(config)
+    src = config.source
+
+    def make_source() -> Any:
+        return open_source(
+            src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=True, realtime=False
+        )
+
+    report = run_bench(
+        frames=args.frames,
+        config=config,
+        stages=stages,
+        source_factory=make_source,
+        kernel_names=kernel_names,
+        view=args.view,
+    )
+    print(json.dumps(report) if args.json else format_table(report))
+    return 0
+
+
+def command_classify(args: argparse.Namespace) -> int:
+    from app.classify import classify_files
+
+    config = _load(args)
+    if args.model is not None:
+        config = config.with_section("model", path=args.model)
+    _setup_logging(args.log_level or config.logging.level)
+    classifier = classifier_factory(config)()
+    failed = False
+    if not args.json:
+        print(f"{'file':<40} {'digit':>5} {'conf':>6}  note")
+    for result in classify_files(args.images, classifier):
+        failed = failed or bool(result.get("error"))
+        if args.json:
+            print(json.dumps(_json_safe(result)), flush=True)
+            continue
+        digit = result.get("digit")
+        conf = result.get("confidence")
+        note = result.get("error") or result.get("reason") or ""
+        print(
+            f"{result.get('file', '')!s:<40} {'-' if digit is None else digit:>5} "
+            f"{'-' if conf is None else f'{float(conf):.2f}':>6}  {note}",
+            flush=True,
+        )
+    return EXIT_ERROR if failed else 0
+
+
+def _json_safe(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+COMMANDS = {
+    "run": command_run,
+    "kernels": command_kernels,
+    "bench": command_bench,
+    "classify": command_classify,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``convlens`` and ``python -m app``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    debug = args.log_level == "debug"
+    try:
+        return COMMANDS[args.command](args)
+    except ConfigError as exc:
+        if debug:
+            raise
+        print(f"convlens: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ConvlensError as exc:
+        if debug:
+            raise
+        print(f"convlens: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if debug:
+            raise
+        print(
+            f"convlens: internal error: {type(exc).__name__}: {exc} "
+            "(run with --log-level debug for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
