@@ -309,9 +309,9 @@ class DemoSource(Source):
         wobble = np.sin(2.1 * t + phase[:, 0]) * 0.7 + np.sin(5.3 * t + phase[:, 1]) * 0.4
         cx, cy, side = _roi_geometry(self.size, self.roi)
         centre = (cx + self._pose.dx * side + wobble[0], cy + self._pose.dy * side + wobble[1])
-        # Background variants are visited in a seed-independent but non-periodic-looking
-        # order; the noise pattern of the paper changes every frame.
-        frame = self._backgrounds[(seq * 5 + seq // NOISE_VARIANTS) % NOISE_VARIANTS].copy()
+        # A different pre-rendered noise pattern every frame (a six-frame cycle at 30 fps
+        # is not visible).
+        frame = self._backgrounds[seq % NOISE_VARIANTS].copy()
         _stamp_ink(
             frame,
             self._patch,
