@@ -286,9 +286,8 @@ class _TFLiteClassifier(DigitClassifier):
         for name, value in raw.items():
             spec = self._outputs[name]
             if spec.scale:
-                value = (value.astype(np.float32) - np.float32(spec.zero_point)) * np.float32(
-                    spec.scale
-                )
+                value = np.subtract(value, spec.zero_point, dtype=np.float32)
+                value *= spec.scale
             out[name] = value
         probs = out.pop(PROBS)
         if self._input_scale:
