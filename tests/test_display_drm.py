@@ -191,3 +191,26 @@ def test_wrong_overlay_is_refused_before_picamera2_sees_it(fake):
     assert fake.state.overlay_calls == []
     display.close()
     camera.close()
+
+
+def test_follows_the_source_when_the_camera_is_reopened(fake):
+    source = SimpleNamespace(camera=started_camera())
+    clock = FakeClock()
+    display = DrmOverlayDisplay(source=source, threaded=False, clock=clock)
+    display.open()
+    display.show(*frame_and_overlay(0))
+    source.camera.close()  # the camera was lost; the source reopened it
+    source.camera = started_camera()
+    clock.now += 1.0
+    display.show(*frame_and_overlay(1))
+    assert display.overlays_sent == 2
+    replacement = SimpleNamespace(camera=None)
+    display.set_source(replacement)  # the loop made a new source object
+    source.camera.close()
+    replacement.camera = started_camera()
+    clock.now += 1.0
+    display.show(*frame_and_overlay(1, changing=False))
+    assert display.overlays_sent == 3
+    assert fake.state.overlay_calls[-1].shape == (H, W, 4)
+    display.close()
+    replacement.camera.close()

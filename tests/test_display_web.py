@@ -263,6 +263,16 @@ def test_keys_and_actions_reach_the_queue(web, queue):
     assert queue.drain() == ["next_view", "next_kernel"]
 
 
+def test_loopback_control_refuses_foreign_host_names(web, queue):
+    # DNS rebinding: a web page on evil.example resolved to 127.0.0.1.
+    code, body, _ = post_json(web, "/api/key", {"key": "v"}, Host="evil.example:8000")
+    assert code == 403 and b"localhost" in body
+    for host in (f"127.0.0.1:{web.port}", f"localhost:{web.port}", "[::1]:8000", "localhost"):
+        assert post_json(web, "/api/key", {"key": "v"}, Host=host)[0] == 200
+    assert queue.drain() == ["next_view"] * 4
+    assert request(web, "GET", "/api/status", headers={"Host": "evil.example"})[0] == 200
+
+
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [({"key": "F13"}, 400), ({"key": 5}, 400), ({"nokey": "v"}, 400), (["v"], 400)],
@@ -330,7 +340,9 @@ def test_oversized_and_malformed_requests_get_4xx_and_the_server_keeps_serving(w
     )
     text = {"Content-Type": "text/plain"}
     assert request(web, "POST", "/api/key", b'{"key":"v"}', text)[0] == 415
-    no_length = b"POST /api/key HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n"
+    no_length = (
+        b"POST /api/key HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n\r\n"
+    )
     reply = raw(web, no_length)
     assert status_code(reply) == 411
     reply = raw(web, b"POST /api/key HTTP/1.1\r\nContent-Length: abc\r\n\r\n")

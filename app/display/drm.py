@@ -70,14 +70,28 @@ class DrmOverlayDisplay(Display):
         self._thread: threading.Thread | None = None
         self._error: DisplayError | None = None
         self._failing_since: float | None = None
+        self._opened = False
         self.give_up_after = give_up_after
         #: Overlays handed to ``set_overlay`` (for tests and the status line).
         self.overlays_sent = 0
 
-    def open(self) -> None:
-        camera = self._camera
-        if camera is None and self._source is not None:
+    def _current_camera(self) -> Any:
+        # Read through the source each time: a source reopened after a camera fault
+        # holds a new Picamera2 object.
+        if self._source is not None:
             camera = getattr(self._source, "camera", None)
+            if camera is not None:
+                return camera
+        return self._camera
+
+    def set_source(self, source: Any) -> None:
+        """Follow another picamera2 source (the loop replaced a lost one)."""
+        self._source = source
+        self._sent = None
+        self._failing_since = None
+
+    def open(self) -> None:
+        camera = self._current_camera()
         if camera is None or not callable(getattr(camera, "set_overlay", None)):
             raise DisplayError(
                 "drm display needs the picamera2 source opened with its DRM preview "
@@ -89,12 +103,13 @@ class DrmOverlayDisplay(Display):
         self._failing_since = None
         self._last_check = None
         self._sent = None
+        self._opened = True
         if self._threaded:
             self._thread = threading.Thread(target=self._worker, name="drm-overlay")
             self._thread.start()
 
     def show(self, frame: Frame, overlay: np.ndarray) -> None:
-        if self._camera is None:
+        if not self._opened:
             raise DisplayError("drm display: show() before open()")
         if self._error is not None:
             error, self._error = self._error, None
@@ -121,7 +136,7 @@ class DrmOverlayDisplay(Display):
 
     def _send(self, overlay: np.ndarray | None) -> None:
         try:
-            self._camera.set_overlay(overlay)
+            self._current_camera().set_overlay(overlay)
         except RuntimeError as exc:
             # The real preview reserves its overlay plane with the first camera frame,
             # so early calls fail ("Overlays not supported on this device"): retry, and
@@ -154,8 +169,9 @@ class DrmOverlayDisplay(Display):
                 self._send(overlay)
 
     def close(self) -> None:
-        if self._camera is None:
+        if not self._opened:
             return
+        self._opened = False
         if self._thread is not None:
             self._stop.set()
             self._wake.set()
@@ -165,7 +181,7 @@ class DrmOverlayDisplay(Display):
             self._pending = None
         # Take our overlay off the screen; the camera preview itself belongs to the source.
         try:
-            self._camera.set_overlay(None)
+            self._current_camera().set_overlay(None)
         except RuntimeError as exc:
             log.debug("drm display: could not clear the overlay: %s", exc)
         self._sent = None

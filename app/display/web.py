@@ -116,9 +116,11 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "convlens"
-    sys_version = ""
     # Answer even an unparseable request line with a status line (not HTTP/0.9's bare body).
     default_request_version = "HTTP/1.0"
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def setup(self) -> None:
         # A timeout on the socket bounds both slow request reads and writes to a
@@ -242,8 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
         return payload
 
     def check_token(self, query: dict[str, list[str]]) -> None:
+        """Refuse control requests without the token (non-loopback bind) or via a foreign host."""
         viewer = self.server.viewer
         if not viewer.token_required:
+            # Bound to loopback: a page on another site could still reach us through
+            # DNS rebinding, but its requests carry that site's name as Host.
+            host = self.headers.get("Host")
+            if host is not None and not is_loopback_host(_host_without_port(host)):
+                raise _RequestError(
+                    HTTPStatus.FORBIDDEN,
+                    f"control requests must be addressed to localhost, not {host[:60]!r}",
+                )
             return
         given = self.headers.get(TOKEN_HEADER) or (query.get("token") or [""])[0]
         if not given or not hmac.compare_digest(given.encode(), viewer.token.encode()):
@@ -252,6 +263,16 @@ class _Handler(BaseHTTPRequestHandler):
                 "this viewer is reachable from the network: controls need the token "
                 "printed at start (open the page with ?token=...)",
             )
+
+
+def _host_without_port(host: str) -> str:
+    """``[::1]:8000`` -> ``::1``, ``localhost:8000`` -> ``localhost``."""
+    host = host.strip()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        return host.partition(":")[0]
+    return host
 
 
 def _json_default(value: Any) -> Any:
