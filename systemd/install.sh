@@ -394,9 +394,21 @@ install_venv() {
     local pip=("$VENV/bin/python" -m pip --disable-pip-version-check --no-input)
     # Wheels only: a source build of numpy or OpenCV on a Pi takes hours.
     run host "${pip[@]}" install --only-binary=:all: --requirement "$(requirements_file)"
-    # The project itself, from this checkout; its dependencies are the pins above.
-    # --force-reinstall: same version number, new code.
-    run host "${pip[@]}" install --no-deps --force-reinstall "$SRC_DIR"
+    # The project itself; its dependencies are the pins above. --force-reinstall: same
+    # version number, new code. pip builds from a copy, because a build in the checkout
+    # would leave root-owned build/ and *.egg-info in the user's clone.
+    local project=$SRC_DIR
+    if [[ -z $ROOT ]] && ((!DRY_RUN)); then
+        BUILD_COPY=$(mktemp -d)
+        local part
+        for part in pyproject.toml README.md LICENSE app training; do
+            if [[ -e $SRC_DIR/$part ]]; then
+                cp -R "$SRC_DIR/$part" "$BUILD_COPY/"
+            fi
+        done
+        project=$BUILD_COPY
+    fi
+    run host "${pip[@]}" install --no-deps --force-reinstall "$project"
     if [[ -z $ROOT ]] && ((!DRY_RUN)); then
         printf '%s\n' "$fingerprint" >"$stamp"
     fi
@@ -464,7 +476,15 @@ do_uninstall() {
     return 0
 }
 
+BUILD_COPY=""
+cleanup() {
+    if [[ -n $BUILD_COPY ]]; then
+        rm -rf -- "$BUILD_COPY"
+    fi
+}
+
 main() {
+    trap cleanup EXIT
     parse_args "$@"
     [[ -n $ROOT ]] && say "staging root: $ROOT"
     if ((UNINSTALL)); then
@@ -474,6 +494,8 @@ main() {
     fi
     if ((DRY_RUN)); then
         say "dry run: nothing was changed ($CHANGES action(s) above would be taken)"
+    elif ((CHANGES == 0 && UNINSTALL)); then
+        say "nothing changed: convlens was not installed"
     elif ((CHANGES == 0)); then
         say "nothing changed: everything was already up to date"
     else
