@@ -162,3 +162,4 @@ def test_legend_covers_every_action_and_renders_markdown():
     lines = table.strip().splitlines()
     assert lines[0] == "| Key | Action |" and len(lines) == 2 + len(KEY_LEGEND)
     assert "| `[` | pool size -1 |" in lines
+    assert "| `v` / `Tab` | next view |" in lines

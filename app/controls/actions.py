@@ -26,10 +26,10 @@ ACTIONS: dict[str, str] = {
     "prev_kernel": "previous kernel",
     "stride_up": "stride +1",
     "stride_down": "stride -1",
-    "cycle_padding": "padding: valid / zero / reflect",
-    "cycle_activation": "activation: none / relu / sigmoid / tanh",
+    "cycle_padding": "padding: " + " / ".join(PADDINGS),
+    "cycle_activation": "activation: " + " / ".join(ACTIVATIONS),
     "toggle_operation": "convolution / correlation",
-    "cycle_pool_mode": "pooling: max / avg",
+    "cycle_pool_mode": "pooling: " + " / ".join(POOL_MODES),
     "pool_size_up": "pool size +1",
     "pool_size_down": "pool size -1",
     "roi_left": "move ROI left",
@@ -121,8 +121,9 @@ def legend_markdown() -> str:
     """The key legend as a Markdown table (for the README)."""
     lines = ["| Key | Action |", "| --- | --- |"]
     for label, description in KEY_LEGEND:
-        cell = label.replace("|", "\\|")
-        lines.append(f"| `{cell}` | {description} |")
+        keys = " / ".join(f"`{key}`" for key in label.split(" / "))
+        keys = keys.replace("|", "\\|")  # a literal pipe would end the cell
+        lines.append(f"| {keys} | {description} |")
     return "\n".join(lines) + "\n"
 
 
