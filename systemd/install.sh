@@ -449,6 +449,11 @@ do_install() {
     install_unit
     install_venv
     start_service
+    if [[ -z $ROOT ]] && ((!DRY_RUN)); then
+        say "logs:    journalctl -u convlens -f"
+        say "config:  sudo nano $CONF_FILE, then sudo systemctl restart convlens"
+        say "browser: set [web] host = \"0.0.0.0\" in the config to reach the viewer from other machines"
+    fi
 }
 
 do_uninstall() {

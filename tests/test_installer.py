@@ -307,3 +307,17 @@ def test_missing_config_example_is_an_error(tmp_path, src, stubs):
     result = install(src, stubs, "--root", str(root), "--no-apt")
     assert result.returncode == 1
     assert "config.example.toml is missing" in result.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("shellcheck") is None,
+    reason="shellcheck not found: apt-get install shellcheck (CI's .ci/run does)",
+)
+def test_installer_is_shellcheck_clean():
+    result = subprocess.run(
+        ["shellcheck", str(REPO / "systemd" / "install.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout
