@@ -11,14 +11,15 @@
 # Environment: PYTHON311 (default python3.11), VENV (default .venv-tflite),
 #   CONVLENS_MNIST_DIR (default ../shared/data/mnist). Delete the venv to rebuild it.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SCRIPT="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SCRIPT")/.."
 
 PYTHON311="${PYTHON311:-python3.11}"
 VENV="${VENV:-.venv-tflite}"
 STAMP="$VENV/.installed"
 export CONVLENS_MNIST_DIR="${CONVLENS_MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}"
 
-if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" || "$0" -nt "$STAMP" ]]; then
+if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" || "$SCRIPT" -nt "$STAMP" ]]; then
     rm -rf "$VENV"
     "$PYTHON311" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
