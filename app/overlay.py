@@ -433,12 +433,15 @@ class OverlayRenderer:
     ) -> tuple[int, int, int, int]:
         """Draw an image fitted into area (x, y, w, h), top-left aligned; return its box."""
         x, y, w, h = area
+        # Never draw past the layer, whatever the layout asked for.
+        w = min(w, self.width - x)
+        h = min(h, self.height - y)
         image = np.asarray(image)
         if image.dtype != np.uint8:
             image = np.clip(image, 0, 255).astype(np.uint8)
         fitted = fit_image(image, w - 2, h - 2)
         fh, fw = fitted.shape[:2]
-        if fh == 0 or fw == 0:
+        if fh == 0 or fw == 0 or x < 0 or y < 0:
             return (x, y, 0, 0)
         layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
         layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
@@ -573,37 +576,69 @@ class OverlayRenderer:
             y += box[3] + legend.shape[0] + self._px(6)
         status = str(md.get("digit.status", "unavailable"))
         self._prediction_card(layer, md, status, (m, y), opaque=True, width=150)
-        mosaics = md.get("features.mosaics") or []
+        items = self._feature_items(md)
         x = m + left_w + m
-        area_w = self.width - x - m
-        if not mosaics:
+        if not items:
             note = self._panel([Line("no feature maps: features stage off or failed", BODY, AMBER)],
                                opaque=True)  # fmt: skip
             blit(layer, note, x, header_h + m)
             return
-        y = header_h + m
-        available = bottom - y - m
-        caption_h = self._px(40)
-        each_h = max(self._px(20), available // len(mosaics) - caption_h)
-        for mosaic in mosaics:
+        # Two columns of equal slots under the header: conv/pool maps, then dense layers
+        # and kernels.
+        columns = 2
+        col_w = (self.width - x - m * columns) // columns
+        per_col = -(-len(items) // columns)
+        top = header_h + m
+        slot_h = (bottom - top - m) // per_col
+        for i, (title, image, value_range, lut) in enumerate(items):
+            col, row = divmod(i, per_col)
+            ix = x + col * (col_w + m)
+            iy = top + row * slot_h
+            head = self._panel([Line(title, SMALL, CYAN, True)], opaque=True)
+            blit(layer, head[:, :col_w], ix, iy)
+            legend_h = self._px(22) if value_range is not None else 0
+            image_h = slot_h - head.shape[0] - legend_h - self._px(4)
+            box = self._show_image(layer, image, (ix, iy + head.shape[0], col_w, image_h))
+            if value_range is not None and box[2] > 0:
+                lo, hi = value_range
+                legend = self.cache.get(
+                    ("legend", box[2], lo, hi, lut is not None),
+                    lambda box=box, lo=lo, hi=hi, lut=lut: legend_bar(
+                        box[2], self._px(6), lo, hi, self.s, colormap=lut
+                    ),
+                )
+                blit(layer, legend, ix, box[1] + box[3] + self._px(2))
+
+    def _feature_items(self, md: Mapping[str, Any]) -> list[tuple[str, np.ndarray, Any, Any]]:
+        """(title, BGR image, (lo, hi) or None, colour map) for each map in the features view."""
+        items = []
+        for mosaic in md.get("features.mosaics") or []:
             image = mosaic.get("image")
             if image is None:
                 continue
-            lo, hi = mosaic.get("range", (0.0, 1.0))
-            shape = mosaic.get("shape", ())
-            title = f"{mosaic.get('name', '?')}  {_shape_text(shape)}"
-            head = self._panel([Line(title, SMALL, CYAN, True)], opaque=True)
-            blit(layer, head, x, y)
-            y += head.shape[0]
-            box = self._show_image(layer, np.asarray(image), (x, y, area_w, each_h))
-            legend = self.cache.get(
-                ("legend", box[2], float(lo), float(hi)),
-                lambda box=box, lo=lo, hi=hi: legend_bar(
-                    box[2], self._px(8), float(lo), float(hi), self.s
-                ),
+            lo, hi = (float(v) for v in mosaic.get("range", (0.0, 1.0)))
+            title = f"{mosaic.get('name', '?')}  {_shape_text(mosaic.get('shape', ()))}"
+            items.append((title, np.asarray(image), (lo, hi), _colour_map(lo)))
+        learned = md.get("features.learned_kernels")
+        if learned is not None:
+            rng = md.get("features.learned_range")
+            value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
+            items.append(
+                ("conv1 kernels (learned)", np.asarray(learned), value_range, _colour_map(-1))
             )
-            blit(layer, legend, x, y + box[3] + self._px(2))
-            y += box[3] + legend.shape[0] + self._px(6)
+        handmade = md.get("features.handmade_kernels")
+        if handmade is not None:
+            items.append(("hand-made kernels (own scale)", np.asarray(handmade), None, None))
+        return items
+
+
+def _colour_map(lo: float) -> Any:
+    """The colour map the features stage uses: viridis for lo >= 0, its diverging map else."""
+    if lo >= 0:
+        return cv2.COLORMAP_VIRIDIS
+    from app.stages.features import diverging_lut
+
+    return diverging_lut()
 
 
 def _shape_text(shape: Any) -> str:

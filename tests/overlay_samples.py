@@ -105,8 +105,14 @@ def features_metadata() -> dict:
             "features.mosaics": [
                 mosaic("conv1", 52, 156, (24, 24, 6), (-1.5, 2.25)),
                 mosaic("pool1", 26, 78, (12, 12, 6), (0.0, 2.25)),
-                mosaic("conv2", 36, 144, (8, 8, 16), (-4.0, 6.5)),
+                mosaic("conv2", 42, 168, (10, 10, 16), (0.0, 6.5)),
+                mosaic("pool2", 22, 88, (5, 5, 16), (0.0, 6.5)),
+                mosaic("fc1", 60, 144, (120,), (0.0, 4.0)),
+                mosaic("fc2", 42, 144, (84,), (0.0, 3.0)),
+                mosaic("fc3", 12, 120, (10,), (-12.0, 12.0)),
             ],
+            "features.learned_kernels": cv2.applyColorMap(ramp_image(20, 130), cv2.COLORMAP_JET),
+            "features.learned_range": (-0.5, 0.5),
         }
     )
     return md

@@ -1,0 +1,95 @@
+"""Resident memory of the live pipeline after many demo frames, and its growth (leaks).
+
+Runs the demo source (realtime=False) at 640x480 through every stage with a null
+display, switching view every 250 frames, and prints the resident set size at frame
+1,000 and at the end (default 5,000) and the growth between them.
+
+    .venv/bin/python benchmarks/memory.py [--frames 5000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.cli import build_pipeline
+from app.config import Config
+from app.controls.actions import ActionQueue
+from app.display.null import NullDisplay
+from app.loop import CaptureLoop
+from app.sources.factory import open_source
+
+CHUNK = 250
+
+
+def resident_mb() -> float:
+    """Resident set size of this process in MB (from /proc/self/statm)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=5000)
+    parser.add_argument("--baseline", type=int, default=1000, help="frame of the first reading")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    config = Config()
+    stages, kernel_names = build_pipeline(config)
+    source = open_source("demo", size=(640, 480), realtime=False)
+    source.open()
+    actions = ActionQueue()
+    display = NullDisplay()
+    display.open()
+    loop = CaptureLoop(
+        lambda: open_source("demo", size=(640, 480), realtime=False),
+        display,
+        stages,
+        state=config.view,
+        kernel_names=kernel_names,
+        actions=actions,
+        all_views=True,
+        source=source,
+    )
+    readings = {}
+    start = time.perf_counter()
+    done = 0
+    while done < args.frames:
+        step = min(CHUNK, args.frames - done)
+        if done < args.baseline < done + step:
+            step = args.baseline - done
+        actions.put("next_view")
+        # The loop's source stays open between chunks: run() closes it, so keep one
+        # loop and reopen through the factory only when needed.
+        loop.run(max_frames=done + step)
+        loop.stop_event.clear()
+        done = loop.result.frames
+        if done in (args.baseline, args.frames):
+            readings[done] = resident_mb()
+    elapsed = time.perf_counter() - start
+    report = {
+        "frames": done,
+        "seconds": round(elapsed, 1),
+        f"rss_mb_at_{args.baseline}": round(readings.get(args.baseline, float("nan")), 1),
+        f"rss_mb_at_{args.frames}": round(readings[args.frames], 1),
+        "growth_mb": round(readings[args.frames] - readings.get(args.baseline, float("nan")), 2),
+        "targets": {"rss_mb_max": 150, "growth_mb_max": 5},
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>20}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

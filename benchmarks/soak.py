@@ -1,0 +1,240 @@
+"""Soak test: many demo frames with injected faults; prints crashes, memory growth, watchdog gaps.
+
+Faults injected: the source raises SourceError every ``--lose-every`` frames and then
+fails to reopen once (the loop backs off and reconnects); the digit stage raises on
+about 1 % of frames; a web client reads the MJPEG stream slowly. The watchdog is a
+fake systemd: a datagram socket in ``NOTIFY_SOCKET`` read on a thread, with
+``WATCHDOG_USEC`` set, so the gaps between ``WATCHDOG=1`` pings are measured.
+
+    .venv/bin/python benchmarks/soak.py [--frames 50000] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from app.cli import build_pipeline
+from app.config import Config, FaultsConfig
+from app.controls.actions import ActionQueue
+from app.display.web import WebDisplay
+from app.errors import SourceError
+from app.frame import Frame
+from app.loop import CaptureLoop
+from app.sdnotify import SystemdNotifier
+from app.sources.base import Source
+from app.sources.demo import DemoSource
+from app.stages.base import Stage
+from app.state import ViewState
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+class FaultySource(Source):
+    """The demo source that is "unplugged" every ``lose_every`` frames and fails one reopen."""
+
+    def __init__(self, shared: dict[str, int], lose_every: int) -> None:
+        self.inner = DemoSource(size=(640, 480), realtime=False)
+        self.shared = shared
+        self.lose_every = lose_every
+        self.description = "demo with faults"
+
+    def open(self) -> None:
+        if self.shared.get("fail_next_open"):
+            self.shared["fail_next_open"] = 0
+            self.shared["failed_opens"] = self.shared.get("failed_opens", 0) + 1
+            raise SourceError("soak: camera still unplugged")
+        self.inner.open()
+
+    def read(self) -> Frame | None:
+        self.shared["reads"] = self.shared.get("reads", 0) + 1
+        if self.shared["reads"] % self.lose_every == 0:
+            self.shared["losses"] = self.shared.get("losses", 0) + 1
+            self.shared["fail_next_open"] = 1
+            raise SourceError("soak: camera unplugged")
+        return self.inner.read()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class FlakyStage(Stage):
+    """Wraps a stage and raises on a seeded ~1 % of its frames."""
+
+    def __init__(self, inner: Stage, rate: float, seed: int = 1) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.views = inner.views
+        self.rate = rate
+        self.rng = random.Random(seed)
+        self.raised = 0
+
+    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+        if self.rng.random() < self.rate:
+            self.raised += 1
+            raise RuntimeError("soak: injected stage failure")
+        self.inner.process(frame, state, metadata)
+
+
+class FakeSystemd:
+    """A NOTIFY_SOCKET datagram socket read on a thread; records when each message came."""
+
+    def __init__(self) -> None:
+        self.dir = tempfile.mkdtemp(prefix="convlens-soak-")
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.pings: list[float] = []
+        self.messages: dict[str, int] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="fake-systemd")
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            now = time.monotonic()
+            for line in data.decode().splitlines():
+                key = line.split("=", 1)[0]
+                self.messages[key] = self.messages.get(key, 0) + 1
+                if line == "WATCHDOG=1":
+                    self.pings.append(now)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.dir)
+
+
+class SlowClient:
+    """Reads /stream.mjpg 2 KB at a time, 20 times a second (a phone on bad Wi-Fi)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.stop = threading.Event()
+        self.received = 0
+        self.reconnects = 0
+        self.thread = threading.Thread(target=self._run, name="slow-client")
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=5) as sock:
+                    sock.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
+                    while not self.stop.is_set():
+                        chunk = sock.recv(2048)
+                        if not chunk:
+                            break
+                        self.received += len(chunk)
+                        self.stop.wait(0.05)
+            except OSError:
+                pass
+            self.reconnects += 1
+            self.stop.wait(0.5)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=50_000)
+    parser.add_argument("--lose-every", type=int, default=5_000, help="frames between losses")
+    parser.add_argument("--stage-failure-rate", type=float, default=0.01)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    systemd = FakeSystemd()
+    systemd.thread.start()
+    environ = {"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": "1000000"}
+    notifier = SystemdNotifier(environ=environ)
+
+    config = Config()
+    stages, kernel_names = build_pipeline(config)
+    flaky = [FlakyStage(s, args.stage_failure_rate) if s.name == "digit" else s for s in stages]
+    shared: dict[str, int] = {}
+    actions = ActionQueue()
+    display = WebDisplay("127.0.0.1", 0, actions=actions)
+    display.open()
+    client = SlowClient(display.port)
+    client.thread.start()
+    loop = CaptureLoop(
+        lambda: FaultySource(shared, args.lose_every),
+        display,
+        flaky,
+        state=config.view,
+        kernel_names=kernel_names,
+        actions=actions,
+        notifier=notifier,
+        faults=FaultsConfig(retry_initial_s=0.5, retry_max_s=8.0),
+    )
+    baseline_at = min(5_000, args.frames // 5)
+    readings: dict[str, float] = {}
+    start = time.perf_counter()
+    done = 0
+    chunk = 500
+    while done < args.frames:
+        target = min(args.frames, done + chunk)
+        if done < baseline_at <= target:
+            target = baseline_at
+        actions.put("next_view")
+        loop.run(max_frames=target)
+        loop.stop_event.clear()
+        done = loop.result.frames
+        if done == baseline_at:
+            readings["baseline"] = resident_mb()
+    readings["end"] = resident_mb()
+    elapsed = time.perf_counter() - start
+    client.stop.set()
+    client.thread.join()
+    display.close()
+    systemd.close()
+
+    gaps = [b - a for a, b in zip(systemd.pings, systemd.pings[1:], strict=False)]
+    report = {
+        "frames": done,
+        "seconds": round(elapsed, 1),
+        "fps": round(done / elapsed, 1),
+        "crashed": False,
+        "rss_mb_baseline": round(readings["baseline"], 1),
+        "baseline_frame": baseline_at,
+        "rss_mb_end": round(readings["end"], 1),
+        "rss_growth_mb": round(readings["end"] - readings["baseline"], 2),
+        "watchdog_pings": len(systemd.pings),
+        "watchdog_max_gap_s": round(max(gaps), 3) if gaps else None,
+        "camera_losses": shared.get("losses", 0),
+        "failed_reopens": shared.get("failed_opens", 0),
+        "stage_failures_injected": sum(getattr(s, "raised", 0) for s in flaky),
+        "stages_switched_off": sorted(loop.stage_faults.disabled()),
+        "slow_client_bytes": client.received,
+        "web_frames_encoded": display.frames_encoded,
+        "sd_messages": systemd.messages,
+        "targets": {"rss_growth_mb_max": 5, "watchdog_max_gap_s": 1.0},
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for key, value in report.items():
+            print(f"{key:>24}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

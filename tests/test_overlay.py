@@ -1,0 +1,154 @@
+"""Overlay: golden frames pin the layout of every view; behaviour checks on alpha, caching, sizes.
+
+Regenerate the goldens after a deliberate layout change with
+``CONVLENS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_overlay.py`` and look at
+the PNGs before committing them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.display.compose import compose
+from app.overlay import OverlayInfo, OverlayRenderer
+from app.overlay_draw import fit_image
+from app.state import ViewState
+from tests import overlay_samples as samples
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+UPDATE = os.environ.get("CONVLENS_UPDATE_GOLDEN") == "1"
+#: Anti-aliased text differs slightly between OpenCV builds: allow a small mean
+#: difference and a few strongly different pixels, nothing more.
+MAX_MEAN_ABS_DIFF = 1.0
+MAX_FRACTION_OVER_40 = 0.005
+
+
+def render_case(name: str) -> np.ndarray:
+    state, metadata, info = samples.CASES[name]
+    renderer = OverlayRenderer((samples.WIDTH, samples.HEIGHT))
+    overlay = renderer.render(state, metadata, info)
+    return compose(samples.camera_frame(), overlay)
+
+
+@pytest.mark.parametrize("name", sorted(samples.CASES))
+def test_golden_frame(name: str) -> None:
+    picture = render_case(name)
+    path = GOLDEN / f"overlay_{name}.png"
+    if UPDATE:
+        GOLDEN.mkdir(exist_ok=True)
+        cv2.imwrite(str(path), picture)
+        pytest.skip(f"golden {path.name} rewritten")
+    golden = cv2.imread(str(path))
+    assert golden is not None, f"missing {path}; run with CONVLENS_UPDATE_GOLDEN=1"
+    assert golden.shape == picture.shape
+    diff = np.abs(golden.astype(np.int16) - picture.astype(np.int16)).max(axis=2)
+    mean = float(diff.mean())
+    over = float((diff > 40).mean())
+    if mean >= MAX_MEAN_ABS_DIFF or over >= MAX_FRACTION_OVER_40:
+        cv2.imwrite(str(GOLDEN.parent / f"failed_overlay_{name}.png"), picture)
+    assert mean < MAX_MEAN_ABS_DIFF, f"mean abs diff {mean:.3f}"
+    assert over < MAX_FRACTION_OVER_40, f"{over:.2%} of pixels differ by more than 40"
+
+
+def test_goldens_differ_between_views() -> None:
+    """A guard against a golden test that cannot fail: the views really look different."""
+    camera = render_case("camera_digit")
+    for other in ("kernel_stride2", "pooling", "features", "help", "camera_no_digit"):
+        diff = np.abs(camera.astype(np.int16) - render_case(other).astype(np.int16))
+        assert diff.mean() > 2.0, other
+
+
+def test_camera_view_is_transparent_outside_its_panels() -> None:
+    state, metadata, info = samples.CASES["camera_digit"]
+    overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
+    assert overlay.shape == (480, 640, 4) and overlay.dtype == np.uint8
+    # The ROI's inside and the middle of the frame show the camera.
+    assert overlay[240, 320, 3] == 0 and overlay[200, 260, 3] == 0
+    # The ROI box is drawn opaque in the "digit" colour (green) at its pixels.
+    x0 = metadata["digit.roi_px"][0]
+    assert overlay[240, x0, 3] == 255 and overlay[240, x0, 1] > 200
+
+
+def test_processed_views_are_opaque() -> None:
+    for name in ("kernel_stride2", "pooling", "features"):
+        state, metadata, info = samples.CASES[name]
+        overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
+        assert (overlay[:, :, 3] == 255).all(), name
+
+
+def test_processed_image_is_scaled_up_by_whole_blocks() -> None:
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    fitted = fit_image(image, 100, 100)
+    assert fitted.shape == (75, 100)
+    assert (fitted[:25, :25] == image[0, 0]).all() and (fitted[50:, 75:] == image[2, 3]).all()
+    # Shrinking keeps the aspect ratio.
+    assert fit_image(np.zeros((480, 640), np.uint8), 320, 320).shape == (240, 320)
+
+
+def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
+    state, metadata, info = samples.CASES["kernel_stride2"]
+    overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
+    image = metadata["kernel.image"]  # 120 x 160 at stride 2 -> zoomed x2
+    rgb = overlay[:, :, 0]
+    # The ramp's first row appears as 2x2 blocks somewhere in the layer.
+    found = False
+    for y in range(0, 200):
+        row = rgb[y]
+        for x in range(0, 200):
+            if (
+                row[x : x + 8 : 2].tolist() == image[0, :4].tolist()
+                and rgb[y + 1, x : x + 8 : 2].tolist() == image[0, :4].tolist()
+                and rgb[y + 2, x : x + 8 : 2].tolist() == image[1, :4].tolist()
+            ):
+                found = True
+                break
+        if found:
+            break
+    assert found
+
+
+def test_static_parts_come_from_the_cache() -> None:
+    state, metadata, info = samples.CASES["camera_digit"]
+    renderer = OverlayRenderer((640, 480))
+    renderer.render(state, metadata, info)
+    misses = renderer.cache.misses
+    for _ in range(5):
+        metadata = {**metadata, "digit.probs": np.roll(metadata["digit.probs"], 0) * 0.99}
+        renderer.render(state, metadata, info)
+    assert renderer.cache.misses == misses  # bars changed, nothing was redrawn from scratch
+
+
+def test_changed_text_is_redrawn() -> None:
+    state, metadata, _ = samples.CASES["camera_digit"]
+    renderer = OverlayRenderer((640, 480))
+    a = renderer.render(state, metadata, OverlayInfo(fps=10.0))
+    b = renderer.render(state, metadata, OverlayInfo(fps=25.0))
+    assert not np.array_equal(a, b)
+    c = renderer.render(state.with_changes(stride=3), metadata, OverlayInfo(fps=25.0))
+    assert not np.array_equal(b, c)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (1280, 720), (1920, 1080)])
+def test_other_sizes_render_every_view(size: tuple[int, int]) -> None:
+    renderer = OverlayRenderer(size)
+    for name, (state, metadata, info) in samples.CASES.items():
+        overlay = renderer.render(state, metadata, info)
+        assert overlay.shape == (size[1], size[0], 4), name
+
+
+def test_missing_metadata_still_renders() -> None:
+    renderer = OverlayRenderer((640, 480))
+    for view in ("camera", "kernel", "pooling", "features"):
+        overlay = renderer.render(ViewState(view=view, show_help=True), {}, None)
+        assert overlay.shape == (480, 640, 4)
+
+
+def test_message_frame_is_a_bgr_picture_of_the_size() -> None:
+    frame = OverlayRenderer((320, 240)).message_frame("no camera", "retrying in 2 s")
+    assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
+    assert frame.std() > 5  # there is text on it
