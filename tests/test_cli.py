@@ -1,0 +1,157 @@
+"""The command line: version, kernels, config errors (exit 78), bench JSON, classify, and run's
+clean stop on SIGTERM/SIGINT (a subprocess: the source is closed, the process exits promptly)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app import __version__
+from app.cli import EXIT_CONFIG, main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def convlens(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_version(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"convlens {__version__}"
+
+
+def test_kernels_lists_presets_and_custom_kernels(tmp_path, capsys) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[kernels.custom]\nmy_edge = [[0, 0, 0], [-1, 0, 1], [0, 0, 0]]\n")
+    assert main(["kernels", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "horizontal_edge  3x3" in out and "my_edge (custom)  3x3" in out
+    assert "sobel_magnitude  3x3 (two kernels" in out
+    # The matrix rows are printed: the horizontal edge's bottom row is 1 1 1.
+    block = out.split("horizontal_edge  3x3")[1].split("\n\n")[0].splitlines()
+    assert [row.split() for row in block[1:4]] == [["-1"] * 3, ["0"] * 3, ["1"] * 3]
+
+
+def test_bad_config_exits_78_with_one_line(tmp_path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[view]\nstride = 9\n")
+    result = convlens("run", "--config", str(config), "--display", "null")
+    assert result.returncode == EXIT_CONFIG
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[view] stride = 9" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_unknown_source_is_one_line_exit_1() -> None:
+    result = convlens("run", "--source", "nonsense:7", "--display", "null")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("convlens: unknown source")
+    assert "Traceback" not in result.stderr
+
+
+def test_bench_json_has_both_modes_and_says_what_total_covers(capsys) -> None:
+    assert main(["bench", "--frames", "8", "--json", "--size", "320x240"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames"] == 8 and report["size"] == [320, 240] and report["view"] == "camera"
+    assert report["covers"].startswith("stages+overlay+display")
+    for mode in ("current_view", "all_views"):
+        total = report[mode]["total"]
+        assert total["median_ms"] > 0 and total["p99_ms"] >= total["median_ms"]
+        assert report[mode]["frames_processed"] == 8
+    assert set(report["current_view"]["stages"]) == {"digit"}
+    assert set(report["all_views"]["stages"]) == {"kernel", "pool", "digit", "features"}
+
+
+def test_classify_json_lines_and_exit_status(tmp_path, capsys) -> None:
+    good = tmp_path / "seven.png"
+    image = np.full((200, 200, 3), 230, np.uint8)
+    cv2.line(image, (50, 50), (150, 50), (20, 20, 20), 12)
+    cv2.line(image, (150, 50), (80, 170), (20, 20, 20), 12)
+    cv2.imwrite(str(good), image)
+    assert main(["classify", str(good), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["file"].endswith("seven.png") and record["error"] is None
+    assert main(["classify", str(good), str(tmp_path / "missing.png"), "--json"]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(records) == 2 and records[1]["error"]
+    assert main(["classify", str(good)]) == 0
+    table = capsys.readouterr().out
+    assert "seven.png" in table and "digit" in table.splitlines()[0]
+
+
+def _start_run(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("NOTIFY_SOCKET", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app", "run", "--log-level", "info", *args],
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _wait_for(proc: subprocess.Popen, stream: str, text: str, timeout: float = 60) -> str:
+    """Read ``stream`` line by line until ``text`` appears; return what was read."""
+    pipe = proc.stdout if stream == "stdout" else proc.stderr
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = pipe.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    proc.kill()
+    raise AssertionError(f"{text!r} not seen in {stream}: {''.join(seen)[-2000:]}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_run_stops_cleanly_on_a_signal_and_releases_the_source(signum: int) -> None:
+    proc = _start_run("--source", "demo", "--display", "null", "--size", "320x240")
+    _wait_for(proc, "stderr", "demo source:")
+    time.sleep(1.0)  # let the loop run some frames
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    print(f"exit {took:.2f} s after {signal.Signals(signum).name}")
+    assert proc.returncode == 0, err
+    assert "source closed: demo" in err
+    assert "capture loop ended (stopped)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_run_web_prints_the_url_and_waits_for_a_missing_camera() -> None:
+    proc = _start_run("--source", "/dev/video99", "--display", "web", "--port", "0")
+    out = _wait_for(proc, "stdout", "in a browser")
+    assert "http://127.0.0.1:" in out
+    err = _wait_for(proc, "stderr", "retrying in")
+    assert "no camera" in err
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in rest
