@@ -155,3 +155,32 @@ def test_run_web_prints_the_url_and_waits_for_a_missing_camera() -> None:
     proc.send_signal(signal.SIGTERM)
     _, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in rest
+
+
+def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> None:
+    import logging
+
+    import app.display.factory as factory
+    from app.cli import _open_display
+    from app.config import Config
+    from app.display.null import NullDisplay
+    from app.errors import DisplayError
+
+    class NoScreen(NullDisplay):
+        def open(self) -> None:
+            raise DisplayError("drm display: no HDMI screen connected")
+
+    opened = []
+
+    def fake_open_display(spec: str, **kwargs):
+        opened.append(spec)
+        return NoScreen() if spec == "drm" else NullDisplay()
+
+    monkeypatch.setattr(factory, "open_display", fake_open_display)
+    config = Config().with_section("display", spec="drm")
+    with caplog.at_level(logging.WARNING, logger="app.cli"):
+        display = _open_display(config, None, None)
+    assert opened == ["drm", "web"] and display.is_open
+    assert "falling back to web" in caplog.text and "no HDMI screen" in caplog.text
+    with pytest.raises(DisplayError):
+        _open_display(config.with_section("display", fallback="none"), None, None)

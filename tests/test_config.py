@@ -155,3 +155,12 @@ def test_check_kernel_name() -> None:
     check_kernel_name(Config(), ["horizontal_edge", "sobel_x"])
     with pytest.raises(ConfigError, match=r'\[view\] kernel = "horizontal_edge".*"sobel_x"'):
         check_kernel_name(Config(), ["sobel_x"])
+
+
+def test_example_stage_sections_are_accepted_by_the_real_stages() -> None:
+    from app.stages.registry import build_stages
+
+    config = load_config(EXAMPLE)
+    stages = build_stages(config, None)
+    assert [s.name for s in stages] == ["kernel", "pool", "digit", "features"]
+    assert "laplacian_diagonal" in stages[0].kernels
