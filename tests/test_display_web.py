@@ -110,16 +110,18 @@ def status_code(reply: bytes) -> int:
     return int(reply.split(b" ", 2)[1])
 
 
-def read_mjpeg_frames(display: WebDisplay, count: int, timeout: float = 10.0) -> list[bytes]:
+def read_mjpeg_frames_iter(display: WebDisplay, timeout: float = 10.0) -> Iterator[bytes]:
+    """Yield the JPEG parts of /stream.mjpg as they arrive."""
     conn = http.client.HTTPConnection("127.0.0.1", display.port, timeout=timeout)
     conn.request("GET", "/stream.mjpg")
     response = conn.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type").startswith("multipart/x-mixed-replace")
-    frames = []
     try:
-        while len(frames) < count:
+        while True:
             line = response.fp.readline()
+            if not line:
+                return
             if not line.startswith(b"--"):
                 continue
             headers = {}
@@ -127,9 +129,17 @@ def read_mjpeg_frames(display: WebDisplay, count: int, timeout: float = 10.0) ->
                 name, _, value = line.decode().partition(":")
                 headers[name.lower()] = value.strip()
             assert headers["content-type"] == "image/jpeg"
-            frames.append(response.fp.read(int(headers["content-length"])))
+            yield response.fp.read(int(headers["content-length"]))
     finally:
         conn.close()
+
+
+def read_mjpeg_frames(display: WebDisplay, count: int, timeout: float = 10.0) -> list[bytes]:
+    frames = []
+    for jpeg in read_mjpeg_frames_iter(display, timeout):
+        frames.append(jpeg)
+        if len(frames) == count:
+            break
     return frames
 
 
@@ -194,21 +204,26 @@ def test_stream_delivers_jpegs_of_the_frame_size_while_watched(web):
 
 
 def test_encoding_is_shared_by_clients(web):
-    results: list[list[bytes]] = []
+    received = [0, 0, 0]
 
-    def watch():
-        results.append(read_mjpeg_frames(web, 5))
+    def watch(index: int) -> None:
+        for _ in read_mjpeg_frames_iter(web):
+            received[index] += 1
+            if received[index] == 4:
+                return
 
-    watchers = [threading.Thread(target=watch) for _ in range(3)]
+    watchers = [threading.Thread(target=watch, args=(i,)) for i in range(3)]
     for t in watchers:
         t.start()
     assert wait_for(lambda: web.stream_clients == 3)
-    with Producer(web):
-        for t in watchers:
-            t.join()
-    assert len(results) == 3
-    # Three clients got 15 frames, from no more encodes than frames shown.
-    assert web.frames_encoded <= web.frames_queued
+    # One frame at a time, each shown only after every client has the previous one.
+    for seq in range(4):
+        web.show(*make_frame(seq))
+        assert wait_for(lambda seq=seq: min(received) == seq + 1)
+    for t in watchers:
+        t.join()
+    assert received == [4, 4, 4]
+    assert web.frames_encoded == 4  # 12 JPEGs delivered, 4 encoded
 
 
 def test_single_frame_endpoint(web):
