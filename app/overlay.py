@@ -7,6 +7,7 @@ one layer allocation, a few copies and the processed image's resize.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from app.overlay_draw import (
     PatchCache,
     blit,
     fit_image,
+    fmt_num,
     legend_bar,
     render_panel,
     to_rgba,
@@ -76,6 +78,8 @@ class OverlayRenderer:
         self.width, self.height = int(size[0]), int(size[1])
         self.s = min(self.width / 640.0, self.height / 480.0)
         self.cache = PatchCache()
+        # Whole-frame pictures are large: keep only a few (the countdown changes each second).
+        self.message_cache = PatchCache(capacity=4)
 
     # ---- helpers -----------------------------------------------------------------
 
@@ -142,7 +146,7 @@ class OverlayRenderer:
 
     def message_frame(self, message: str, detail: str = "") -> np.ndarray:
         """A (H, W, 3) uint8 BGR picture saying ``message``: shown when there is no camera."""
-        frame = self.cache.get(
+        frame = self.message_cache.get(
             ("message", message, detail),
             lambda: self._draw_message_frame(message, detail),
         )
@@ -305,7 +309,8 @@ class OverlayRenderer:
                 values = None
         pred = md.get("digit.prediction")
         best = int(np.argmax(values)) if values is not None else -1
-        runtime = str(md.get("digit.runtime", "") or "")
+        # The card is narrow: the runtime's name and version; the footer has the rest.
+        runtime = str(md.get("digit.runtime", "") or "").split(",")[0]
         reason = str(md.get("digit.reason", "") or "")
         key = ("card", status, pred, best, runtime, reason, opaque, width)
         card, geometry = self.cache.get(
@@ -583,59 +588,87 @@ class OverlayRenderer:
                                opaque=True)  # fmt: skip
             blit(layer, note, x, header_h + m)
             return
-        # Two columns of equal slots under the header: conv/pool maps, then dense layers
-        # and kernels.
-        columns = 2
-        col_w = (self.width - x - m * columns) // columns
-        per_col = -(-len(items) // columns)
+        # Two columns under the header: conv/pool maps (wider), then dense layers and
+        # kernels. Each image gets a height in proportion to what it needs at the column
+        # width; the caption carries the value range, a thin strip under the image the
+        # colours.
+        area_w = self.width - x - m
+        col_ws = (area_w * 58 // 100, area_w - area_w * 58 // 100 - m)
+        spatial = [item for item in items if item[4]]
+        flat = [item for item in items if not item[4]]
+        if not spatial or not flat:
+            split = -(-len(items) // 2)
+            spatial, flat = items[:split], items[split:]
         top = header_h + m
-        slot_h = (bottom - top - m) // per_col
-        for i, (title, image, value_range, lut) in enumerate(items):
-            col, row = divmod(i, per_col)
-            ix = x + col * (col_w + m)
-            iy = top + row * slot_h
-            head = self._panel([Line(title, SMALL, CYAN, True)], opaque=True)
-            blit(layer, head[:, :col_w], ix, iy)
-            legend_h = self._px(22) if value_range is not None else 0
-            image_h = slot_h - head.shape[0] - legend_h - self._px(4)
-            box = self._show_image(layer, image, (ix, iy + head.shape[0], col_w, image_h))
-            if value_range is not None and box[2] > 0:
-                lo, hi = value_range
-                legend = self.cache.get(
-                    ("legend", box[2], lo, hi, lut is not None),
-                    lambda box=box, lo=lo, hi=hi, lut=lut: legend_bar(
-                        box[2], self._px(6), lo, hi, self.s, colormap=lut
-                    ),
-                )
-                blit(layer, legend, ix, box[1] + box[3] + self._px(2))
+        ix = x
+        for chunk, col_w in zip((spatial, flat), col_ws, strict=True):
+            self._feature_column(layer, chunk, ix, top, col_w, bottom - m)
+            ix += col_w + m
 
-    def _feature_items(self, md: Mapping[str, Any]) -> list[tuple[str, np.ndarray, Any, Any]]:
-        """(title, BGR image, (lo, hi) or None, colour map) for each map in the features view."""
+    def _feature_column(
+        self, layer: np.ndarray, chunk: list, x: int, top: int, col_w: int, bottom: int
+    ) -> None:
+        strip_h = self._px(6)
+        heads = [self._panel([Line(t, SMALL, CYAN, True)], opaque=True) for t, *_ in chunk]
+        fixed = sum(h.shape[0] + self._px(3) for h in heads)
+        fixed += sum(strip_h + 2 + self._px(2) for _, _, rng, _, _ in chunk if rng is not None)
+        natural = [img.shape[0] * min(4.0, (col_w - 2) / max(1, img.shape[1])) + 2
+                   for _, img, _, _, _ in chunk]  # fmt: skip
+        factor = min(1.0, (bottom - top - fixed) / max(1.0, sum(natural)))
+        y = top
+        for (_, image, value_range, lut, _), head, nat in zip(chunk, heads, natural, strict=True):
+            blit(layer, head[:, :col_w], x, y)
+            y += head.shape[0]
+            box = self._show_image(layer, image, (x, y, col_w, max(3, int(nat * factor))))
+            y += box[3] + self._px(3)
+            if value_range is not None:
+                if box[2] > 0:
+                    lo, hi = value_range
+                    legend = self.cache.get(
+                        ("strip", box[2], lo, hi, lut is not None),
+                        lambda box=box, lo=lo, hi=hi, lut=lut: legend_bar(
+                            box[2], strip_h, lo, hi, self.s, colormap=lut, labels=False
+                        ),
+                    )
+                    blit(layer, legend, x, y - self._px(2))
+                y += strip_h + 2 + self._px(2)
+
+    def _feature_items(self, md: Mapping[str, Any]) -> list[tuple[str, np.ndarray, Any, Any, bool]]:
+        """(title, BGR image, (lo, hi) or None, colour map, spatial) per features-view map."""
         items = []
         for mosaic in md.get("features.mosaics") or []:
             image = mosaic.get("image")
             if image is None:
                 continue
             lo, hi = (float(v) for v in mosaic.get("range", (0.0, 1.0)))
-            title = f"{mosaic.get('name', '?')}  {_shape_text(mosaic.get('shape', ()))}"
-            items.append((title, np.asarray(image), (lo, hi), _colour_map(lo)))
+            shape = mosaic.get("shape", ())
+            title = (
+                f"{mosaic.get('name', '?')} {_shape_text(shape)}  [{fmt_num(lo)}, {fmt_num(hi)}]"
+            )
+            spatial = len(shape) == 3
+            items.append((title, np.asarray(image), (lo, hi), _colour_map(lo), spatial))
         learned = md.get("features.learned_kernels")
         if learned is not None:
             rng = md.get("features.learned_range")
             value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
-            items.append(
-                ("conv1 kernels (learned)", np.asarray(learned), value_range, _colour_map(-1))
+            span = (
+                f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
             )
+            title = f"conv1 kernels{span}"
+            items.append((title, np.asarray(learned), value_range, _colour_map(-1), False))
         handmade = md.get("features.handmade_kernels")
         if handmade is not None:
-            items.append(("hand-made kernels (own scale)", np.asarray(handmade), None, None))
+            items.append(("hand-made kernels", np.asarray(handmade), None, None, False))
         return items
 
 
 def _colour_map(lo: float) -> Any:
     """The colour map the features stage uses: viridis for lo >= 0, its diverging map else."""
-    if lo >= 0:
-        return cv2.COLORMAP_VIRIDIS
+    return cv2.COLORMAP_VIRIDIS if lo >= 0 else _diverging()
+
+
+@functools.cache
+def _diverging() -> np.ndarray:
     from app.stages.features import diverging_lut
 
     return diverging_lut()

@@ -196,14 +196,15 @@ def legend_bar(
     hi: float,
     s: float,
     *,
-    colormap: int | None = None,
-    label: str = "",
+    colormap: int | np.ndarray | None = None,
+    labels: bool = True,
     bg: tuple[int, int, int] = VIEW_BG,
 ) -> np.ndarray:
-    """A colour-scale legend: gradient strip from black (``lo``) to white (``hi``) with labels.
+    """A colour-scale legend: gradient strip from black (``lo``) to white (``hi``).
 
-    Returns an opaque (h, width, 4) RGBA patch; ``colormap`` (a cv2.COLORMAP_*) draws
-    the strip in that map instead of grey.
+    Returns an opaque (h, width, 4) RGBA patch. ``colormap`` (a cv2.COLORMAP_* or a
+    (256, 1, 3) BGR lookup table) draws the strip in that map instead of grey;
+    ``labels`` writes ``lo`` and ``hi`` under its ends (else the caller shows them).
     """
     ramp = np.linspace(0, 255, max(2, width - 2)).astype(np.uint8)[None, :]
     ramp = np.repeat(ramp, max(2, height), axis=0)
@@ -218,21 +219,15 @@ def legend_bar(
     text_hi = render_panel(
         [Line(fmt_num(hi), 0.4, GREY)], s, pad=2, bg=bg, bg_alpha=255, flatten_on=bg
     )
-    caption = (
-        render_panel([Line(label, 0.4, GREY)], s, pad=2, bg=bg, bg_alpha=255, flatten_on=bg)
-        if label
-        else None
-    )
-    th = text.shape[0]
+    th = text.shape[0] if labels else 0
     out = np.empty((strip.shape[0] + 2 + th, width, 4), np.uint8)
     out[:] = (*bg, 255)
     out[0 : strip.shape[0] + 2, 0:width] = (*GREY, 255)
     out[1 : strip.shape[0] + 1, 1 : 1 + strip.shape[1], :3] = strip
-    y = strip.shape[0] + 2
-    blit(out, text, 0, y)
-    blit(out, text_hi, width - text_hi.shape[1], y)
-    if caption is not None:
-        blit(out, caption, (width - caption.shape[1]) // 2, y)
+    if labels:
+        y = strip.shape[0] + 2
+        blit(out, text, 0, y)
+        blit(out, text_hi, width - text_hi.shape[1], y)
     return out
 
 
