@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from training.network import Params
@@ -61,13 +63,14 @@ class Adam:
         self.t += 1
         b1, b2 = self.beta1, self.beta2
         # Bias corrections folded into the step size, as in the paper's section 2.
-        step = self.lr * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        step = self.lr * math.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         for key, g in grads.items():
             m = self.m.get(key)
             v = self.v.get(key)
             if m is None:
                 m = np.zeros_like(g)
                 v = np.zeros_like(g)
+            # In place and in the parameters' dtype: Python floats do not upcast float32.
             m *= b1
             m += (1 - b1) * g
             v *= b2
@@ -75,7 +78,11 @@ class Adam:
             self.m[key], self.v[key] = m, v
             if self.weight_decay and key.endswith("/w"):
                 params[key] -= self.lr * self.weight_decay * params[key]
-            params[key] -= (step * m / (np.sqrt(v) + self.eps)).astype(params[key].dtype)
+            update = np.sqrt(v)
+            update += self.eps
+            np.divide(m, update, out=update)
+            update *= step
+            params[key] -= update
 
     def state(self) -> Params:
         """Arrays to checkpoint: moments and the step count."""
