@@ -298,8 +298,10 @@ class OverlayRenderer:
     ) -> int:
         """Draw the prediction card with its probability bars at ``where``; return its height.
 
-        The card (title, bar slots, labels) is cached; only the bars and the confidence
-        figure change from frame to frame, and they are cheap to draw.
+        The card is put together from cached pieces: the background with the bar slots
+        and labels (per status), the title (per digit), the highlighted label (per
+        digit) and the confidence (per percent); only the bars are drawn each frame.
+        A new prediction therefore costs no more than a repeated one.
         """
         probs = md.get("digit.probs")
         values: np.ndarray | None = None
@@ -309,57 +311,69 @@ class OverlayRenderer:
                 values = None
         pred = md.get("digit.prediction")
         best = int(np.argmax(values)) if values is not None else -1
+        color = _status_color(status)
         # The card is narrow: the runtime's name and version; the footer has the rest.
         runtime = str(md.get("digit.runtime", "") or "").split(",")[0]
         reason = str(md.get("digit.reason", "") or "")
-        key = ("card", status, pred, best, runtime, reason, opaque, width)
+        key = ("card", status, runtime, reason, opaque, width)
         card, geometry = self.cache.get(
-            key, lambda: self._draw_card(status, pred, best, runtime, reason, opaque, width)
+            key, lambda: self._draw_card(status, runtime, reason, opaque, width)
         )
         x, y = where
         blit(layer, card, x, y)
-        conf = md.get("digit.confidence")
-        if status == "digit" and conf is not None:
-            # Same box colour and alpha as the card, so it blends in when copied over it.
-            text = self._panel(
-                [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)], opaque=opaque
-            )
-            conf_y = y + geometry["conf_y"]
-            blit(layer, text[:, : card.shape[1]], x, conf_y)
-        if values is not None:
-            color = _status_color(status)
-            slots, base_y, bar_h = geometry["slots"], geometry["base_y"], geometry["bar_h"]
-            for i, (bx0, bx1) in enumerate(slots):
-                bh = round(bar_h * float(values[i]))
-                if bh > 0:
-                    fill = color if i == best else (150, 150, 160)
-                    layer[y + base_y - bh : y + base_y, x + bx0 : x + bx1] = (*fill, 255)
+        if status == "digit" and pred is not None:
+            title = self._panel([Line(f"digit {int(pred)}", 0.9, color, True)], opaque=opaque)
+            blit(layer, title[:, : card.shape[1]], x, y)
+            conf = md.get("digit.confidence")
+            if conf is not None:
+                text = self._panel(
+                    [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)], opaque=opaque
+                )
+                blit(layer, text[:, : card.shape[1]], x, y + geometry["conf_y"])
+        if values is None:
+            return card.shape[0]
+        slots, base_y, bar_h = geometry["slots"], geometry["base_y"], geometry["bar_h"]
+        label = self.cache.get(
+            ("label", best, opaque),
+            lambda: render_panel(
+                [Line(str(best), SMALL, WHITE, True)],
+                self.s,
+                pad=1,
+                bg_alpha=185,
+                flatten_on=VIEW_BG if opaque else None,
+            ),
+        )
+        bx0, bx1 = slots[best]
+        blit(layer, label, x + (bx0 + bx1 - label.shape[1]) // 2, y + base_y + self._px(2))
+        for i, (bx0, bx1) in enumerate(slots):
+            bh = round(bar_h * float(values[i]))
+            if bh > 0:
+                fill = color if i == best else (150, 150, 160)
+                layer[y + base_y - bh : y + base_y, x + bx0 : x + bx1] = (*fill, 255)
         return card.shape[0]
 
     def _draw_card(
-        self,
-        status: str,
-        pred: Any,
-        best: int,
-        runtime: str,
-        reason: str,
-        opaque: bool,
-        width: int,
+        self, status: str, runtime: str, reason: str, opaque: bool, width: int
     ) -> tuple[np.ndarray, dict[str, Any]]:
         w = self._px(width)
         color = _status_color(status)
-        if status == "digit" and pred is not None:
-            head = [Line(f"digit {int(pred)}", 0.9, color, True), Line(" ", SMALL, WHITE)]
-        elif status == "no_digit":
+        title = self._panel([Line("digit 0", 0.9, color, True)], opaque=opaque)
+        conf = self._panel([Line("confidence 0%", SMALL, WHITE)], opaque=opaque)
+        conf_y = title.shape[0] - self._px(6)
+        head_h = conf_y + conf.shape[0]
+        if status == "no_digit":
             head = [
                 Line("no digit", 0.9, color, True),
                 Line(reason or "ROI looks empty", SMALL, GREY),
             ]
-        else:
+        elif status != "digit":
             head = [Line("no classifier", 0.8, color, True),
                     Line(reason or "model unavailable", SMALL, GREY)]  # fmt: skip
-        top = render_panel(head, self.s, width=w, bg_alpha=0)
-        title_only = render_panel(head[:1], self.s, width=w, bg_alpha=0)
+        else:
+            head = []
+        top = render_panel(head, self.s, width=w, bg_alpha=0) if head else None
+        if top is not None:
+            head_h = max(head_h, top.shape[0])
         bars_h, label_h = self._px(70), self._px(16)
         foot = (
             render_panel([Line(runtime, SMALL, DIM)], self.s, width=w, bg_alpha=0)
@@ -367,13 +381,14 @@ class OverlayRenderer:
             else None
         )
         foot_h = foot.shape[0] if foot is not None else 0
-        h = top.shape[0] + bars_h + label_h + self._px(6) + foot_h
+        h = head_h + bars_h + label_h + self._px(6) + foot_h
         out = np.zeros((h, w, 4), np.uint8)
         out[:] = (*PANEL_BG, 185)
-        _over(out, top, 0, 0)
+        if top is not None:
+            _over(out, top, 0, 0)
         pad = self._px(8)
         slot = (w - 2 * pad) / 10.0
-        base_y = top.shape[0] + bars_h
+        base_y = head_h + bars_h
         slots = []
         for i in range(10):
             bx0 = round(pad + i * slot + slot * 0.15)
@@ -381,10 +396,8 @@ class OverlayRenderer:
             slots.append((bx0, bx1))
             top_y = base_y - bars_h + self._px(4)
             cv2.rectangle(out, (bx0, top_y), (bx1 - 1, base_y - 1), (60, 60, 68, 230), -1)
-            digit = render_panel([Line(str(i), SMALL, WHITE if i == best else GREY, i == best)],
-                                 self.s, bg_alpha=0, pad=1)  # fmt: skip
-            lx = round(pad + (i + 0.5) * slot - digit.shape[1] / 2)
-            _over(out, digit, lx, base_y + self._px(2))
+            digit = render_panel([Line(str(i), SMALL, GREY)], self.s, bg_alpha=0, pad=1)
+            _over(out, digit, (bx0 + bx1 - digit.shape[1]) // 2, base_y + self._px(2))
         if foot is not None:
             _over(out, foot, 0, base_y + label_h + self._px(4))
         if opaque:
@@ -394,7 +407,7 @@ class OverlayRenderer:
             "slots": slots,
             "base_y": base_y,
             "bar_h": bars_h - self._px(4),
-            "conf_y": title_only.shape[0] - self._px(4),
+            "conf_y": conf_y,
         }
         return out, geometry
 
