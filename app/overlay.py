@@ -276,7 +276,13 @@ class OverlayRenderer:
             ty = y1 + self._px(4)
         blit(layer, tag, x0, ty)
         x = self.width - self._px(190) - self._px(MARGIN)
-        self._prediction_card(layer, md, status, (x, self._px(MARGIN)), opaque=False)
+        card_h = self._prediction_card(layer, md, status, (x, self._px(MARGIN)), opaque=False)
+        ref = md.get("digit.reference")
+        if state.numpy_reference and ref:
+            lines = [Line(t, SMALL, AMBER) for t in _reference_text(ref).split("; ")]
+            panel = self._panel(lines, opaque=False, width=self._px(190))
+            panel = panel[:, : self._px(190)]
+            blit(layer, panel, x, self._px(MARGIN) + card_h + self._px(4))
 
     def _digit_label(self, md: Mapping[str, Any], status: str) -> str:
         if status == "digit" and md.get("digit.prediction") is not None:
@@ -519,9 +525,15 @@ class OverlayRenderer:
         blit(layer, head, x, y)
         y += head.shape[0]
         if not pooling and isinstance(md.get("kernel.matrix"), np.ndarray):
-            grid = self._matrix(np.asarray(md["kernel.matrix"], np.float32), w)
-            blit(layer, grid, x, y)
-            y += grid.shape[0] + self._px(4)
+            matrices = md.get("kernel.matrices") or (md["kernel.matrix"],)
+            # Sobel magnitude slides two kernels: show both, half the width each.
+            each = w if len(matrices) == 1 else (w - self._px(4)) // 2
+            height = 0
+            for i, matrix in enumerate(matrices[:2]):
+                grid = self._matrix(np.asarray(matrix, np.float32), each)
+                blit(layer, grid, x + i * (each + self._px(4)), y)
+                height = max(height, grid.shape[0])
+            y += height + self._px(4)
         elif pooling and md.get("kernel.image") is not None:
             thumb = fit_image(np.asarray(md["kernel.image"]), w, self._px(90), integer_zoom=False)
             caption = self._panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
@@ -685,6 +697,16 @@ def _diverging() -> np.ndarray:
     from app.stages.features import diverging_lut
 
     return diverging_lut()
+
+
+def _reference_text(ref: Mapping[str, Any]) -> str:
+    """The NumPy reference network's run: its time and agreement ("; " splits lines)."""
+    if ref.get("error"):
+        return f"NumPy ref unavailable: {ref['error']}"
+    ms, diff = float(ref.get("ms", 0.0)), float(ref.get("max_abs_diff", 0.0))
+    pred = ref.get("prediction")
+    said = f", says {pred}" if pred is not None else ""
+    return f"NumPy ref {ms:.1f} ms{said}; max |diff| {diff:.1g}"
 
 
 def _shape_text(shape: Any) -> str:

@@ -142,4 +142,27 @@ CASES = {
     "pooling": (ViewState(view="pooling"), pool_metadata(), INFO),
     "features": (ViewState(view="features"), features_metadata(), INFO),
     "help": (ViewState(show_help=True), digit_metadata("digit"), INFO),
+    "camera_numpy_reference": (
+        ViewState(numpy_reference=True),
+        {
+            **digit_metadata("digit"),
+            "digit.reference": {"ms": 2.4, "max_abs_diff": 3e-7, "prediction": 7},
+        },
+        INFO,
+    ),
+    "kernel_sobel_magnitude": (
+        ViewState(view="kernel", kernel="sobel_magnitude", padding="reflect", activation="relu"),
+        {
+            **kernel_metadata(1),
+            "kernel.name": "sobel_magnitude",
+            "kernel.matrix": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32),
+            "kernel.matrices": (
+                np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32),
+                np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float32),
+            ),
+            "kernel.combine": "magnitude",
+            "kernel.range": (0.0, 4.0),
+        },
+        INFO,
+    ),
 }

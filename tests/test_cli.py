@@ -184,3 +184,40 @@ def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> No
     assert "falling back to web" in caplog.text and "no HDMI screen" in caplog.text
     with pytest.raises(DisplayError):
         _open_display(config.with_section("display", fallback="none"), None, None)
+
+
+def test_run_flags_override_the_config_file(tmp_path) -> None:
+    from app.cli import _run_overrides, build_parser
+    from app.config import load_config
+
+    config_file = tmp_path / "c.toml"
+    config_file.write_text('[source]\nspec = "usb:0"\nfps = 15\n[web]\nport = 9000\n')
+    args = build_parser().parse_args(
+        [
+            "run",
+            "--config",
+            str(config_file),
+            "--source",
+            "demo:4",
+            "--size",
+            "320x240",
+            "--view",
+            "kernel",
+            "--host",
+            "0.0.0.0",
+            "--model",
+            "m.npz",
+        ]  # fmt: skip
+    )
+    config = _run_overrides(load_config(args.config), args)
+    assert config.source.spec == "demo:4" and config.source.size == (320, 240)
+    assert config.source.fps == 15.0  # not given on the command line: the file's value
+    assert config.web.host == "0.0.0.0" and config.web.port == 9000
+    assert config.view.view == "kernel" and config.model.path == "m.npz"
+
+
+def test_bad_size_flag_is_a_usage_error(capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--size", "big"])
+    assert info.value.code == 2
+    assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
