@@ -207,7 +207,7 @@ def test_run_flags_override_the_config_file(tmp_path) -> None:
             "0.0.0.0",
             "--model",
             "m.npz",
-        ]  # fmt: skip
+        ]
     )
     config = _run_overrides(load_config(args.config), args)
     assert config.source.spec == "demo:4" and config.source.size == (320, 240)
