@@ -373,8 +373,10 @@ class OverlayRenderer:
                 Line(reason or "ROI looks empty", SMALL, GREY),
             ]
         elif status != "digit":
-            head = [Line("no classifier", 0.8, color, True),
-                    Line(reason or "model unavailable", SMALL, GREY)]  # fmt: skip
+            head = [
+                Line("no classifier", 0.8, color, True),
+                Line(reason or "model unavailable", SMALL, GREY),
+            ]
         else:
             head = []
         top = render_panel(head, self.s, width=w, bg_alpha=0) if head else None
@@ -609,8 +611,9 @@ class OverlayRenderer:
         items = self._feature_items(md)
         x = m + left_w + m
         if not items:
-            note = self._panel([Line("no feature maps: features stage off or failed", BODY, AMBER)],
-                               opaque=True)  # fmt: skip
+            note = self._panel(
+                [Line("no feature maps: features stage off or failed", BODY, AMBER)], opaque=True
+            )
             blit(layer, note, x, header_h + m)
             return
         # Two columns under the header: conv/pool maps (wider), then dense layers and
@@ -637,8 +640,10 @@ class OverlayRenderer:
         heads = [self._panel([Line(t, SMALL, CYAN, True)], opaque=True) for t, *_ in chunk]
         fixed = sum(h.shape[0] + self._px(3) for h in heads)
         fixed += sum(strip_h + 2 + self._px(2) for _, _, rng, _, _ in chunk if rng is not None)
-        natural = [img.shape[0] * min(4.0, (col_w - 2) / max(1, img.shape[1])) + 2
-                   for _, img, _, _, _ in chunk]  # fmt: skip
+        natural = [
+            img.shape[0] * min(4.0, (col_w - 2) / max(1, img.shape[1])) + 2
+            for _, img, _, _, _ in chunk
+        ]
         factor = min(1.0, (bottom - top - fixed) / max(1.0, sum(natural)))
         y = top
         for (_, image, value_range, lut, _), head, nat in zip(chunk, heads, natural, strict=True):

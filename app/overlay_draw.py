@@ -90,8 +90,9 @@ def render_panel(
         one = np.zeros((h, w), np.uint8)
         font = FONT_BOLD if line.bold else FONT
         thick = _thickness(line.scale * s, line.bold)
-        cv2.putText(one, ascii_text(line.text), (pad, y + th), font, line.scale * s, 255, thick,
-                    cv2.LINE_AA)  # fmt: skip
+        cv2.putText(
+            one, ascii_text(line.text), (pad, y + th), font, line.scale * s, 255, thick, cv2.LINE_AA
+        )
         m = one.astype(np.float32) / 255.0
         rgb += (np.array(line.color, np.float32) - rgb) * m[:, :, None]
         np.maximum(mask, m, out=mask)

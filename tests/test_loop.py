@@ -45,9 +45,24 @@ def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
     assert [seq for seq, _ in display.shown] == list(range(10))
     assert {shape for _, shape in display.shown} == {(48, 64, 4)}
     status = display.statuses[-1]
-    for key in ("view", "kernel", "stride", "padding", "pooling", "pool_size", "activation",
-                "operation", "prediction", "confidence", "probabilities", "fps", "runtime",
-                "source", "frozen", "message"):  # fmt: skip
+    for key in (
+        "view",
+        "kernel",
+        "stride",
+        "padding",
+        "pooling",
+        "pool_size",
+        "activation",
+        "operation",
+        "prediction",
+        "confidence",
+        "probabilities",
+        "fps",
+        "runtime",
+        "source",
+        "frozen",
+        "message",
+    ):
         assert key in status
     assert source.closes == 1 and not source.is_open
 
@@ -59,8 +74,12 @@ def test_all_views_runs_every_stage() -> None:
     make_loop(source, stages, all_views=True, recorder=recorder).run(max_frames=5)
     assert [s.calls for s in stages] == [5, 5]
     assert {k: len(v) for k, v in recorder.items()} == {
-        "kernel": 5, "digit": 5, "overlay": 5, "display": 5, "total": 5,
-    }  # fmt: skip
+        "kernel": 5,
+        "digit": 5,
+        "overlay": 5,
+        "display": 5,
+        "total": 5,
+    }
 
 
 def test_end_of_stream_stops_the_loop() -> None:
