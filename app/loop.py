@@ -193,7 +193,15 @@ class CaptureLoop:
                 frame = self._read()
                 if frame is None:
                     continue
-                self.process(frame)
+                try:
+                    self.process(frame)
+                except Exception as exc:  # last line of defence: the loop must go on
+                    self._warn.log(
+                        "frame",
+                        logging.ERROR,
+                        f"frame {frame.seq} failed: {type(exc).__name__}: {exc}",
+                    )
+                    continue
                 if max_frames is not None and self.result.frames >= max_frames:
                     self.result.reason = f"{max_frames} frames"
                     break
@@ -211,14 +219,17 @@ class CaptureLoop:
         now = self.clock()
         if now < self._next_retry:
             return False
+        source = None
         try:
             source = self.source_factory()
             source.open()
-        except SourceError as exc:
-            self._schedule_retry(f"no camera ({exc})", exc)
-            return False
-        except Exception as exc:  # a driver bug must not end the service
-            self._schedule_retry(f"no camera ({type(exc).__name__}: {exc})", exc)
+        except Exception as exc:  # SourceError, or a driver bug: neither ends the service
+            text = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
+            self._schedule_retry(f"no camera ({text})", exc)
+            if source is not None:
+                # A half-opened camera must not stay acquired until the next attempt.
+                self.source = source
+                self._close_source()
             return False
         self.source = source
         if self._camera_message:

@@ -269,3 +269,36 @@ def test_stop_event_from_another_thread_ends_a_wait_for_the_camera() -> None:
     result = loop.run()
     timer.join()
     assert result.frames == 0 and result.reason == "stopped"
+
+
+def test_an_unexpected_error_in_a_frame_skips_only_that_frame(monkeypatch) -> None:
+    source = ScriptedSource()
+    display = RecordingDisplay()
+    loop = make_loop(source, [], display=display)
+    calls = []
+    original = loop._build_info
+
+    def flaky_info():
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyError("boom")
+        return original()
+
+    monkeypatch.setattr(loop, "_build_info", flaky_info)
+    monkeypatch.setattr("app.loop.INFO_REFRESH_S", 0.0)
+    result = loop.run(max_frames=3)
+    assert result.frames == 3 and source.reads == 4  # frame 0 was lost, the loop went on
+
+
+def test_a_half_opened_source_is_closed_before_the_retry() -> None:
+    class HalfOpen(ScriptedSource):
+        def open(self) -> None:
+            self.opens += 1
+            if self.opens == 1:
+                self.is_open = True  # acquired the device, then failed
+                raise SourceError("configure failed")
+            super().open()
+
+    source = HalfOpen()
+    result = make_loop(source, []).run(max_frames=2)
+    assert result.frames == 2 and source.closes == 2  # the failed attempt and the end
