@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", type=Path, default=None, help="checkpoint after every epoch")
     p.add_argument("--resume", action="store_true", help="continue from --run-dir's checkpoint")
     p.add_argument("--progress", action="store_true", help="progress bar even if not a TTY")
+    p.add_argument("--stop-after-epoch", type=int, default=None, metavar="E",
+                   help="stop after epoch E, as if interrupted (then --resume)")  # fmt: skip
     p.add_argument("--test-subset", type=int, default=None, help="evaluate on N test images")
     return p
 
@@ -173,8 +175,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.lr = 2e-3 if args.optimizer == "adam" else 0.05
     if args.epochs < 1 or args.batch_size < 1:
         raise UsageError("--epochs and --batch-size must be at least 1")
-    if args.resume and args.run_dir is None:
-        raise UsageError("--resume needs --run-dir (where the checkpoint is)")
+    if (args.resume or args.stop_after_epoch is not None) and args.run_dir is None:
+        raise UsageError("--resume and --stop-after-epoch need --run-dir (the checkpoint)")
     data_dir = args.data_dir if args.data_dir is not None else default_data_dir()
     images, labels = load_split("train", data_dir)
     test_images, test_labels = load_split("test", data_dir)
@@ -275,6 +277,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "best": best,
             }
             save_checkpoint(checkpoint, state, arrays)
+        if args.stop_after_epoch is not None and epoch >= args.stop_after_epoch:
+            log.info("stopping after epoch %d as asked; continue with --resume", epoch)
+            return {"stopped_after_epoch": epoch, "history": history}
 
     t0 = time.perf_counter()
     test_loss, test_acc, test_pred = evaluate_arrays(spec, best_params, test_images, test_labels)
