@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ log = logging.getLogger(__name__)
 
 NUM_CLASSES = 10
 LOW_CONFIDENCE = "low confidence"
+#: The ink is searched for in the ROI grown by this fraction of its side on every side.
+DEFAULT_MARGIN = 0.1
 #: A digit is there but has not yet led for ``switch_frames`` frames.
 SETTLING = "settling"
 
@@ -126,6 +129,7 @@ _PARAMS: dict[str, tuple[type | tuple[type, ...], float, float, str]] = {
     "switch_margin": ((int, float), 0.0, 1.0, "lead in probability, 0-1"),
     "min_confidence": ((int, float), 0.0, 1.0, "probability to show a first digit, 0-1"),
     "work_side": (int, 32, 1024, "ROI side in px the ink is looked for at, 32-1024"),
+    "margin": ((int, float), 0.0, 0.5, "extra search border as a fraction of the ROI side, 0-0.5"),
 }
 
 
@@ -164,6 +168,7 @@ class DigitStage(Stage):
             self.error = "no classifier loaded"
         self.factory = factory
         self.work_side = 160
+        self.margin = DEFAULT_MARGIN
         self.smoother = DigitSmoother()
         self._reference: Any | None = None
         self._reference_error: str | None = None
@@ -173,6 +178,7 @@ class DigitStage(Stage):
     def configure(self, params: Mapping[str, Any]) -> None:
         check_params(self.name, params, _PARAMS)
         self.work_side = int(params.get("work_side", 160))
+        self.margin = float(params.get("margin", DEFAULT_MARGIN))
         self.smoother = DigitSmoother(
             alpha=float(params.get("ema_alpha", 0.5)),
             switch_frames=int(params.get("switch_frames", 3)),
@@ -204,7 +210,10 @@ class DigitStage(Stage):
     def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
         gh, gw = frame.gray.shape[:2]
         ah, aw = frame.array.shape[:2]
-        gx0, gy0, gx1, gy1 = roi_pixels(state.roi, gw, gh)
+        # The ink is looked for in the ROI plus a margin: a digit whose stroke just
+        # reaches the drawn square is still whole, not "touching the edge".
+        search = replace(state.roi, size=state.roi.size * (1.0 + 2.0 * self.margin))
+        gx0, gy0, gx1, gy1 = roi_pixels(search, gw, gh)
         metadata["digit.roi_px"] = roi_pixels(state.roi, aw, ah)
         tensor, reason = roi_to_mnist_tensor(frame.gray[gy0:gy1, gx0:gx1], work_side=self.work_side)
         metadata["digit.tensor"] = tensor

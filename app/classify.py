@@ -1,0 +1,142 @@
+"""Classify the handwritten digit in still photos, through the live loop's ROI-to-tensor path."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from app.imageio import PhotoError, read_photo
+from app.stages.mnist_preprocess import (
+    TOO_MUCH_INK,
+    TOUCHES_EDGE,
+    paper_estimate,
+    roi_to_mnist_tensor,
+)
+
+log = logging.getLogger(__name__)
+
+#: Photos are first downscaled (area) so their longest side is at most this; a digit
+#: filling a tenth of the picture is then still 80 px, four times MNIST's 20 px box.
+WORK_LONG_SIDE = 800
+#: The ink search runs with this shorter side at most (scale-invariant thresholds; the
+#: cost is then the same for a 60x60 crop and a 12-megapixel photo).
+WORK_SIDE = 320
+#: When the digit touches the picture's edge (a tight crop), the picture is padded with
+#: paper by this fraction of its shorter side and searched again.
+EDGE_PAD = 0.12
+
+
+def ink_contrast_gray(bgr: np.ndarray) -> np.ndarray:
+    """The grey version of a colour photo in which the ink stands out most: (H, W) uint8.
+
+    Candidates: luminance and each of B, G, R. Luminance hides some inks (yellow, light
+    red or blue on white keep most of their brightness) and coloured paper tints one
+    channel; the candidate with the highest ink contrast relative to its paper (the
+    99.5th percentile of paper - pixel, over the paper's brightness, on a small copy)
+    wins. A grey photo has four equal candidates and gives its luminance.
+    """
+    if bgr.ndim == 2:
+        return bgr
+    luminance = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    b, g, r = cv2.split(bgr)
+    if np.array_equal(b, g) and np.array_equal(g, r):
+        return luminance
+    scale = min(1.0, 160.0 / min(bgr.shape[:2]))
+    best, best_score = luminance, -1.0
+    for candidate in (luminance, b, g, r):
+        small = candidate
+        if scale < 1.0:
+            small = cv2.resize(candidate, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        small = small.astype(np.float32)
+        paper, level = paper_estimate(small)
+        score = float(np.percentile(paper - small, 99.5)) / max(level, 16.0)
+        # Luminance wins ties: it is what the camera path uses.
+        if score > best_score * 1.1:
+            best, best_score = candidate, score
+    return best
+
+
+def working_gray(bgr: np.ndarray) -> np.ndarray:
+    """A photo as the grey picture the ink is looked for in: longest side <= WORK_LONG_SIDE."""
+    h, w = bgr.shape[:2]
+    factor = WORK_LONG_SIDE / max(h, w)
+    if factor < 1.0:
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
+    return ink_contrast_gray(bgr)
+
+
+def border_is_paper(gray: np.ndarray) -> bool:
+    """Whether the outer 2 % ring of a grey picture is mostly (85 %) paper-bright."""
+    h, w = gray.shape
+    ring = max(1, round(0.02 * min(h, w)))
+    border = np.concatenate(
+        [gray[:ring].ravel(), gray[-ring:].ravel(), gray[:, :ring].ravel(), gray[:, -ring:].ravel()]
+    )
+    level = float(np.percentile(gray, 90))
+    return float(np.mean(border >= 0.7 * level)) >= 0.85
+
+
+def photo_tensor(bgr: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """The whole photo as the ROI: ((28, 28) float32 tensor, None) or (None, reason).
+
+    A digit that touches the picture's edge, or fills so much of it that it reads as
+    "too much ink" (a tightly cropped photo), gets a second try on the picture padded
+    with paper colour, if the picture's border is paper apart from the digit's strokes
+    (not a hand, a desk or a shadow reaching in).
+    """
+    gray = working_gray(bgr)
+    tensor, reason = roi_to_mnist_tensor(gray, work_side=WORK_SIDE)
+    if reason in (TOUCHES_EDGE, TOO_MUCH_INK) and border_is_paper(gray):
+        pad = max(2, round(EDGE_PAD * min(gray.shape)))
+        paper_level = int(np.percentile(gray, 90))
+        padded = cv2.copyMakeBorder(
+            gray, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper_level
+        )
+        tensor, reason = roi_to_mnist_tensor(padded, work_side=WORK_SIDE)
+    return tensor, reason
+
+
+def classify_array(bgr: np.ndarray, classifier: Any) -> dict[str, Any]:
+    """Classify one upright (H, W, 3) uint8 BGR photo (or (H, W) grey).
+
+    Returns:
+        ``{"digit": int | None, "confidence": float, "probs": [10 floats],
+        "reason": str | None}``; ``reason`` says why ``digit`` is None.
+    """
+    tensor, reason = photo_tensor(bgr)
+    if tensor is None:
+        return {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": reason}
+    probs = np.asarray(classifier.predict(tensor).probs, np.float64)
+    digit = int(np.argmax(probs))
+    return {
+        "digit": digit,
+        "confidence": float(probs[digit]),
+        "probs": [round(float(p), 6) for p in probs],
+        "reason": None,
+    }
+
+
+def classify_files(paths: Sequence[str | Path], classifier: Any) -> Iterator[dict[str, Any]]:
+    """Classify each photo; one dict per path, in order, whatever happens to the others.
+
+    Each dict has ``file``, ``digit`` (int or None), ``confidence``, ``probs`` (10
+    floats), ``reason`` (why no digit, else None) and ``error`` (one line when the file
+    could not be read, else None).
+    """
+    for path in paths:
+        name = str(path)
+        try:
+            bgr = read_photo(path)
+        except PhotoError as e:
+            log.warning("%s", e)
+            yield {"file": name, "digit": None, "confidence": 0.0, "probs": [0.0] * 10,
+                   "reason": None, "error": str(e)}  # fmt: skip
+            continue
+        result = classify_array(bgr, classifier)
+        yield {"file": name, **result, "error": None}
