@@ -56,7 +56,7 @@ def _panel(
             fv = f(min(max(v, lo), hi))
             x = x0 + (x1 - x0) * e / max(1, n - 1)
             y = y1 - (y1 - y0) * (fv - flo) / (fhi - flo)
-            pts.append((int(round(x)), int(round(y))))
+            pts.append((round(x), round(y)))
         if len(pts) > 1:
             cv2.polylines(img, [np.array(pts, np.int32)], False, color, 2, cv2.LINE_AA)
         for p in pts:
