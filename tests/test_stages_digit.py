@@ -1,0 +1,252 @@
+"""Digit stage: ROI mapping, smoothing with hysteresis, the unavailable model, the registry."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import pytest
+
+from app.classifier import load_classifier
+from app.config import config_from_dict
+from app.errors import ConfigError, ModelError
+from app.frame import Frame
+from app.sources.demo import render_digit_scene
+from app.stages.digit import DigitSmoother, DigitStage, roi_pixels
+from app.stages.features import FeaturesStage
+from app.stages.kernels import KernelStage
+from app.stages.pooling import PoolStage
+from app.stages.registry import STAGE_ORDER, build_stages
+from app.state import Roi, ViewState
+from tests.digit_support import MODELS, committed_classifier, mnist_test_split
+
+
+def onehot(k: int, p: float = 0.9) -> np.ndarray:
+    probs = np.full(10, (1.0 - p) / 9, np.float32)
+    probs[k] = p
+    return probs
+
+
+@dataclass(frozen=True)
+class FakePrediction:
+    probs: np.ndarray
+    layers: dict = field(default_factory=dict)
+
+
+class FakeClassifier:
+    """Stand-in: answers a scripted digit, or the digit of the tensor's ink count."""
+
+    backend = "fake"
+    description = "fake runtime"
+    layer_names = ("fc3",)
+    learned_kernels = None
+
+    def __init__(self, answers: list[int] | None = None) -> None:
+        self.answers = list(answers or [])
+        self.seen: list[np.ndarray] = []
+
+    def predict(self, tensor: np.ndarray) -> FakePrediction:
+        assert tensor.shape == (28, 28) and tensor.dtype == np.float32
+        self.seen.append(tensor)
+        k = self.answers.pop(0) if self.answers else 3
+        return FakePrediction(onehot(k), {"fc3": onehot(k) * 10})
+
+
+# --------------------------------------------------------------- smoothing
+
+
+def test_switches_only_after_k_frames_with_a_margin():
+    s = DigitSmoother(alpha=0.6, switch_frames=3, margin=0.15, min_confidence=0.5)
+    shown = [s.update(onehot(7)) for _ in range(3)]
+    assert shown == [None, None, 7]  # the first digit appears after k frames
+    shown = [s.update(onehot(7)) for _ in range(4)]
+    assert shown == [7] * 4
+    # One glitch frame, then back: never switches.
+    assert s.update(onehot(1)) == 7
+    assert s.update(onehot(7)) == 7
+    # A real change: 1 must lead 7 by the margin for 3 frames in a row.
+    shown = [s.update(onehot(1)) for _ in range(5)]
+    first = shown.index(1)
+    assert shown[:first] == [7] * first and shown[first:] == [1] * (5 - first)
+    assert first >= 2  # at least k frames of 1 before the switch (the EMA adds some)
+
+
+def test_alternating_predictions_never_switch():
+    s = DigitSmoother(alpha=0.5, switch_frames=3, margin=0.15)
+    for _ in range(4):
+        s.update(onehot(4))
+    assert s.shown == 4
+    for i in range(20):
+        assert s.update(onehot(9 if i % 2 else 4)) == 4
+
+
+def test_no_digit_after_k_empty_frames_and_fresh_start():
+    s = DigitSmoother(switch_frames=3)
+    for _ in range(3):
+        s.update(onehot(2))
+    assert s.shown == 2
+    assert [s.update(None) for _ in range(3)] == [2, 2, None]
+    assert s.smoothed.max() == 0.0 and s.confidence == 0.0
+    # The next digit does not inherit the old average.
+    for _ in range(3):
+        s.update(onehot(5))
+    assert s.shown == 5 and s.smoothed[2] < 0.05
+
+
+def test_low_confidence_never_shows():
+    s = DigitSmoother(min_confidence=0.5)
+    flat = np.full(10, 0.1, np.float32)
+    flat[6] = 0.19
+    assert all(s.update(flat) is None for _ in range(10))
+
+
+# ---------------------------------------------------------------- the stage
+
+
+def scene_frame(digit_index: int = 0, gray_size: tuple[int, int] | None = None) -> Frame:
+    images, _ = mnist_test_split()
+    array = render_digit_scene(images[digit_index], rng=np.random.default_rng(digit_index))
+    gray = cv2.cvtColor(array, cv2.COLOR_BGR2GRAY)
+    if gray_size:
+        gray = cv2.resize(gray, gray_size, interpolation=cv2.INTER_AREA)
+    return Frame(array=array, gray=gray, seq=0, timestamp=0.0)
+
+
+def test_roi_pixels_match_on_gray_and_array():
+    roi = Roi(0.5, 0.5, 0.45)
+    assert roi_pixels(roi, 640, 480) == (212, 132, 428, 348)
+    assert roi_pixels(roi, 320, 240) == (106, 66, 214, 174)
+    assert roi_pixels(Roi(0.05, 0.5, 0.5), 640, 480) == (0, 120, 152, 360)  # clipped
+
+
+def test_stage_metadata_on_a_demo_frame_with_a_small_gray():
+    _, labels = mnist_test_split()
+    clf = committed_classifier()
+    stage = DigitStage(clf)
+    stage.configure({"switch_frames": 2})
+    frame = scene_frame(0, gray_size=(320, 240))  # picamera2's lores: half size
+    md: dict = {}
+    for _ in range(2):
+        md = {}
+        stage.process(frame, ViewState(), md)
+    assert md["digit.roi_px"] == (212, 132, 428, 348)
+    assert md["digit.tensor"].shape == (28, 28) and md["digit.tensor"].dtype == np.float32
+    assert md["digit.status"] == "digit" and md["digit.reason"] is None
+    assert md["digit.prediction"] == int(labels[0])
+    assert 0.5 < md["digit.confidence"] <= 1.0
+    assert md["digit.probs"].shape == (10,) and md["digit.probs"].dtype == np.float32
+    assert set(md["digit.layers"]) == {"conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"}
+    assert md["digit.runtime"] == clf.description
+    assert "digit.reference" not in md
+
+
+def test_numpy_reference_compares_the_runtimes():
+    clf = committed_classifier()
+    factory = functools.partial(load_classifier, MODELS / "lenet_float32.tflite")
+    stage = DigitStage(clf, factory=factory)
+    md: dict = {}
+    stage.process(scene_frame(1), ViewState(numpy_reference=True), md)
+    ref = md["digit.reference"]
+    assert set(ref) >= {"ms", "max_abs_diff", "prediction"}
+    assert ref["max_abs_diff"] < 1e-3 and ref["ms"] > 0
+    assert ref["prediction"] == int(np.argmax(md["digit.probs"]))
+
+
+def test_blank_roi_is_no_digit_with_a_reason():
+    stage = DigitStage(FakeClassifier())
+    blank = np.full((480, 640, 3), 200, np.uint8)
+    frame = Frame(array=blank, gray=blank[:, :, 0].copy(), seq=0, timestamp=0.0)
+    md: dict = {}
+    stage.process(frame, ViewState(), md)
+    assert md["digit.status"] == "no_digit" and md["digit.reason"] == "no ink"
+    assert md["digit.prediction"] is None and md["digit.tensor"] is None
+    assert md["digit.probs"].tolist() == [0.0] * 10 and md["digit.confidence"] == 0.0
+
+
+def test_scripted_predictions_switch_after_k_frames():
+    answers = [3, 3, 3, 3, 8, 3, 8, 8, 8, 8]
+    stage = DigitStage(FakeClassifier(answers))
+    stage.configure({"switch_frames": 3, "ema_alpha": 1.0, "switch_margin": 0.2})
+    frame = scene_frame(2)
+    shown = []
+    for _ in answers:
+        md: dict = {}
+        stage.process(frame, ViewState(), md)
+        shown.append(md["digit.prediction"])
+    assert shown == [None, None, 3, 3, 3, 3, 3, 3, 8, 8]
+
+
+def test_missing_model_is_unavailable_and_kernel_views_keep_working(tmp_path):
+    path = tmp_path / "nothing.tflite"
+    stages = build_stages({}, functools.partial(load_classifier, path))
+    assert [s.name for s in stages] == list(STAGE_ORDER)
+    frame = scene_frame(3)
+    for _ in range(3):
+        md: dict = {}
+        for stage in stages:
+            stage.process(frame, ViewState(view="pooling"), md)
+        assert md["digit.status"] == "unavailable"
+        assert "nothing.tflite" in md["digit.reason"]
+        assert md["digit.tensor"] is not None  # what the net would see is still shown
+        assert md["pool.out_shape"] == (120, 160)
+        assert md["features.mosaics"] == []
+
+
+def test_corrupt_model_is_unavailable(tmp_path):
+    path = tmp_path / "broken.tflite"
+    path.write_bytes(b"TFL3" + bytes(100))
+    stages = build_stages({}, functools.partial(load_classifier, path))
+    md: dict = {}
+    stages[2].process(scene_frame(4), ViewState(), md)
+    assert md["digit.status"] == "unavailable" and "broken.tflite" in md["digit.reason"]
+
+
+def test_views_and_order():
+    assert KernelStage.views == ("kernel", "pooling")
+    assert PoolStage.views == ("pooling",)
+    assert DigitStage.views == ("camera", "features")
+    assert FeaturesStage.views == ("features",)
+    assert STAGE_ORDER == ("kernel", "pool", "digit", "features")
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ({"stages": {"blur": {}}}, "blur"),
+        ({"stages": {"digit": {"ema_alpha": 2}}}, "stage digit: ema_alpha"),
+        ({"stages": {"digit": {"smoothing": 1}}}, "stage digit: unknown parameter 'smoothing'"),
+        ({"stages": {"digit": {"switch_frames": True}}}, "stage digit: switch_frames"),
+        ({"stages": {"features": {"tile_px": 4}}}, "stage features: tile_px"),
+        ({"stages": {"kernel": {"processing_width": -5}}}, "stage kernel: processing_width"),
+        ({"stages": {"pool": {"mode": "max"}}}, "stage pool"),
+        ({"kernels": {"custom": {"even": [[1, 2], [3, 4]]}}}, "kernels.custom.even"),
+    ],
+)
+def test_bad_stage_config_names_the_stage(config, needle):
+    with pytest.raises(ConfigError) as info:
+        build_stages(config, lambda **_: FakeClassifier())
+    assert needle in str(info.value)
+
+
+def test_config_object_with_custom_kernels():
+    config = config_from_dict(
+        {
+            "kernels": {"custom": {"ridge": [[0, -1, 0], [0, 2, 0], [0, -1, 0]]}},
+            "stages": {"kernel": {"processing_width": 160}, "digit": {"switch_frames": 5}},
+        }
+    )
+    stages = build_stages(config, lambda **_: FakeClassifier())
+    kernel, _, digit, features = stages
+    assert "ridge" in kernel.kernels and kernel.processing_width == 160
+    assert digit.smoother.switch_frames == 5
+    assert "ridge" in features.handmade_names
+
+
+def test_model_error_message_becomes_the_reason():
+    def factory(**_):
+        raise ModelError("models/x.tflite: truncated")
+
+    stages = build_stages({}, factory)
+    assert stages[2].error == "models/x.tflite: truncated"
