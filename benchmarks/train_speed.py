@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/train_speed.py [--samples 10000] [--epochs 5] [--batch-size 64] [--json]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/train_speed.py --torch-threads 1   # one core each
 
 Both train the same LeNet-5 (ReLU, max pooling) on the same MNIST images with Adam, the
 same batch size and no augmentation. Epochs alternate between the two so that load
@@ -67,11 +68,13 @@ class NumpyTrainer:
 class TorchTrainer:
     """The same LeNet-5 in PyTorch (NCHW), same init scheme family, Adam."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, threads: int | None) -> None:
         import torch
         from torch import nn
 
         self.torch = torch
+        if threads:
+            torch.set_num_threads(threads)
         torch.manual_seed(seed)
         self.model = nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -94,7 +97,7 @@ class TorchTrainer:
             loss = self.loss_fn(self.model(xt[idx]), yt[idx])
             loss.backward()
             self.opt.step()
-            total += float(loss) * len(idx)
+            total += loss.item() * len(idx)
         return total / len(order)
 
 
@@ -105,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--torch-threads", type=int, default=None,
+                   help="PyTorch intra-op threads (default: its own choice); NumPy's BLAS "
+                   "threads come from OPENBLAS_NUM_THREADS, read at start-up")  # fmt: skip
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -113,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     trainers: dict[str, NumpyTrainer | TorchTrainer] = {"numpy": NumpyTrainer(args.seed)}
     torch_note = None
     try:
-        trainers["torch"] = TorchTrainer(args.seed)
+        trainers["torch"] = TorchTrainer(args.seed, args.torch_threads)
     except ImportError:
         torch_note = "PyTorch is not installed: pip install torch (benchmark only); NumPy alone"
     times: dict[str, list[float]] = {name: [] for name in trainers}

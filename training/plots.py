@@ -51,7 +51,7 @@ def _panel(
     for i, (label, values, color) in enumerate(series):
         pts = []
         for e, v in enumerate(values):
-            if not np.isfinite(v):
+            if v is None or not np.isfinite(v):
                 continue
             fv = f(min(max(v, lo), hi))
             x = x0 + (x1 - x0) * e / max(1, n - 1)
@@ -73,12 +73,12 @@ def save_training_curve(path: Path, history: list[dict[str, Any]]) -> None:
     vl = [h["val_loss"] for h in history]
     ta = [h["train_accuracy"] for h in history]
     va = [h["val_accuracy"] for h in history]
-    losses = [v for v in tl + vl if np.isfinite(v) and v > 0]
+    losses = [v for v in tl + vl if v is not None and np.isfinite(v) and v > 0]
     lo = 10 ** np.floor(np.log10(min(losses))) if losses else 1e-3
     hi = 10 ** np.ceil(np.log10(max(losses))) if losses else 1.0
     _panel(img, (80, 50, 470, 360), [("train", tl, _BLUE), ("validation", vl, _ORANGE)],
            "loss (log scale)", (lo, hi), log_y=True)  # fmt: skip
-    accs = [v for v in ta + va if np.isfinite(v)]
+    accs = [v for v in ta + va if v is not None and np.isfinite(v)]
     alo = min(0.95, np.floor(min(accs) * 100) / 100) if accs else 0.9
     _panel(img, (580, 50, 970, 360), [("train", ta, _BLUE), ("validation", va, _ORANGE)],
            "accuracy", (alo, 1.0))  # fmt: skip

@@ -244,7 +244,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             bar.update(b + 1, min(n, (b + 1) * args.batch_size), loss)
         seconds = time.perf_counter() - t0
         train_seconds += seconds
-        val_loss, val_acc, _ = evaluate_arrays(spec, params, x_val, y_val)
+        val_loss, val_acc = None, None  # JSON null when there is no validation split
+        if len(x_val):
+            val_loss, val_acc, _ = evaluate_arrays(spec, params, x_val, y_val)
         record = {
             "epoch": epoch,
             "train_loss": loss_sum / n,
@@ -256,13 +258,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         history.append(record)
         log.info(
-            "epoch %d/%d: train loss %.4f acc %.4f | val loss %.4f acc %.4f | %.1f s",
+            "epoch %d/%d: train loss %.4f acc %.4f | val loss %s acc %s | %.1f s",
             epoch, args.epochs, record["train_loss"], record["train_accuracy"],
-            val_loss, val_acc, seconds,
+            "-" if val_loss is None else f"{val_loss:.4f}",
+            "-" if val_acc is None else f"{val_acc:.4f}", seconds,
         )  # fmt: skip
         # No validation set: the last epoch is the model. Ties go to the later epoch,
         # which has seen the smaller learning rates of the schedule.
-        if not len(x_val) or val_acc >= best["val_accuracy"]:
+        if val_acc is None or val_acc >= best["val_accuracy"]:
             best = {"epoch": epoch, "val_accuracy": val_acc, "val_loss": val_loss}
             best_params = {k: v.copy() for k, v in params.items()}
         if checkpoint is not None:
