@@ -31,17 +31,25 @@ class AugmentConfig:
     p_blur: float = 0.20  # Gaussian blur, sigma in [0.5, 1.0]: an out-of-focus camera
 
 
-def random_affine(rng: np.random.Generator, cfg: AugmentConfig, size: int = 28) -> np.ndarray:
-    """One random 2x3 affine matrix about the image centre (float64), for ``cv2.warpAffine``."""
-    angle = np.deg2rad(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
-    scale = rng.uniform(1 - cfg.scale, 1 + cfg.scale)
-    shear = rng.uniform(-cfg.shear, cfg.shear)
-    tx, ty = rng.uniform(-cfg.shift_px, cfg.shift_px, size=2)
+def random_affines(
+    rng: np.random.Generator, n: int, cfg: AugmentConfig, size: int = 28
+) -> np.ndarray:
+    """``n`` random 2x3 affine matrices about the image centre, (n, 2, 3) float64.
+
+    Each is rotation * scale * shear, then a shift: what ``cv2.warpAffine`` takes.
+    """
+    angle = np.deg2rad(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg, n))
+    scale = rng.uniform(1 - cfg.scale, 1 + cfg.scale, n)
+    shear = rng.uniform(-cfg.shear, cfg.shear, n)
+    shift = rng.uniform(-cfg.shift_px, cfg.shift_px, (n, 2))
     cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-    linear = np.array([[cos, -sin], [sin, cos]]) @ np.array([[1.0, shear], [0.0, 1.0]])
-    centre = np.array([(size - 1) / 2, (size - 1) / 2])
-    offset = centre - linear @ centre + (tx, ty)
-    return np.hstack([linear, offset[:, None]])
+    # [[cos, -sin], [sin, cos]] @ [[1, shear], [0, 1]]
+    linear = np.stack(
+        [np.stack([cos, cos * shear - sin], -1), np.stack([sin, sin * shear + cos], -1)], 1
+    )
+    centre = np.full(2, (size - 1) / 2)
+    offset = centre - linear @ centre + shift
+    return np.concatenate([linear, offset[:, :, None]], axis=2)
 
 
 def augment_batch(
@@ -59,14 +67,14 @@ def augment_batch(
     cfg = cfg or AugmentConfig()
     n, h, w = images.shape
     out = np.empty_like(images)
-    # Draw the per-image coin flips in one go so the stream of random numbers does not
-    # depend on which branches earlier images took.
+    # Every random number is drawn up front, in one call per kind, so the per-image loop
+    # is only OpenCV calls.
+    affines = random_affines(rng, n, cfg, size=w)
     coins = rng.random((n, 3))
     sigmas = rng.uniform(0.5, 1.0, size=n)
     for i in range(n):
-        m = random_affine(rng, cfg, size=w)
         img = cv2.warpAffine(
-            images[i], m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+            images[i], affines[i], (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
         )
         if coins[i, 0] < cfg.p_thicken:
             img = cv2.dilate(img, _KERNEL_2X2)
