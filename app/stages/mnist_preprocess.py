@@ -100,7 +100,9 @@ def paper_estimate(gray: np.ndarray) -> tuple[np.ndarray, float]:
     # brighter paper there): extend the picture by point reflection (2 * edge - mirror),
     # which continues a gradient linearly, and cut the extension off again.
     pad = k
-    extended = np.pad(small, pad, mode="reflect", reflect_type="odd")
+    mirror = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REFLECT_101)
+    edge = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    extended = cv2.addWeighted(edge, 2.0, mirror, -1.0, 0.0)
     closed = cv2.morphologyEx(extended, cv2.MORPH_CLOSE, element)
     closed = cv2.GaussianBlur(closed, (0, 0), k / 4.0 + 0.5)[pad:-pad, pad:-pad]
     level = float(np.percentile(closed, 90))
@@ -149,7 +151,8 @@ def find_ink(gray: np.ndarray, work_side: int = 0) -> tuple[InkMap | None, str |
     Args:
         gray: (h, w) uint8, any size from 8 px.
         work_side: when > 0, pictures whose shorter side is larger are first
-            downscaled (area) to it; the InkMap is then in those working pixels.
+            downscaled (area, by the smallest integer factor that brings the shorter side
+            to at most ``work_side``); the InkMap is then in those working pixels.
     Returns:
         (InkMap, None) or (None, reason) with reason one of NO_INK, TOO_MUCH_INK,
         TOUCHES_EDGE, TOO_SMALL.
@@ -157,9 +160,11 @@ def find_ink(gray: np.ndarray, work_side: int = 0) -> tuple[InkMap | None, str |
     if min(gray.shape) < 8:
         return None, TOO_SMALL
     if work_side and min(gray.shape) > work_side:
-        factor = work_side / min(gray.shape)
-        new_size = (max(8, round(gray.shape[1] * factor)), max(8, round(gray.shape[0] * factor)))
-        gray = cv2.resize(gray, new_size, interpolation=cv2.INTER_AREA)
+        # An integer factor (cropping the few rows and columns that do not fit) takes
+        # OpenCV's fast exact path for area averaging.
+        k = -(-min(gray.shape) // work_side)
+        h, w = (gray.shape[0] // k) * k, (gray.shape[1] // k) * k
+        gray = cv2.resize(gray[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
     h, w = gray.shape
     side = min(h, w)
     image = gray.astype(np.float32)

@@ -29,11 +29,20 @@ def pool_fast(x: np.ndarray, size: int, mode: str) -> np.ndarray:
     ho, wo = h // size, w // size
     if ho == 0 or wo == 0:
         return np.zeros((ho, wo), np.float32)
-    # Each window gets its own two axes; reduce over them.
-    blocks = x[: ho * size, : wo * size].reshape(ho, size, wo, size)
-    if mode == "max":
-        return blocks.max(axis=(1, 3))
-    return blocks.mean(axis=(1, 3), dtype=np.float32)
+    # One strided view per window offset (size^2 of them), combined elementwise: much
+    # faster than reducing a reshaped (ho, size, wo, size) array over its odd axes.
+    views = [
+        x[i : i + ho * size : size, j : j + wo * size : size]
+        for i in range(size)
+        for j in range(size)
+    ]
+    out = views[0].astype(np.float32, copy=True)
+    reduce = np.maximum if mode == "max" else np.add
+    for view in views[1:]:
+        reduce(out, view, out=out)
+    if mode == "avg":
+        out *= np.float32(1.0 / (size * size))
+    return out
 
 
 def pool_reference(x: np.ndarray, size: int, mode: str) -> np.ndarray:
