@@ -219,7 +219,8 @@ def test_display_ranges_are_fixed_per_kernel_and_activation():
     assert display_range(edge, "sigmoid") == (0.0, 1.0)
     assert display_range(edge, "tanh") == (-1.0, 1.0)
     assert display_range(KERNEL_PRESETS["box_blur"], "none") == pytest.approx((0.0, 1.0))
-    assert display_range(KERNEL_PRESETS["sobel_magnitude"], "none") == (0.0, 2.0)
+    assert display_range(KERNEL_PRESETS["sobel_magnitude"], "none") == (0.0, 2.121)
+    assert display_range(KERNEL_PRESETS["laplacian"], "relu") == (0.0, 1.0)
     values = np.array([[-1.5, 0.0, 1.5, 9.0]], np.float32)
     np.testing.assert_array_equal(to_display(values, -1.5, 1.5), [[0, 128, 255, 255]])
 
@@ -253,3 +254,11 @@ def test_pool_without_kernel_output_is_a_no_op():
     md: dict = {}
     PoolStage().process(_frame(np.zeros((8, 8), np.uint8)), ViewState(), md)
     assert md == {}
+
+
+def test_unknown_kernel_name_falls_back_to_identity():
+    gray = np.arange(64 * 48, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    md: dict = {}
+    KernelStage().process(_frame(gray), ViewState(kernel="no_such_kernel"), md)
+    assert md["kernel.name"] == "identity"
+    np.testing.assert_allclose(md["kernel.output"], gray / 255.0, atol=1e-6)

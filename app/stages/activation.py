@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import cv2
@@ -39,21 +40,44 @@ ACTIVATION_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
+def step_response(kernel: np.ndarray) -> float:
+    """The strongest response of a kernel (or Sobel pair, as a magnitude) to an ideal
+    black-to-white step edge on a [0, 1] image, over 8 edge directions."""
+    stack = kernel[None] if kernel.ndim == 2 else kernel
+    k = stack.shape[-1]
+    n = 4 * k + 1
+    ys, xs = np.mgrid[0:n, 0:n] - n // 2
+    best = 0.0
+    for dy, dx in ((1, 0), (0, 1), (1, 1), (1, -1)):
+        for sign in (1, -1):
+            step = (sign * (dy * ys + dx * xs) > 0).astype(np.float32)
+            responses = [cv2.filter2D(step, cv2.CV_32F, w)[k:-k, k:-k] for w in stack]
+            magnitude = np.sqrt(sum(r * r for r in responses))
+            best = max(best, float(magnitude.max()))
+    return best
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_step_response(data: bytes, shape: tuple[int, ...]) -> float:
+    return step_response(np.frombuffer(data, np.float32).reshape(shape))
+
+
 def raw_range(kernel: np.ndarray) -> tuple[float, float]:
     """The display range of a kernel's raw output on a [0, 1] image.
 
     - Zero-sum kernels (edges, Sobel, Laplacian) answer with a signed number: 0 on flat
-      areas. The range is +-sum|w| / 4, half the largest possible response (an ideal
-      black-to-white step); a printed or pen-on-paper edge has a contrast of about 0.5,
-      so it fills the scale without clipping most of the time.
+      areas. The range is +- half their strongest response to an ideal black-to-white
+      step edge (``step_response``): ink on paper differs by about half the grey scale,
+      so a pen stroke's edge fills the scale without clipping most of the time
+      (horizontal/vertical edge +-1.5, Sobel +-2, Laplacian +-1).
     - Other kernels (blurs, sharpen, emboss, identity) make a picture again: the range
       is 0..sum(w), where a flat white area lands.
-    - The Sobel magnitude (a (2, k, k) pair) is non-negative: 0..sum|w| / 4.
+    - The Sobel magnitude (a (2, k, k) pair) is non-negative: 0..half its step response.
     """
-    stack = kernel[None] if kernel.ndim == 2 else kernel
-    half = float(np.abs(stack[0]).sum()) / 4.0
+    k32 = np.ascontiguousarray(kernel, np.float32)
+    half = round(_cached_step_response(k32.tobytes(), k32.shape) / 2.0, 3)
     if kernel.ndim == 3:
-        return (0.0, half)
+        return (0.0, half if half > 0 else 1.0)
     total = float(kernel.sum())
     if abs(total) < 1e-6:
         return (-half, half) if half > 0 else (-1.0, 1.0)

@@ -202,7 +202,11 @@ def apply_kernel(
     ref_info = None
     if reference:
         start = time.perf_counter()
-        ref = combine([reference_filter(image, k, stride, padding) for k in stack])
+        # The reference combines the Sobel pair with NumPy, not cv2.magnitude.
+        responses = [reference_filter(image, k, stride, padding) for k in stack]
+        ref = (
+            responses[0] if len(responses) == 1 else np.sqrt(responses[0] ** 2 + responses[1] ** 2)
+        )
         ref = layers.ACTIVATIONS[activation][0](ref)[0]
         ms = (time.perf_counter() - start) * 1000.0
         diff = float(np.max(np.abs(ref - out))) if out.size else 0.0
@@ -252,14 +256,13 @@ class KernelStage(Stage):
         self.custom_names = tuple(custom)
 
     def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
-        kernel = self.kernels.get(state.kernel)
+        name = state.kernel
+        kernel = self.kernels.get(name)
         if kernel is None:
-            if state.kernel not in self._warned:
-                log.warning(
-                    "kernel %r is not a preset or custom kernel; using identity", state.kernel
-                )
-                self._warned.add(state.kernel)
-            kernel = KERNEL_PRESETS["identity"]
+            if name not in self._warned:
+                log.warning("kernel %r is not a preset or custom kernel; using identity", name)
+                self._warned.add(name)
+            name, kernel = "identity", KERNEL_PRESETS["identity"]
         image = processing_image(frame.gray, self.processing_width)
         k = kernel.shape[-1]
         if state.padding == "valid" and min(image.shape) < k:
@@ -278,7 +281,7 @@ class KernelStage(Stage):
         pad = 0 if state.padding == "valid" else k // 2
         h, w = image.shape
         stack = applied_kernels(kernel, state.operation)
-        metadata["kernel.name"] = state.kernel
+        metadata["kernel.name"] = name
         metadata["kernel.matrix"] = stack[0]
         metadata["kernel.matrices"] = tuple(stack)
         metadata["kernel.combine"] = "magnitude" if len(stack) == 2 else None
