@@ -46,12 +46,26 @@ def resident_mb() -> float:
 
 
 class FaultySource(Source):
-    """The demo source that is "unplugged" every ``lose_every`` frames and fails one reopen."""
+    """The demo source that is "unplugged" every ``lose_every`` frames and fails one reopen.
 
-    def __init__(self, shared: dict[str, int], lose_every: int) -> None:
+    It also drives the run: every ``view_every`` reads it asks for the next view, and at
+    read ``baseline_at`` it records the resident memory.
+    """
+
+    def __init__(
+        self,
+        shared: dict[str, Any],
+        lose_every: int,
+        actions: ActionQueue,
+        view_every: int = 500,
+        baseline_at: int = 5000,
+    ) -> None:
         self.inner = DemoSource(size=(640, 480), realtime=False)
         self.shared = shared
         self.lose_every = lose_every
+        self.actions = actions
+        self.view_every = view_every
+        self.baseline_at = baseline_at
         self.description = "demo with faults"
 
     def open(self) -> None:
@@ -62,8 +76,12 @@ class FaultySource(Source):
         self.inner.open()
 
     def read(self) -> Frame | None:
-        self.shared["reads"] = self.shared.get("reads", 0) + 1
-        if self.shared["reads"] % self.lose_every == 0:
+        reads = self.shared["reads"] = self.shared.get("reads", 0) + 1
+        if reads % self.view_every == 0:
+            self.actions.put("next_view")
+        if reads == self.baseline_at:
+            self.shared["rss_baseline"] = resident_mb()
+        if reads % self.lose_every == 0:
             self.shared["losses"] = self.shared.get("losses", 0) + 1
             self.shared["fail_next_open"] = 1
             raise SourceError("soak: camera unplugged")
@@ -89,6 +107,21 @@ class FlakyStage(Stage):
             self.raised += 1
             raise RuntimeError("soak: injected stage failure")
         self.inner.process(frame, state, metadata)
+
+
+class TimedNotifier(SystemdNotifier):
+    """Records when the loop calls ``watchdog`` and how many frames it had done then,
+    so a long gap can be traced to a frame (or to the time between runs)."""
+
+    def __init__(self, environ: dict[str, str]) -> None:
+        super().__init__(environ=environ)
+        self.calls: list[tuple[float, int]] = []
+        self.loop: CaptureLoop | None = None
+
+    def watchdog(self) -> None:
+        frames = self.loop.result.frames if self.loop is not None else -1
+        self.calls.append((time.monotonic(), frames))
+        super().watchdog()
 
 
 class FakeSystemd:
@@ -164,19 +197,20 @@ def main() -> int:
     systemd = FakeSystemd()
     systemd.thread.start()
     environ = {"NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": "1000000"}
-    notifier = SystemdNotifier(environ=environ)
+    notifier = TimedNotifier(environ)
 
     config = Config()
     stages, kernel_names = build_pipeline(config)
     flaky = [FlakyStage(s, args.stage_failure_rate) if s.name == "digit" else s for s in stages]
-    shared: dict[str, int] = {}
+    shared: dict[str, Any] = {}
     actions = ActionQueue()
     display = WebDisplay("127.0.0.1", 0, actions=actions)
     display.open()
     client = SlowClient(display.port)
     client.thread.start()
+    baseline_at = min(5_000, args.frames // 5)
     loop = CaptureLoop(
-        lambda: FaultySource(shared, args.lose_every),
+        lambda: FaultySource(shared, args.lose_every, actions, baseline_at=baseline_at),
         display,
         flaky,
         state=config.view,
@@ -185,21 +219,12 @@ def main() -> int:
         notifier=notifier,
         faults=FaultsConfig(retry_initial_s=0.5, retry_max_s=8.0),
     )
-    baseline_at = min(5_000, args.frames // 5)
+    notifier.loop = loop
     readings: dict[str, float] = {}
     start = time.perf_counter()
-    done = 0
-    chunk = 500
-    while done < args.frames:
-        target = min(args.frames, done + chunk)
-        if done < baseline_at <= target:
-            target = baseline_at
-        actions.put("next_view")
-        loop.run(max_frames=target)
-        loop.stop_event.clear()
-        done = loop.result.frames
-        if done == baseline_at:
-            readings["baseline"] = resident_mb()
+    # One run, as in service: view changes and the memory baseline come from the source.
+    done = loop.run(max_frames=args.frames).frames
+    readings["baseline"] = shared["rss_baseline"]
     readings["end"] = resident_mb()
     elapsed = time.perf_counter() - start
     client.stop.set()
@@ -208,6 +233,10 @@ def main() -> int:
     systemd.close()
 
     gaps = [b - a for a, b in zip(systemd.pings, systemd.pings[1:], strict=False)]
+    call_gaps = sorted(
+        ((b[0] - a[0], a[1]) for a, b in zip(notifier.calls, notifier.calls[1:], strict=False)),
+        reverse=True,
+    )[:3]
     report = {
         "frames": done,
         "seconds": round(elapsed, 1),
@@ -219,6 +248,9 @@ def main() -> int:
         "rss_growth_mb": round(readings["end"] - readings["baseline"], 2),
         "watchdog_pings": len(systemd.pings),
         "watchdog_max_gap_s": round(max(gaps), 3) if gaps else None,
+        "longest_loop_iterations": [
+            {"seconds": round(gap, 3), "after_frame": frame} for gap, frame in call_gaps
+        ],
         "camera_losses": shared.get("losses", 0),
         "failed_reopens": shared.get("failed_opens", 0),
         "stage_failures_injected": sum(getattr(s, "raised", 0) for s in flaky),
