@@ -39,7 +39,7 @@ def test_mosaic_layout():
     assert image.shape[:2] == (2 * 50 + 2, 8 * 50 + 7 * 2)
     assert m["shape"] == (10, 10, 16) and m["range"] == (0.0, 1.0)
     dense = layer_mosaic("fc3", np.arange(10, dtype=np.float32) - 5, (-5.0, 5.0), tile_px=50)
-    assert dense["image"].shape[0] == 10  # one row of 10 cells, 10 px each
+    assert dense["image"].shape[0] == 25  # one row of 10 cells, 25 px each
 
 
 def test_stage_with_the_committed_model_has_fixed_scales():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Mapping
@@ -21,6 +22,10 @@ log = logging.getLogger(__name__)
 
 #: Colour of the gaps between tiles (BGR).
 GAP_BGR = (48, 48, 48)
+#: Channel tiles are zoomed to about this many pixels (conv1's 28x28 stays 1:1).
+DEFAULT_TILE_PX = 28
+#: Side of one kernel tile (3x3 and 5x5 kernels alike) in the kernel mosaics.
+KERNEL_TILE_PX = 30
 #: Dense layers are drawn as rows of this many cells.
 DENSE_COLUMNS = 12
 #: Calibration: the fixed colour scale of each layer comes from these percentiles of its
@@ -76,25 +81,47 @@ def colourise(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)
 
 
-def _grid(
-    tiles: np.ndarray, columns: int, zoom: int, gap: int = 2
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lay (n, h, w) tiles, each zoomed by an integer factor, in a grid with ``gap`` px gaps.
+@functools.lru_cache(maxsize=32)
+def mosaic_layout(shape: tuple[int, ...], tile_px: int, gap: int = 2) -> np.ndarray:
+    """Where each mosaic pixel comes from: (H, W) int32 indices into the activation
+    flattened in (channel, row, column) order, and ``prod(shape)`` for gap pixels.
 
-    Returns the (H, W) float32 mosaic and a (H, W) bool mask of the gaps.
+    Conv/pool activations (h, w, c): one tile per channel, up to 8 per row, zoomed by an
+    integer factor to about ``tile_px``. Dense (n,): one cell per unit, ``DENSE_COLUMNS``
+    per row (10 or fewer in one row). Computed once per layer shape; a frame's mosaic is
+    then one gather.
     """
-    if zoom > 1:
-        tiles = np.repeat(np.repeat(tiles, zoom, axis=1), zoom, axis=2)
-    n, h, w = tiles.shape
+    if len(shape) == 3:
+        h, w, n = shape
+        columns = min(8, n)
+        zoom = max(1, tile_px // h)
+    else:
+        h, w, n = 1, 1, int(np.prod(shape))
+        columns = min(DENSE_COLUMNS, n) if n > 10 else n
+        # The logits (10 cells in one row) get bigger cells than the 84-120 unit grids.
+        zoom = max(4, tile_px // 2) if n <= 10 else max(4, tile_px // 5)
+    th, tw = h * zoom, w * zoom
     rows = math.ceil(n / columns)
-    mosaic = np.zeros((rows * (h + gap) - gap, columns * (w + gap) - gap), np.float32)
-    gaps = np.ones(mosaic.shape, bool)
+    layout = np.full((rows * (th + gap) - gap, columns * (tw + gap) - gap), n * h * w, np.int32)
+    ys, xs = np.mgrid[0:th, 0:tw]
+    tile = (ys // zoom) * w + xs // zoom
     for i in range(n):
         r, c = divmod(i, columns)
-        y, x = r * (h + gap), c * (w + gap)
-        mosaic[y : y + h, x : x + w] = tiles[i]
-        gaps[y : y + h, x : x + w] = False
-    return mosaic, gaps
+        y, x = r * (th + gap), c * (tw + gap)
+        layout[y : y + th, x : x + tw] = i * h * w + tile
+    layout.setflags(write=False)
+    return layout
+
+
+def _palette(lo: float) -> np.ndarray:
+    """(256, 3) uint8 BGR colours: the diverging map for signed ranges, else viridis."""
+    return _DIVERGING_TABLE if lo < 0 else _VIRIDIS_TABLE
+
+
+_VIRIDIS_TABLE = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_VIRIDIS)[
+    :, 0, :
+]
+_DIVERGING_TABLE = _DIVERGING[:, 0, :]
 
 
 def layer_mosaic(
@@ -102,22 +129,17 @@ def layer_mosaic(
 ) -> dict[str, Any]:
     """One layer as ``{"name", "image" (h, w, 3) uint8 BGR, "range", "shape"}``.
 
-    Conv/pool activations (h, w, c): one tile per channel, up to 8 per row. Dense (n,):
-    one cell per unit, ``DENSE_COLUMNS`` per row (the logits in one row).
+    Layout: see ``mosaic_layout``; colours: ``colourise``'s fixed mapping of
+    ``value_range``, gaps in GAP_BGR.
     """
     act = np.asarray(activation, np.float32)
-    if act.ndim == 3:
-        tiles = np.moveaxis(act, 2, 0)
-        columns = min(8, tiles.shape[0])
-        zoom = max(1, tile_px // act.shape[0])
-    else:
-        flat = act.reshape(-1)
-        tiles = flat[:, None, None]
-        columns = min(DENSE_COLUMNS, flat.size) if flat.size > 10 else flat.size
-        zoom = max(4, tile_px // 5)
-    mosaic, gaps = _grid(tiles, columns, zoom)
-    image = colourise(mosaic, *value_range)
-    image[gaps] = GAP_BGR
+    lo, hi = value_range
+    # Channel-major order, as the layout indexes it.
+    flat = np.moveaxis(act, 2, 0).ravel() if act.ndim == 3 else act.ravel()
+    scale = 255.0 / (hi - lo) if hi > lo else 1.0
+    levels = np.clip((flat - lo) * scale + 0.5, 0, 255).astype(np.uint8)
+    table = np.vstack([_palette(lo)[levels], np.array([GAP_BGR], np.uint8)])
+    image = table[mosaic_layout(tuple(act.shape), tile_px)]
     return {"name": name, "image": image, "range": value_range, "shape": tuple(act.shape)}
 
 
@@ -156,8 +178,10 @@ def handmade_kernel_list(kernels: Mapping[str, np.ndarray]) -> tuple[list[str], 
 class FeaturesStage(Stage):
     """Mosaics of ``digit.layers`` with fixed scales, the input tensor and the kernels.
 
-    Parameters (``[stages.features]``): ``tile_px`` (16-128, default 56), the size a
-    channel tile is zoomed to (integer zoom, nearest neighbour).
+    Parameters (``[stages.features]``): ``tile_px`` (16-128, default 28, conv1's own
+    size), the size a channel tile is zoomed to (integer zoom, nearest neighbour). The
+    overlay zooms further by whole factors when it has room, so small mosaics keep
+    their pixels sharp and cost little to build.
     """
 
     name = "features"
@@ -168,7 +192,7 @@ class FeaturesStage(Stage):
     ) -> None:
         self.classifier = classifier
         self.kernels = dict(kernels if kernels is not None else KERNEL_PRESETS)
-        self.tile_px = 56
+        self.tile_px = DEFAULT_TILE_PX
         self.ranges: dict[str, tuple[float, float]] = {}
         self.learned_image: np.ndarray | None = None
         self.learned_range: tuple[float, float] | None = None
@@ -178,17 +202,17 @@ class FeaturesStage(Stage):
 
     def configure(self, params: Mapping[str, Any]) -> None:
         check_params(self.name, params, {"tile_px": (int, 16, 128, "tile size in px, 16-128")})
-        self.tile_px = int(params.get("tile_px", 56))
+        self.tile_px = int(params.get("tile_px", DEFAULT_TILE_PX))
         names, mats = handmade_kernel_list(self.kernels)
         self.handmade_names = names
-        self.handmade_image = kernel_tiles(mats, max(24, self.tile_px * 3 // 4))
+        self.handmade_image = kernel_tiles(mats, KERNEL_TILE_PX)
         learned = getattr(self.classifier, "learned_kernels", None)
         if learned is not None:
             weights = np.asarray(learned, np.float32)
             m = _nice(float(np.abs(weights).max()))
             self.learned_range = (-m, m)
             tiles = [weights[:, :, 0, i] for i in range(weights.shape[3])]
-            self.learned_image = kernel_tiles(tiles, max(24, self.tile_px * 3 // 4), (-m, m))
+            self.learned_image = kernel_tiles(tiles, KERNEL_TILE_PX, (-m, m))
 
     def calibrate(self, images: np.ndarray) -> None:
         """Fix each layer's colour scale from its activations on (N, 28, 28) images."""
