@@ -213,6 +213,8 @@ class FeaturesStage(Stage):
             self.learned_range = (-m, m)
             tiles = [weights[:, :, 0, i] for i in range(weights.shape[3])]
             self.learned_image = kernel_tiles(tiles, KERNEL_TILE_PX, (-m, m))
+        # At start-up, not on the first features frame (64 NumPy forwards are a hiccup).
+        self._ensure_calibrated()
 
     def calibrate(self, images: np.ndarray) -> None:
         """Fix each layer's colour scale from its activations on (N, 28, 28) images."""
