@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training import network
+from training import layers, network
 from training.layers import softmax_cross_entropy
 from training.mnist import DataError, load_split
 from training.optim import Adam
@@ -101,6 +101,81 @@ class TorchTrainer:
         return total / len(order)
 
 
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1000 * float(np.median(times))
+
+
+def layer_times(x: np.ndarray, y: np.ndarray, seed: int, repeats: int = 30) -> list[dict]:
+    """Median milliseconds of each layer's forward and backward (with its activation) on ``x``."""
+    spec = lenet5_spec("relu", "max")
+    params = network.init_params(spec, seed=seed)
+    rows = []
+    h = x
+    for index, layer in enumerate(spec["layers"]):
+        name, kind = layer["name"], layer["type"]
+        act_f, act_b = layers.ACTIVATIONS.get(layer.get("activation", "none"))
+        if kind == "conv":
+            w, b = params[f"{name}/w"], params[f"{name}/b"]
+
+            def fwd(h=h, w=w, b=b, s=layer["stride"], p=layer["padding"], act_f=act_f):
+                out, c1 = layers.conv2d_forward(h, w, b, s, p)
+                return (*act_f(out), c1)
+
+            def bwd(d, cache, first=index == 0, act_b=act_b):
+                return layers.conv2d_backward(act_b(d, cache[1]), cache[2], need_dx=not first)
+        elif kind == "pool":
+
+            def fwd(h=h, k=layer["size"], s=layer["stride"], m=layer["mode"]):
+                return layers.pool_forward(h, k, s, m)
+
+            def bwd(d, cache):
+                return layers.pool_backward(d, cache[1])
+        elif kind == "dense":
+            w, b = params[f"{name}/w"], params[f"{name}/b"]
+
+            def fwd(h=h, w=w, b=b, act_f=act_f):
+                out, c1 = layers.dense_forward(h, w, b)
+                return (*act_f(out), c1)
+
+            def bwd(d, cache, act_b=act_b):
+                return layers.dense_backward(act_b(d, cache[1]), cache[2])
+        else:
+            h = h.reshape(len(h), -1)
+            continue
+        result = fwd()
+        d = np.ones_like(result[0])
+        rows.append(
+            {
+                "layer": name,
+                "forward_ms": round(_median_ms(fwd, repeats), 3),
+                "backward_ms": round(_median_ms(lambda d=d, r=result: bwd(d, r), repeats), 3),
+            }
+        )
+        h = result[0]
+    spec_logits = network.forward(spec, params, x)[0]
+    rows.append(
+        {
+            "layer": "loss",
+            "forward_ms": round(
+                _median_ms(lambda: softmax_cross_entropy(spec_logits, y), repeats), 3
+            ),
+            "backward_ms": 0.0,
+        }
+    )
+    opt = Adam()
+    grads = network.loss_and_grads(spec, params, x, y)[1]
+    rows.append(
+        {"layer": "adam", "forward_ms": 0.0,
+         "backward_ms": round(_median_ms(lambda: opt.step(params, grads), repeats), 3)}
+    )  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures (or one JSON object with ``--json``)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -111,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--torch-threads", type=int, default=None,
                    help="PyTorch intra-op threads (default: its own choice); NumPy's BLAS "
                    "threads come from OPENBLAS_NUM_THREADS, read at start-up")  # fmt: skip
+    p.add_argument("--layers", action="store_true", help="also time each layer on one batch")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
 
@@ -123,14 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         torch_note = "PyTorch is not installed: pip install torch (benchmark only); NumPy alone"
     times: dict[str, list[float]] = {name: [] for name in trainers}
+    cpu: dict[str, list[float]] = {name: [] for name in trainers}
     losses: dict[str, float] = {}
     for _ in range(args.epochs + 1):  # the first epoch of each is a warm-up, not counted
         order = rng.permutation(len(x))
         for name, trainer in trainers.items():
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             losses[name] = trainer.epoch(x, y, order, args.batch_size)
             times[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
     med = {name: float(np.median(t[1:])) for name, t in times.items()}
+    # CPU seconds (all threads of this process) are what other processes on a shared
+    # machine cannot inflate; with one thread each they are the fairest comparison.
+    med_cpu = {name: float(np.median(t[1:])) for name, t in cpu.items()}
     result = {
         "samples": len(x),
         "data": source,
@@ -138,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         "epochs_timed": args.epochs,
         "numpy_s_per_epoch": round(med["numpy"], 3),
         "numpy_epochs_s": [round(t, 3) for t in times["numpy"][1:]],
+        "numpy_cpu_s_per_epoch": round(med_cpu["numpy"], 3),
         "numpy_final_loss": round(losses["numpy"], 4),
         "numpy_version": np.__version__,
         "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS", "unset (all cores)"),
@@ -148,25 +230,37 @@ def main(argv: list[str] | None = None) -> int:
         result.update(
             torch_s_per_epoch=round(med["torch"], 3),
             torch_epochs_s=[round(t, 3) for t in times["torch"][1:]],
+            torch_cpu_s_per_epoch=round(med_cpu["torch"], 3),
             torch_final_loss=round(losses["torch"], 4),
             torch_version=torch.__version__,
             torch_threads=torch.get_num_threads(),
             ratio=round(med["numpy"] / med["torch"], 2),
+            cpu_ratio=round(med_cpu["numpy"] / med_cpu["torch"], 2),
         )
     else:
-        result.update(torch_s_per_epoch=None, ratio=None, note=torch_note)
+        result.update(torch_s_per_epoch=None, ratio=None, cpu_ratio=None, note=torch_note)
+    if args.layers:
+        batch = slice(0, args.batch_size)
+        result["numpy_layer_ms"] = layer_times(x[batch], y[batch], args.seed)
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{result['samples']} samples ({source}), batch {args.batch_size}, Adam, "
           f"median of {args.epochs} epochs")  # fmt: skip
-    print(f"  NumPy   {med['numpy']:7.2f} s/epoch  (epochs {result['numpy_epochs_s']})")
+    print(f"  NumPy   {med['numpy']:7.2f} s/epoch  {med_cpu['numpy']:7.2f} CPU s/epoch  "
+          f"(epochs {result['numpy_epochs_s']})")  # fmt: skip
     if "torch" in trainers:
-        print(f"  PyTorch {med['torch']:7.2f} s/epoch  (epochs {result['torch_epochs_s']}, "
+        print(f"  PyTorch {med['torch']:7.2f} s/epoch  {med_cpu['torch']:7.2f} CPU s/epoch  "
+              f"(epochs {result['torch_epochs_s']}, "
               f"{result['torch_threads']} threads)")  # fmt: skip
-        print(f"  ratio NumPy/PyTorch: {result['ratio']:.2f}")
+        print(f"  ratio NumPy/PyTorch: {result['ratio']:.2f} wall, {result['cpu_ratio']:.2f} CPU")
     else:
         print(f"  {torch_note}")
+    if args.layers:
+        print(f"NumPy per layer, one batch of {args.batch_size} (median ms):")
+        for row in result["numpy_layer_ms"]:
+            print(f"  {row['layer']:8s} forward {row['forward_ms']:7.3f}  "
+                  f"backward {row['backward_ms']:7.3f}")  # fmt: skip
     return 0
 
 
