@@ -13,7 +13,7 @@ from app.classifier import load_classifier
 from app.config import config_from_dict
 from app.errors import ConfigError, ModelError
 from app.frame import Frame
-from app.sources.demo import render_digit_scene
+from app.sources.demo import DemoSource, render_digit_scene
 from app.stages.digit import DigitSmoother, DigitStage, roi_pixels
 from app.stages.features import FeaturesStage
 from app.stages.kernels import KernelStage
@@ -250,3 +250,23 @@ def test_model_error_message_becomes_the_reason():
 
     stages = build_stages({}, factory)
     assert stages[2].error == "models/x.tflite: truncated"
+
+
+def test_live_demo_sequence_shows_the_right_digits():
+    """30 digits from the demo source, 10 frames each, through the stage with smoothing:
+    the digit shown on each digit's last frame is its label (nearly always)."""
+    stage = DigitStage(committed_classifier())
+    stage.configure({})
+    source = DemoSource(realtime=False, fps=30.0, digit_seconds=10 / 30.0, seed=3)
+    source.open()
+    right = 0
+    try:
+        for _ in range(30):
+            for _ in range(10):
+                frame = source.read()
+                md: dict = {}
+                stage.process(frame, ViewState(), md)
+            right += md["digit.prediction"] == source.current_label
+    finally:
+        source.close()
+    assert right >= 28
