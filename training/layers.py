@@ -27,15 +27,19 @@ def conv_output_size(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray:
+def im2col(
+    x: np.ndarray, kh: int, kw: int, stride: int, pad: int, ones_row: bool = False
+) -> np.ndarray:
     """Unfold the windows of a convolution into the columns of a matrix.
 
     Args:
         x: (N, H, W, C) input.
+        ones_row: append a row of ones, so that a bias can ride along in the matrix
+            product as one more row of weights (the "bias trick").
     Returns:
-        (kh * kw * C, N * H' * W') contiguous array: one column per output position,
-        rows ordered (kh, kw, C) to match weights of shape (kh, kw, C, F) reshaped to
-        (kh * kw * C, F).
+        (kh * kw * C [+ 1], N * H' * W') contiguous array: one column per output
+        position, rows ordered (kh, kw, C) to match weights of shape (kh, kw, C, F)
+        reshaped to (kh * kw * C, F).
     """
     if pad:
         x = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
@@ -52,7 +56,12 @@ def im2col(x: np.ndarray, kh: int, kw: int, stride: int, pad: int) -> np.ndarray
         strides=(sh, sw, sc, sn, sh * stride, sw * stride),
         writeable=False,
     )
-    return windows.reshape(kh * kw * c, n * ho * wo)
+    k = kh * kw * c
+    cols = np.empty((k + int(ones_row), n * ho * wo), dtype=x.dtype)
+    cols[:k].reshape(kh, kw, c, n, ho, wo)[...] = windows
+    if ones_row:
+        cols[k] = 1
+    return cols
 
 
 def col2im(
@@ -106,9 +115,12 @@ def conv2d_forward(
     wo = conv_output_size(wd, kw, stride, pad)
     if ho < 1 or wo < 1:
         raise ValueError(f"conv2d: a {kh}x{kw} kernel does not fit a {h}x{wd} input + pad {pad}")
-    cols = im2col(x, kh, kw, stride, pad)
-    out = cols.T @ w.reshape(kh * kw * c, f)  # (N H' W', F): already NHWC, contiguous
-    out += b
+    # The bias trick: a row of ones in the columns and the bias as the last weight row
+    # add the bias inside the product, and the weight gradient's last row is then the
+    # bias gradient. Both are cheaper than broadcasting over a narrow (N H' W', F) array.
+    cols = im2col(x, kh, kw, stride, pad, ones_row=True)
+    wb = np.concatenate([w.reshape(kh * kw * c, f), b.reshape(1, f).astype(w.dtype)])
+    out = cols.T @ wb  # (N H' W', F): already NHWC, contiguous
     return out.reshape(n, ho, wo, f), (x.shape, cols, w, stride, pad)
 
 
@@ -127,8 +139,8 @@ def conv2d_backward(
     x_shape, cols, w, stride, pad = cache
     kh, kw, _, f = w.shape
     dout2 = dout.reshape(-1, f)
-    dw = (cols @ dout2).reshape(w.shape)
-    db = dout2.sum(axis=0)
+    dwb = cols @ dout2  # (kh kw C + 1, F): weight rows, then the bias row
+    dw, db = dwb[:-1].reshape(w.shape), dwb[-1]
     if not need_dx:
         return None, {"w": dw, "b": db}
     dcols = w.reshape(-1, f) @ dout2.T  # (kh kw C, N H' W'), the layout col2im reads
@@ -199,13 +211,18 @@ def pool_backward(dout: np.ndarray, cache: Cache) -> np.ndarray:
     # Walk the window offsets in row-major order; an offset whose value equals the max
     # takes the gradient unless an earlier offset already did (ties, e.g. ReLU zeros).
     taken = np.zeros(dout.shape, dtype=bool)
+    hit = np.empty(dout.shape, dtype=bool)
+    disjoint = stride >= size  # each input pixel is in at most one window
     for view, dview in zip(
         _pool_slices(x, size, stride, ho, wo), _pool_slices(dx, size, stride, ho, wo), strict=True
     ):
-        hit = view == out
+        np.equal(view, out, out=hit)
         hit &= ~taken
         taken |= hit
-        dview += dout * hit
+        if disjoint:
+            np.multiply(dout, hit, out=dview)  # write straight into dx: no temporary
+        else:
+            dview += dout * hit
     return dx
 
 
