@@ -80,6 +80,7 @@ class OverlayRenderer:
         self.cache = PatchCache()
         # Whole-frame pictures are large: keep only a few (the countdown changes each second).
         self.message_cache = PatchCache(capacity=4)
+        self.volatile_cache = PatchCache(capacity=24)
 
     # ---- helpers -----------------------------------------------------------------
 
@@ -94,10 +95,15 @@ class OverlayRenderer:
         width: int | None = None,
         bg: tuple[int, int, int] = PANEL_BG,
         bg_alpha: int = 185,
+        volatile: bool = False,
     ) -> np.ndarray:
+        """A cached text panel. ``volatile`` text (figures that keep changing) goes to a
+        small cache of its own, so it never pushes the static panels out nor fills
+        the big cache with one-off pictures."""
         lines = tuple(lines)
         key = ("panel", lines, opaque, width, bg, bg_alpha)
-        return self.cache.get(
+        cache = self.volatile_cache if volatile else self.cache
+        return cache.get(
             key,
             lambda: render_panel(
                 lines,
@@ -203,7 +209,9 @@ class OverlayRenderer:
         if info.runtime:
             parts.append(info.runtime)
         if parts:
-            panel = self._panel([Line("  |  ".join(parts), SMALL, GREY)], opaque=opaque)
+            panel = self._panel(
+                [Line("  |  ".join(parts), SMALL, GREY)], opaque=opaque, volatile=True
+            )
             y -= panel.shape[0]
             blit(layer, panel, m, y)
         if info.message:
@@ -212,6 +220,7 @@ class OverlayRenderer:
                 opaque=opaque,
                 bg=(40, 20, 10),
                 bg_alpha=215,
+                volatile=True,
             )
             y -= panel.shape[0] + self._px(3)
             blit(layer, panel, m, y)
@@ -270,7 +279,7 @@ class OverlayRenderer:
         cv2.rectangle(layer, (x0, y0), (x1, y1), (0, 0, 0, 200), thick + 2 * self._px(1))
         cv2.rectangle(layer, (x0, y0), (x1, y1), (*color, 255), thick)
         label = self._digit_label(md, status)
-        tag = self._panel([Line(label, 0.7, color, True)], opaque=False)
+        tag = self._panel([Line(label, 0.7, color, True)], opaque=False, volatile=True)
         ty = y0 - tag.shape[0] - self._px(4)
         if ty < header_h:
             ty = y1 + self._px(4)
@@ -280,7 +289,7 @@ class OverlayRenderer:
         ref = md.get("digit.reference")
         if state.numpy_reference and ref:
             lines = [Line(t, SMALL, AMBER) for t in _reference_text(ref).split("; ")]
-            panel = self._panel(lines, opaque=False, width=self._px(190))
+            panel = self._panel(lines, opaque=False, width=self._px(190), volatile=True)
             panel = panel[:, : self._px(190)]
             blit(layer, panel, x, self._px(MARGIN) + card_h + self._px(4))
 
@@ -333,7 +342,9 @@ class OverlayRenderer:
             conf = md.get("digit.confidence")
             if conf is not None:
                 text = self._panel(
-                    [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)], opaque=opaque
+                    [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)],
+                    opaque=opaque,
+                    volatile=True,
                 )
                 blit(layer, text[:, : card.shape[1]], x, y + geometry["conf_y"])
         if values is None:

@@ -152,3 +152,16 @@ def test_message_frame_is_a_bgr_picture_of_the_size() -> None:
     frame = OverlayRenderer((320, 240)).message_frame("no camera", "retrying in 2 s")
     assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
     assert frame.std() > 5  # there is text on it
+
+
+def test_changing_figures_do_not_fill_the_static_cache() -> None:
+    state, metadata, info = samples.CASES["camera_digit"]
+    renderer = OverlayRenderer((640, 480))
+    renderer.render(state, metadata, info)
+    static = len(renderer.cache)
+    for i in range(300):
+        fps_info = OverlayInfo(fps=10 + i / 10, stage_ms=(("digit", i / 7),), message=f"{i} s")
+        conf = {**metadata, "digit.confidence": (i % 100) / 100}
+        renderer.render(state, conf, fps_info)
+    assert len(renderer.cache) == static
+    assert len(renderer.volatile_cache) <= renderer.volatile_cache.capacity
