@@ -101,9 +101,11 @@ def test_tflite_agrees_with_numpy_reference(name, digits, reference):
             for layer in SHAPES:
                 np.testing.assert_allclose(got.layers[layer], ref.layers[layer], atol=1e-4)
         else:
-            # Int8: conv1 sees the exact input; its error is its own rounding only.
+            # Int8: conv1 sees the exact input; its error is its own rounding, except
+            # where an activation beyond the calibrated range saturates.
             span = np.ptp(ref.layers["conv1"])
-            assert np.abs(got.layers["conv1"] - ref.layers["conv1"]).max() <= 0.02 * span
+            err = np.abs(got.layers["conv1"] - ref.layers["conv1"])
+            assert np.percentile(err, 99.9) <= 0.02 * span and err.max() <= 0.1 * span
     assert agree >= len(images) - (0 if "float32" in name else 2)
 
 

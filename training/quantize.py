@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from training import layers
-from training.network import Params
+from training.network import Params, forward
 from training.spec import Spec
 
 #: A scale this small stands for a tensor that is all zeros (avoids dividing by 0).
@@ -68,20 +68,37 @@ def activation_params(lo: float, hi: float) -> tuple[float, int]:
 
 
 def calibration_ranges(
-    spec: Spec, params: Params, x: np.ndarray, percentile: float | None = None
+    spec: Spec,
+    params: Params,
+    x: np.ndarray,
+    percentile: float | None = None,
+    batch_size: int = 1000,
 ) -> dict[str, tuple[float, float]]:
-    """The range of every layer's output, and of every pre-activation, over a batch.
+    """The range of every layer's output, and of every pre-activation, over a set of images.
 
     Args:
         x: (N, 28, 28, 1) float32 network input.
-        percentile: None for min/max; e.g. 99.99 to clip rare outliers.
+        percentile: None for min/max (run in batches, any N); e.g. 99.99 to clip rare
+            outliers (all N at once).
     Returns:
         ``{"conv1": (lo, hi), "conv1/preact": (lo, hi), ...}``; a layer whose
         activation is not ReLU/none also gets ``"<name>/preact"`` (what feeds the
         separate TANH/LOGISTIC op).
     """
-    from training.network import forward
+    if percentile is not None:
+        return _batch_ranges(spec, params, x, percentile)
+    ranges: dict[str, tuple[float, float]] = {}
+    for start in range(0, len(x), batch_size):
+        batch = _batch_ranges(spec, params, x[start : start + batch_size], None)
+        for key, (lo, hi) in batch.items():
+            old = ranges.get(key, (lo, hi))
+            ranges[key] = (min(old[0], lo), max(old[1], hi))
+    return ranges
 
+
+def _batch_ranges(
+    spec: Spec, params: Params, x: np.ndarray, percentile: float | None
+) -> dict[str, tuple[float, float]]:
     _, _, outputs = forward(spec, params, x, keep=True)
     ranges: dict[str, tuple[float, float]] = {}
     previous = x
