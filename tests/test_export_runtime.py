@@ -127,3 +127,14 @@ def test_committed_models_on_all_10000_test_images(test_images):
     assert float_acc >= 0.993, f"float32 accuracy {float_acc:.4f}"
     assert abs(int8_acc - float_acc) <= 0.003, (int8_acc, float_acc)
     assert (int8_top1 == float_top1).mean() >= 0.995
+
+
+@pytest.mark.parametrize("name", ["lenet_float32.tflite", "lenet_int8.tflite"])
+def test_serving_default_signature_runs(name, test_images):
+    model = TFLiteModel(MODELS / name)
+    runner = model.interpreter.get_signature_runner("serving_default")
+    image = model.quantize_input(test_images[0][:1])
+    out = runner(image=image)
+    assert set(out) == {"probs", *LAYERS}
+    assert out["conv1"].shape == (1, 28, 28, 6) and out["probs"].shape == (1, 10)
+    assert int(np.argmax(out["probs"])) == int(test_images[1][0])
