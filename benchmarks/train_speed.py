@@ -102,11 +102,12 @@ class TorchTrainer:
 
 
 def _median_ms(fn, repeats: int) -> float:
+    """Median CPU milliseconds of ``fn()`` (CPU time: other processes do not inflate it)."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         fn()
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return 1000 * float(np.median(times))
 
 
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"  {torch_note}")
     if args.layers:
-        print(f"NumPy per layer, one batch of {args.batch_size} (median ms):")
+        print(f"NumPy per layer, one batch of {args.batch_size} (median CPU ms):")
         for row in result["numpy_layer_ms"]:
             print(f"  {row['layer']:8s} forward {row['forward_ms']:7.3f}  "
                   f"backward {row['backward_ms']:7.3f}")  # fmt: skip
