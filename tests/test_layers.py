@@ -160,6 +160,14 @@ def test_max_pool_tie_sends_gradient_to_the_first_maximum_only():
     np.testing.assert_array_equal(dx[0, :, :, 0], [[1, 0], [0, 0]])
 
 
+def test_pooling_uint8_pixels_keeps_max_exact_and_averages_in_float():
+    x = np.array([[250, 251], [252, 253]], dtype=np.uint8)[None, :, :, None]
+    top, _ = layers.pool_forward(x, 2, 2, "max")
+    mean, _ = layers.pool_forward(x, 2, 2, "avg")
+    assert top.dtype == np.uint8 and top[0, 0, 0, 0] == 253
+    assert mean.dtype == np.float32 and mean[0, 0, 0, 0] == pytest.approx(251.5)
+
+
 def test_pool_rejects_bad_mode_and_windows_that_do_not_fit():
     with pytest.raises(ValueError, match="mode"):
         layers.pool_forward(np.zeros((1, 4, 4, 1)), 2, 2, "median")

@@ -181,7 +181,9 @@ def pool_forward(
     # size * size elementwise max/adds of strided views: for LeNet's 2x2 windows this is
     # cheaper than gathering each window onto an axis and reducing it.
     views = _pool_slices(x, size, stride, ho, wo)
-    out = np.array(next(views))
+    # Averages of integer images (uint8 pixels) are computed in float32, not wrapped.
+    dtype = x.dtype if mode == "max" else np.result_type(x.dtype, np.float32)
+    out = np.array(next(views), dtype=dtype)
     for view in views:
         if mode == "max":
             np.maximum(out, view, out=out)
