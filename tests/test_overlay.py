@@ -8,6 +8,7 @@ the PNGs before committing them.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -49,10 +50,11 @@ def test_golden_frame(name: str) -> None:
     diff = np.abs(golden.astype(np.int16) - picture.astype(np.int16)).max(axis=2)
     mean = float(diff.mean())
     over = float((diff > 40).mean())
+    failed = Path(tempfile.gettempdir()) / f"convlens_failed_overlay_{name}.png"
     if mean >= MAX_MEAN_ABS_DIFF or over >= MAX_FRACTION_OVER_40:
-        cv2.imwrite(str(GOLDEN.parent / f"failed_overlay_{name}.png"), picture)
-    assert mean < MAX_MEAN_ABS_DIFF, f"mean abs diff {mean:.3f}"
-    assert over < MAX_FRACTION_OVER_40, f"{over:.2%} of pixels differ by more than 40"
+        cv2.imwrite(str(failed), picture)
+    assert mean < MAX_MEAN_ABS_DIFF, f"mean abs diff {mean:.3f}; the new picture is {failed}"
+    assert over < MAX_FRACTION_OVER_40, f"{over:.2%} of pixels differ by > 40; see {failed}"
 
 
 def test_goldens_differ_between_views() -> None:
