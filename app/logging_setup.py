@@ -73,6 +73,26 @@ def stderr_is_journal(stream: TextIO, environ: Mapping[str, str]) -> bool:
     return (st.st_dev, st.st_ino) == expected
 
 
+class _CurrentStderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is emitted.
+
+    Why: a handler bound to the stderr object of the moment keeps writing to it after
+    it is replaced and closed (a test runner's capture, a daemoniser), and logging then
+    prints "I/O operation on closed file" tracebacks instead of the message.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignore: the stream is always the current ``sys.stderr``."""
+
+
 def configure_logging(
     level: str,
     *,
@@ -97,7 +117,7 @@ def configure_logging(
     out = sys.stderr if stream is None else stream
     env = os.environ if environ is None else environ
 
-    handler = logging.StreamHandler(out)
+    handler = logging.StreamHandler(out) if stream is not None else _CurrentStderrHandler()
     if stderr_is_journal(out, env):
         handler.setFormatter(JournalFormatter())
     else:
