@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -112,9 +114,20 @@ def classifier_factory(config: Config) -> Callable[[], Any]:
     """
 
     def load(backend: str | None = None) -> Any:
-        from app.classifier import load_classifier
+        from app.classifier import load_classifier, runtime_versions
 
-        return load_classifier(model_path(config), backend or config.model.backend)
+        chosen = backend or config.model.backend
+        path = model_path(config)
+        if chosen == "auto" and path.suffix == ".tflite":
+            versions = runtime_versions()
+            if not (versions.get("ai-edge-litert") or versions.get("tflite-runtime")):
+                # A laptop install without the litert extra still classifies, more slowly.
+                log.warning(
+                    "no TFLite runtime installed (pip install ai-edge-litert); "
+                    "using the NumPy reference network"
+                )
+                chosen = "numpy"
+        return load_classifier(path, chosen)
 
     return load
 
@@ -282,7 +295,10 @@ def _start_inputs(config: Config, actions: Any) -> list[Any]:
         terminal = TerminalInput(actions)
         if terminal.start():
             inputs.append(terminal)
-    if config.controls.evdev:
+    if config.controls.evdev and inputs and _stdin_is_local_console():
+        # The console already delivers the USB keyboard's keys: evdev would act twice.
+        log.info("USB keyboard input off: keys come from the local console")
+    elif config.controls.evdev:
         from app.controls.evdev_input import EvdevInput
 
         try:
@@ -292,6 +308,15 @@ def _start_inputs(config: Config, actions: Any) -> list[Any]:
         except OSError as exc:
             log.info("USB keyboard input off: %s", exc)
     return inputs
+
+
+def _stdin_is_local_console() -> bool:
+    """True when stdin is a Linux virtual console (``/dev/ttyN``), not SSH or a pty."""
+    try:
+        name = os.ttyname(sys.stdin.fileno())
+    except (OSError, AttributeError, ValueError):
+        return False
+    return name == "/dev/console" or re.fullmatch(r"/dev/tty\d+", name) is not None
 
 
 # ---- kernels, bench, classify ------------------------------------------------------------

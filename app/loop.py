@@ -232,6 +232,11 @@ class CaptureLoop:
                 self._close_source()
             return False
         self.source = source
+        # The HDMI overlay display draws through the source's camera object: follow the
+        # new one after a reconnect, or overlays would go to the closed camera.
+        set_source = getattr(self.display, "set_source", None)
+        if callable(set_source):
+            set_source(source)
         if self._camera_message:
             log.info("camera back: %s", source.description or type(source).__name__)
         self._camera_message = ""

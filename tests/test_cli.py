@@ -221,3 +221,31 @@ def test_bad_size_flag_is_a_usage_error(capsys) -> None:
         main(["run", "--size", "big"])
     assert info.value.code == 2
     assert "expected WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_auto_backend_without_a_tflite_runtime_falls_back_to_numpy(monkeypatch, caplog) -> None:
+    import app.classifier
+    from app.cli import classifier_factory
+    from app.config import Config
+
+    versions = {"ai-edge-litert": None, "tflite-runtime": None, "numpy": np.__version__}
+    monkeypatch.setattr(app.classifier, "runtime_versions", lambda: versions)
+    classifier = classifier_factory(Config())()
+    assert classifier.backend == "numpy"
+    assert "no TFLite runtime installed" in caplog.text
+
+
+def test_auto_backend_uses_a_runtime_when_one_is_installed() -> None:
+    from app.cli import classifier_factory
+    from app.config import Config
+
+    assert classifier_factory(Config())().backend in ("litert", "tflite-runtime")
+
+
+def test_local_console_is_told_apart_from_ssh(monkeypatch) -> None:
+    from app import cli
+
+    monkeypatch.setattr(sys.stdin, "fileno", lambda: 0, raising=False)
+    for name, expected in [("/dev/tty1", True), ("/dev/console", True), ("/dev/pts/0", False)]:
+        monkeypatch.setattr(os, "ttyname", lambda fd, name=name: name)
+        assert cli._stdin_is_local_console() is expected

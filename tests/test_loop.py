@@ -302,3 +302,21 @@ def test_a_half_opened_source_is_closed_before_the_retry() -> None:
     source = HalfOpen()
     result = make_loop(source, []).run(max_frames=2)
     assert result.frames == 2 and source.closes == 2  # the failed attempt and the end
+
+
+def test_a_reopened_source_is_handed_to_a_display_that_follows_it() -> None:
+    class FollowingDisplay(RecordingDisplay):
+        def __init__(self) -> None:
+            super().__init__()
+            self.sources: list[object] = []
+
+        def set_source(self, source: object) -> None:
+            self.sources.append(source)
+
+    source = ScriptedSource()
+    source.fail_read_at = {3}
+    display = FollowingDisplay()
+    result = make_loop(source, [], display=display).run(max_frames=6)
+    assert result.source_failures == 1
+    # Opened twice by the loop: once at start, once after the loss.
+    assert display.sources == [source, source]

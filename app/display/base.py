@@ -19,7 +19,7 @@ class Display(ABC):
     width as ``frame.array``: (H, W, 4) uint8, straight (not premultiplied)
     alpha, the layout picamera2's ``set_overlay`` takes. In processed views the
     overlay is opaque where it carries the processed image. Displays that need a
-    single picture compose the two with ``app.overlay.compose``.
+    single picture compose the two with ``app.display.compose.compose``.
     """
 
     description: str = ""
