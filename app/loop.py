@@ -28,6 +28,7 @@ from app.display.base import Display
 from app.errors import SourceError
 from app.faults import Backoff, RateLimitedLog, StageFaults
 from app.frame import Frame
+from app.heap_trim import HeapTrimmer
 from app.overlay import OverlayInfo, OverlayRenderer
 from app.snapshot import save_snapshot
 from app.sources.base import Source
@@ -154,6 +155,7 @@ class CaptureLoop:
             clock=clock,
         )
         self.backoff = Backoff(faults.retry_initial_s, faults.retry_max_s)
+        self._heap = HeapTrimmer()
         self._warn = RateLimitedLog(log, faults.log_interval_s, clock)
         self.source: Source | None = source
         self.result = LoopResult()
@@ -202,6 +204,7 @@ class CaptureLoop:
                         f"frame {frame.seq} failed: {type(exc).__name__}: {exc}",
                     )
                     continue
+                self._heap.tick()
                 if max_frames is not None and self.result.frames >= max_frames:
                     self.result.reason = f"{max_frames} frames"
                     break
