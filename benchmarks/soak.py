@@ -5,6 +5,8 @@ fails to reopen once (the loop backs off and reconnects); the digit stage raises
 about 1 % of frames; a web client reads the MJPEG stream slowly. The watchdog is a
 fake systemd: a datagram socket in ``NOTIFY_SOCKET`` read on a thread, with
 ``WATCHDOG_USEC`` set, so the gaps between ``WATCHDOG=1`` pings are measured.
+Memory is read every 1/45 of the run after the baseline frame; growth is the median of
+the last five readings minus the median of the first five, with the fitted slope beside.
 
     .venv/bin/python benchmarks/soak.py [--frames 50000] [--json]
 """
@@ -16,6 +18,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import sys
 import tempfile
 import threading
@@ -49,7 +52,8 @@ class FaultySource(Source):
     """The demo source that is "unplugged" every ``lose_every`` frames and fails one reopen.
 
     It also drives the run: every ``view_every`` reads it asks for the next view, and at
-    read ``baseline_at`` it records the resident memory.
+    read ``baseline_at`` and every ``sample_every`` reads after it, it records the
+    resident memory (a series: one reading swings by several MB with the allocator).
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class FaultySource(Source):
         actions: ActionQueue,
         view_every: int = 500,
         baseline_at: int = 5000,
+        sample_every: int = 1000,
     ) -> None:
         self.inner = DemoSource(size=(640, 480), realtime=False)
         self.shared = shared
@@ -66,6 +71,7 @@ class FaultySource(Source):
         self.actions = actions
         self.view_every = view_every
         self.baseline_at = baseline_at
+        self.sample_every = sample_every
         self.description = "demo with faults"
 
     def open(self) -> None:
@@ -79,8 +85,8 @@ class FaultySource(Source):
         reads = self.shared["reads"] = self.shared.get("reads", 0) + 1
         if reads % self.view_every == 0:
             self.actions.put("next_view")
-        if reads == self.baseline_at:
-            self.shared["rss_baseline"] = resident_mb()
+        if reads >= self.baseline_at and (reads - self.baseline_at) % self.sample_every == 0:
+            self.shared.setdefault("rss_samples", []).append((reads, resident_mb()))
         if reads % self.lose_every == 0:
             self.shared["losses"] = self.shared.get("losses", 0) + 1
             self.shared["fail_next_open"] = 1
@@ -218,8 +224,11 @@ def main() -> int:
     client = SlowClient(display.port)
     client.thread.start()
     baseline_at = min(5_000, args.frames // 5)
+    sample_every = max(1, (args.frames - baseline_at) // 45)
     loop = CaptureLoop(
-        lambda: FaultySource(shared, args.lose_every, actions, baseline_at=baseline_at),
+        lambda: FaultySource(
+            shared, args.lose_every, actions, baseline_at=baseline_at, sample_every=sample_every
+        ),
         display,
         flaky,
         state=config.view,
@@ -233,8 +242,19 @@ def main() -> int:
     start = time.perf_counter()
     # One run, as in service: view changes and the memory baseline come from the source.
     done = loop.run(max_frames=args.frames).frames
-    readings["baseline"] = shared["rss_baseline"]
+    samples = shared["rss_samples"]
+    readings["baseline"] = samples[0][1]
     readings["end"] = resident_mb()
+    # Resident memory swings by a few MB from frame to frame (freed arrays, the web
+    # encoder's buffers, a reopened camera), so growth compares the median of the
+    # first and of the last few readings, and a least-squares slope shows any trend.
+    window = max(1, min(5, len(samples) // 4))
+    first = statistics.median(mb for _, mb in samples[:window])
+    last = statistics.median(mb for _, mb in samples[-window:])
+    xs = [frame for frame, _ in samples]
+    slope = (
+        statistics.linear_regression(xs, [mb for _, mb in samples]).slope if len(xs) > 1 else 0.0
+    )
     elapsed = time.perf_counter() - start
     client.stop.set()
     client.thread.join()
@@ -248,10 +268,17 @@ def main() -> int:
         "seconds": round(elapsed, 1),
         "fps": round(done / elapsed, 1),
         "crashed": False,
-        "rss_mb_baseline": round(readings["baseline"], 1),
         "baseline_frame": baseline_at,
-        "rss_mb_end": round(readings["end"], 1),
-        "rss_growth_mb": round(readings["end"] - readings["baseline"], 2),
+        "rss_samples": len(samples),
+        "rss_mb_first_median": round(first, 1),
+        "rss_mb_last_median": round(last, 1),
+        "rss_growth_mb": round(last - first, 2),
+        "rss_slope_mb_per_10k_frames": round(slope * 10_000, 3),
+        "rss_mb_min_max": [
+            round(min(mb for _, mb in samples), 1),
+            round(max(mb for _, mb in samples), 1),
+        ],
+        "rss_point_growth_mb": round(readings["end"] - readings["baseline"], 2),
         "watchdog_pings": len(systemd.pings),
         "watchdog_max_gap_s": round(max(gaps), 3) if gaps else None,
         "longest_loop_iterations": [
