@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
@@ -103,17 +103,30 @@ class OverlayRenderer:
         lines = tuple(lines)
         key = ("panel", lines, opaque, width, bg, bg_alpha)
         cache = self.volatile_cache if volatile else self.cache
-        return cache.get(
-            key,
-            lambda: render_panel(
-                lines,
+
+        def draw(text_lines: tuple[Line, ...]) -> np.ndarray:
+            return render_panel(
+                text_lines,
                 self.s,
                 width=width,
                 bg=bg,
                 bg_alpha=bg_alpha,
                 flatten_on=VIEW_BG if opaque else None,
-            ),
-        )
+            )
+
+        def draw_fitted() -> np.ndarray:
+            panel = draw(lines)
+            # A column panel must stay in its column: OpenCV 4's fonts are wider than
+            # OpenCV 5's, and a long figure would otherwise run off the screen.
+            factor = 1.0
+            for _ in range(4):
+                if width is None or panel.shape[1] <= width:
+                    break
+                factor *= 0.98 * width / panel.shape[1]
+                panel = draw(tuple(replace(ln, scale=ln.scale * factor) for ln in lines))
+            return panel
+
+        return cache.get(key, draw_fitted)
 
     def _base(self, opaque: bool) -> np.ndarray:
         if not opaque:
@@ -233,19 +246,35 @@ class OverlayRenderer:
         blit(layer, panel, x, y)
 
     def _draw_help(self, opaque: bool) -> np.ndarray:
+        # Fonts differ in width between OpenCV versions (4 on the Pi, 5 from PyPI): lay
+        # the table out at the normal scale and shrink it once if it does not fit.
+        scale = self.s
+        panel = self._help_table(scale)
+        room = self.width - 2 * self._px(MARGIN)
+        for _ in range(4):  # text width is not quite proportional to scale: refine
+            if panel.shape[1] <= room:
+                break
+            scale *= 0.98 * room / panel.shape[1]
+            panel = self._help_table(scale)
+        if opaque:
+            _flatten(panel, VIEW_BG)
+        return panel
+
+    def _help_table(self, scale: float) -> np.ndarray:
+        """The key legend in two columns at text scale ``scale``: (h, w, 4) RGBA."""
         half = (len(KEY_LEGEND) + 1) // 2
         columns = (KEY_LEGEND[:half], KEY_LEGEND[half:])
-        row_h = self._px(17)
-        pad = self._px(8)
+        row_h = max(1, round(17 * scale))
+        pad = max(1, round(8 * scale))
 
         def cell(text: str, color: tuple[int, int, int], bold: bool) -> np.ndarray:
-            return render_panel([Line(text, SMALL, color, bold)], self.s, bg_alpha=0, pad=2)
+            return render_panel([Line(text, SMALL, color, bold)], scale, bg_alpha=0, pad=2)
 
         cells = [[(cell(k, CYAN, True), cell(d, WHITE, False)) for k, d in col] for col in columns]
         key_w = [max(k.shape[1] for k, _ in col) for col in cells]
         desc_w = [max(d.shape[1] for _, d in col) for col in cells]
-        title = render_panel([Line("KEYS  (h to close)", BODY, CYAN, True)], self.s, bg_alpha=0)
-        width = min(self.width, pad * 3 + sum(key_w) + sum(desc_w))
+        title = render_panel([Line("KEYS  (h to close)", BODY, CYAN, True)], scale, bg_alpha=0)
+        width = pad * 3 + sum(key_w) + sum(desc_w)
         height = min(self.height, title.shape[0] + row_h * half + pad)
         out = np.zeros((height, width, 4), np.uint8)
         out[:] = (*PANEL_BG, 225)
@@ -257,8 +286,6 @@ class OverlayRenderer:
                 _over(out, key, x, y + (row_h - key.shape[0]) // 2)
                 _over(out, desc, x + kw, y + (row_h - desc.shape[0]) // 2)
             x += kw + dw + pad
-        if opaque:
-            _flatten(out, VIEW_BG)
         return out
 
     # ---- camera view -------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Regenerate the goldens after a deliberate layout change with
 ``CONVLENS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_overlay.py`` and look at
-the PNGs before committing them.
+the PNGs before committing them (do it under each OpenCV major version you have:
+``tests/golden/opencv4`` and ``tests/golden/opencv5``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ from app.overlay_draw import fit_image
 from app.state import ViewState
 from tests import overlay_samples as samples
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
+#: OpenCV 5 draws its Hershey fonts with new outlines and different widths, so each
+#: OpenCV major version (4 on Raspberry Pi OS Bookworm's pins, 5 from PyPI today) has
+#: its own goldens; the layout logic under test is the same.
+GOLDEN = Path(__file__).resolve().parent / "golden" / f"opencv{cv2.__version__.split('.')[0]}"
 UPDATE = os.environ.get("CONVLENS_UPDATE_GOLDEN") == "1"
 #: Anti-aliased text differs slightly between OpenCV builds: allow a small mean
 #: difference and a few strongly different pixels, nothing more.
@@ -167,3 +171,22 @@ def test_changing_figures_do_not_fill_the_static_cache() -> None:
         renderer.render(state, conf, fps_info)
     assert len(renderer.cache) == static
     assert len(renderer.volatile_cache) <= renderer.volatile_cache.capacity
+
+
+@pytest.mark.parametrize("size", [(640, 480), (320, 240), (800, 480), (1920, 1080)])
+def test_help_table_fits_the_frame_whatever_the_font_widths(size: tuple[int, int]) -> None:
+    renderer = OverlayRenderer(size)
+    panel = renderer._draw_help(opaque=False)
+    assert panel.shape[1] <= size[0] - 2 * renderer._px(8)
+    assert panel.shape[0] <= size[1]
+
+
+def test_a_column_panel_with_long_text_is_shrunk_to_its_column() -> None:
+    renderer = OverlayRenderer((640, 480))
+    from app.overlay_draw import Line
+
+    long = [Line("NumPy ref 12.5 ms, diff 2e-07, and then some more words", 0.55)]
+    panel = renderer._panel(long, opaque=True, width=200)
+    assert panel.shape[1] <= 200
+    short = renderer._panel([Line("in 240x320", 0.55)], opaque=True, width=200)
+    assert short.shape[1] == 200  # width is also the minimum: columns stay aligned
