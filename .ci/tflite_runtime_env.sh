@@ -3,8 +3,10 @@
 #
 # Usage: .ci/tflite_runtime_env.sh [pytest args...]
 #   Creates (once) a second venv, .venv-tflite, with Python 3.11, tflite-runtime==2.14.0,
-#   numpy<2, opencv-python-headless, pytest and the project installed without the litert
-#   extra; then runs tests/test_classifier*.py and tests/test_export_runtime*.py there.
+#   numpy<2, opencv-python-headless (pip then takes 4.11, the last release for numpy 1),
+#   pytest and the project installed without the litert extra: the combination of
+#   Raspberry Pi OS Bookworm. With no arguments it runs the whole test suite there
+#   (the app then classifies with tflite-runtime); arguments go to pytest instead.
 #   The export tests also need the pure-Python `tflite` and `flatbuffers` packages (the
 #   `train` extra), so this venv both exports fresh models and loads the committed ones,
 #   checking that tflite-runtime 2.14's kernels accept what the exporter writes.
@@ -45,6 +47,6 @@ print(f"tflite-runtime {tflite_runtime.__version__}, numpy {numpy.__version__}, 
 EOF
 
 if [[ $# -eq 0 ]]; then
-    set -- tests/test_classifier*.py tests/test_export_runtime*.py -q
+    set -- -q
 fi
 exec "$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
