@@ -10,8 +10,6 @@ display, switching view every 250 frames, and prints the resident set size at fr
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,15 +22,9 @@ from app.controls.actions import ActionQueue
 from app.display.null import NullDisplay
 from app.loop import CaptureLoop
 from app.sources.factory import open_source
+from benchmarks.report import print_report, resident_mb
 
 CHUNK = 250
-
-
-def resident_mb() -> float:
-    """Resident set size of this process in MB (from /proc/self/statm)."""
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def main() -> int:
@@ -83,11 +75,7 @@ def main() -> int:
         "growth_mb": round(readings[args.frames] - readings.get(args.baseline, float("nan")), 2),
         "targets": {"rss_mb_max": 150, "growth_mb_max": 5},
     }
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>20}: {value}")
+    print_report(report, args.json)
     return 0
 
 

@@ -14,7 +14,6 @@ the last five readings minus the median of the first five, with the fitted slope
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import socket
@@ -40,12 +39,7 @@ from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.stages.base import Stage
 from app.state import ViewState
-
-
-def resident_mb() -> float:
-    with open("/proc/self/statm") as f:
-        pages = int(f.read().split()[1])
-    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+from benchmarks.report import print_report, resident_mb
 
 
 class FaultySource(Source):
@@ -293,11 +287,7 @@ def main() -> int:
         "sd_messages": systemd.messages,
         "targets": {"rss_growth_mb_max": 5, "watchdog_max_gap_s": 1.0},
     }
-    if args.json:
-        print(json.dumps(report))
-    else:
-        for key, value in report.items():
-            print(f"{key:>24}: {value}")
+    print_report(report, args.json)
     return 0
 
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping
-from types import TracebackType
 from typing import Any
 
 import numpy as np
 
 from app.frame import Frame
+from app.lifecycle import OpenClose
 
 
-class Display(ABC):
+class Display(OpenClose):
     """A display: ``open``, ``show`` once per processed frame, ``close``.
 
     ``show`` gets the camera frame and an RGBA overlay of the same height and
@@ -33,22 +33,10 @@ class Display(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def update_status(self, status: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
+    def update_status(self, status: Mapping[str, Any]) -> None:
         """Receive the loop's status once per frame (view, kernel, prediction, fps, ...).
 
         Keys: view, kernel, stride, padding, pooling, pool_size, activation,
         operation, prediction (int or None), confidence, probabilities (list of 10
         floats), fps, runtime, source, frozen, message. The default ignores it.
         """
-
-    def __enter__(self) -> Display:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from types import TracebackType
+from abc import abstractmethod
 
 from app.frame import Frame
+from app.lifecycle import OpenClose
 
 
-class Source(ABC):
+class Source(OpenClose):
     """A frame source: ``open``, then ``read`` repeatedly, then ``close``.
 
     ``read`` returns the newest frame not yet returned (blocking until there is
@@ -27,15 +27,3 @@ class Source(ABC):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def __enter__(self) -> Source:
-        self.open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
