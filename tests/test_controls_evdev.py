@@ -22,6 +22,7 @@ from app.controls.evdev_input import (
     is_keyboard_capability,
     key_name,
 )
+from tests.waiting import drain_until, wait_for
 
 EV_SYN = 0
 KEY_V, KEY_K, KEY_Q = 47, 37, 16
@@ -85,24 +86,6 @@ def fake(tmp_path):
 
 def make_input(fake: FakeInput, queue: ActionQueue) -> EvdevInput:
     return EvdevInput(queue, dev_dir=fake.dev, sysfs_dir=fake.sys, rescan_interval=0.05)
-
-
-def drain_until(queue: ActionQueue, count: int, timeout: float = 5.0) -> list[str]:
-    got: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < deadline:
-        got += queue.drain()
-        time.sleep(0.01)
-    return got
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 def test_event_struct_is_the_kernel_layout():

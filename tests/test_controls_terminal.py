@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import termios
-import time
 
 import pytest
 
 from app.controls.actions import ActionQueue
 from app.controls.terminal_input import KeyDecoder, TerminalInput
+from tests.waiting import drain_until
 
 
 def test_decoder_plain_keys_arrows_and_backtab():
@@ -48,15 +48,6 @@ def test_not_a_tty_does_not_start():
     finally:
         os.close(read_end)
         os.close(write_end)
-
-
-def drain_until(queue: ActionQueue, count: int, timeout: float = 5.0) -> list[str]:
-    got: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < deadline:
-        got += queue.drain()
-        time.sleep(0.01)
-    return got
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from app.controls.actions import ActionQueue
 from app.display.web import MAX_BODY_BYTES, WebDisplay, is_loopback_host
 from app.errors import DisplayError
 from app.frame import Frame
+from tests.waiting import wait_for
 
 H, W = 60, 80
 
@@ -141,15 +142,6 @@ def read_mjpeg_frames(display: WebDisplay, count: int, timeout: float = 10.0) ->
         if len(frames) == count:
             break
     return frames
-
-
-def wait_for(predicate, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 # --- pages and status ---------------------------------------------------------
