@@ -33,6 +33,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from app.reading import strokes
+from app.reading.strokes import odd_size, stroke_width
+
 #: MNIST geometry: the digit fits a 20x20 box; its centre of mass sits at (14, 14)
 #: (row, column), the mean over MNIST itself (measured: 13.99, 14.01).
 BOX = 20
@@ -57,10 +60,6 @@ PAPER_KERNEL = 0.2
 MIN_MEAN_STRENGTH = 1.25
 #: Pieces whose bounding box is within this fraction of the digit's size are merged.
 MERGE_GAP = 0.3
-#: MNIST strokes are about 2-3 px wide in the 20 px box (bold ones up to 5); thinner
-#: strokes are thickened to THIN_TARGET, thicker ones thinned to THICK_TARGET.
-THIN_STROKE, THICK_STROKE = 1.6, 4.5
-THIN_TARGET, THICK_TARGET = 2.4, 3.6
 
 
 @dataclass(frozen=True)
@@ -78,11 +77,6 @@ class InkMap:
     stroke: float
 
 
-def _odd(n: float) -> int:
-    k = max(1, round(n))
-    return k if k % 2 else k + 1
-
-
 def paper_estimate(gray: np.ndarray) -> tuple[np.ndarray, float]:
     """The paper's brightness under every pixel, strokes removed: (h, w) float32.
 
@@ -94,7 +88,7 @@ def paper_estimate(gray: np.ndarray) -> tuple[np.ndarray, float]:
     factor = max(1.0, min(h, w) / 64.0)
     small_size = (max(1, round(w / factor)), max(1, round(h / factor)))
     small = cv2.resize(gray, small_size, interpolation=cv2.INTER_AREA) if factor > 1 else gray
-    k = _odd(PAPER_KERNEL * min(small.shape))
+    k = odd_size(PAPER_KERNEL * min(small.shape))
     element = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     # A closing overestimates a light gradient near the borders (the window reaches only
     # brighter paper there): extend the picture by point reflection (2 * edge - mirror),
@@ -133,16 +127,174 @@ def _box_gap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.hypot(dx, dy))
 
 
-def stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width of a binary (h, w) uint8 mask: 2 * area / perimeter.
+@dataclass(frozen=True)
+class InkComponents:
+    """The ink-like pieces of a grey picture, before one of them is chosen as the digit.
 
-    For a stroke of width W and length L >> W the perimeter is about 2L, so this is W;
-    the inner outlines of loops (0, 6, 8, 9) count too.
+    Attributes:
+        strength: (h, w) float32, ``paper - pixel`` clipped at 0, in working pixels.
+        labels: (h, w) int32 connected-component labels of ``strength > low``; 0 = paper.
+        boxes: (count, 4) int (x0, y0, x1, y1) per label, end exclusive.
+        mass: (count,) float64 sum of ``strength`` per label.
+        area: (count,) int pixel count per label.
+        valid: (count,) bool, the label holds a stroke core and enough mean strength.
+        touches: (count,) bool, the label's box reaches the picture's border.
+        low: the hysteresis threshold's lower level (grey levels).
+        floor: the noise floor the thresholds respect (grey levels).
     """
-    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    perimeter = sum(cv2.arcLength(c, True) for c in contours)
-    area = float(np.count_nonzero(mask))
-    return 2.0 * area / perimeter if perimeter > 0 else 1.0
+
+    strength: np.ndarray
+    labels: np.ndarray
+    boxes: np.ndarray
+    mass: np.ndarray
+    area: np.ndarray
+    valid: np.ndarray
+    touches: np.ndarray
+    low: float
+    floor: float
+
+    @property
+    def size(self) -> np.ndarray:
+        """(count,) int, the longer side of each label's box."""
+        return np.maximum(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1])
+
+
+def working_copy(gray: np.ndarray, work_side: int) -> np.ndarray:
+    """``gray`` reduced (area) by the smallest integer factor that brings its shorter side
+    to at most ``work_side``; unchanged when ``work_side`` is 0 or already met."""
+    if not work_side or min(gray.shape) <= work_side:
+        return gray
+    # An integer factor (cropping the few rows and columns that do not fit) takes
+    # OpenCV's fast exact path for area averaging.
+    k = -(-min(gray.shape) // work_side)
+    h, w = (gray.shape[0] // k) * k, (gray.shape[1] // k) * k
+    return cv2.resize(gray[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
+
+
+def ink_components(gray: np.ndarray) -> InkComponents | str:
+    """Threshold the ink strength with hysteresis and label its connected pieces.
+
+    Args:
+        gray: (h, w) uint8 working picture, at least 8 px on each side.
+    Returns:
+        InkComponents, or TOO_MUCH_INK when the ink covers more than MAX_INK_FRACTION.
+    """
+    h, w = gray.shape
+    image = gray.astype(np.float32)
+    image = cv2.GaussianBlur(image, (0, 0), max(0.6, min(h, w) / 300.0))
+    paper, paper_level = paper_estimate(image)
+    strength = paper - image
+    np.maximum(strength, 0.0, out=strength)
+    floor = max(4.0 * noise_sigma(image), 0.05 * paper_level, 3.0)
+    high = max(_otsu(strength), floor)
+    low = max(0.5 * high, 0.75 * floor)
+
+    # Scribbles, text or a patterned cloth: far more ink than a digit. (A shadow, a hand
+    # or a desk is larger than the closing and so counts as paper, not as ink.)
+    weak = (strength > low).astype(np.uint8)
+    if np.count_nonzero(weak) > MAX_INK_FRACTION * weak.size:
+        return TOO_MUCH_INK
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
+    # Ink mass (sum of strength) per component; which ones hold a stroke core.
+    mass = np.bincount(labels.ravel(), weights=strength.ravel(), minlength=count)
+    cores = np.bincount(labels[strength > high], minlength=count)
+    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
+    area = stats[:, cv2.CC_STAT_AREA]
+    # Real strokes are well above the floor on average (faint pencil about 1.7x); what a
+    # closing leaves of a shadow's soft edge or of a gradient is at about 0.8x.
+    valid = (cores > 0) & (mass >= MIN_MEAN_STRENGTH * floor * np.maximum(area, 1))
+    valid[0] = False
+    return InkComponents(
+        strength=strength,
+        labels=labels,
+        boxes=np.stack([x0, y0, x1, y1], axis=1),
+        mass=mass,
+        area=area,
+        valid=valid,
+        touches=(x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h),
+        low=low,
+        floor=floor,
+    )
+
+
+def _choose_digit(comp: InkComponents) -> int | str:
+    """The label of the digit's main piece (the most ink away from the border), or a reason.
+
+    NO_INK when nothing qualifies; TOUCHES_EDGE when the best candidates reach the
+    border, or a large piece next to the main one does (the digit runs off the picture).
+    """
+    side = min(comp.labels.shape)
+    size = comp.size
+    big_enough = (size >= MIN_DIGIT_SIDE * side) & (comp.area >= 12)
+    interior = np.flatnonzero(comp.valid & ~comp.touches)
+    edge = np.flatnonzero(comp.valid & comp.touches & big_enough)
+    if interior.size == 0:
+        return TOUCHES_EDGE if edge.size else NO_INK
+    main = int(interior[np.argmax(comp.mass[interior])])
+    if not big_enough[main]:
+        return TOUCHES_EDGE if edge.size else NO_INK
+    box = comp.boxes[main].astype(float)
+    for e in edge:
+        # The digit runs into the border: a large piece of it touches the edge.
+        if (
+            comp.mass[e] > 0.5 * comp.mass[main]
+            and _box_gap(box, comp.boxes[e]) <= 0.1 * size[main]
+        ):
+            return TOUCHES_EDGE
+    return main
+
+
+def _merge_nearby(comp: InkComponents, main: int) -> tuple[list[int], tuple[int, int, int, int]]:
+    """``main`` plus the interior pieces within MERGE_GAP of the growing box (a 5 or 7
+    written in two strokes); returns the labels and their joint box (x0, y0, x1, y1)."""
+    box = comp.boxes[main].astype(float)
+    selected = [main]
+    interior = np.flatnonzero(comp.valid & ~comp.touches)
+    candidates = [int(c) for c in interior if c != main and comp.mass[c] >= 0.03 * comp.mass[main]]
+    changed = True
+    while changed and candidates:
+        changed = False
+        digit_size = max(box[2] - box[0], box[3] - box[1])
+        for c in list(candidates):
+            other = comp.boxes[c]
+            if _box_gap(box, other) <= MERGE_GAP * digit_size:
+                selected.append(c)
+                candidates.remove(c)
+                box = np.concatenate(
+                    [np.minimum(box[:2], other[:2]), np.maximum(box[2:], other[2:])]
+                )
+                changed = True
+    x0, y0, x1, y1 = (int(v) for v in box)
+    return selected, (x0, y0, x1, y1)
+
+
+def ink_map(comp: InkComponents, selected: list[int], box: tuple[int, int, int, int]) -> InkMap:
+    """Grey-level ink of the ``selected`` pieces: ``clip((strength - cut) / contrast)``.
+
+    ``contrast`` is the pieces' 90th-percentile strength, so faint pencil and black
+    marker both reach 1; the anti-aliased rim one pixel around the pieces is kept.
+    """
+    h, w = comp.labels.shape
+    bx0, by0, bx1, by1 = box
+    # Work inside the digit's box (plus a 2 px rim for the anti-aliased edge).
+    cx0, cy0 = max(0, bx0 - 2), max(0, by0 - 2)
+    cx1, cy1 = min(w, bx1 + 2), min(h, by1 + 2)
+    chosen = np.zeros(len(comp.mass), np.uint8)
+    chosen[selected] = 1
+    mask = chosen[comp.labels[cy0:cy1, cx0:cx1]]
+    crop_strength = comp.strength[cy0:cy1, cx0:cx1]
+    core = crop_strength[mask > 0]
+    k = int(0.9 * (core.size - 1))
+    contrast = float(np.partition(core, k)[k])
+    cut = 0.5 * comp.low
+    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    ink = (crop_strength - cut) * (1.0 / max(contrast - cut, 1e-3))
+    np.clip(ink, 0.0, 1.0, out=ink)
+    ink *= rim
+    full = np.zeros((h, w), np.float32)
+    full[cy0:cy1, cx0:cx1] = ink
+    return InkMap(full, box, stroke_width(mask))
 
 
 def find_ink(gray: np.ndarray, work_side: int = 0) -> tuple[InkMap | None, str | None]:
@@ -159,120 +311,14 @@ def find_ink(gray: np.ndarray, work_side: int = 0) -> tuple[InkMap | None, str |
     """
     if min(gray.shape) < 8:
         return None, TOO_SMALL
-    if work_side and min(gray.shape) > work_side:
-        # An integer factor (cropping the few rows and columns that do not fit) takes
-        # OpenCV's fast exact path for area averaging.
-        k = -(-min(gray.shape) // work_side)
-        h, w = (gray.shape[0] // k) * k, (gray.shape[1] // k) * k
-        gray = cv2.resize(gray[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
-    h, w = gray.shape
-    side = min(h, w)
-    image = gray.astype(np.float32)
-    sigma = max(0.6, side / 300.0)
-    image = cv2.GaussianBlur(image, (0, 0), sigma)
-    paper, paper_level = paper_estimate(image)
-    strength = paper - image
-    np.maximum(strength, 0.0, out=strength)
-    noise = noise_sigma(image)
-    floor = max(4.0 * noise, 0.05 * paper_level, 3.0)
-    high = max(_otsu(strength), floor)
-    low = max(0.5 * high, 0.75 * floor)
-
-    # Scribbles, text or a patterned cloth: far more ink than a digit. (A shadow, a hand
-    # or a desk is larger than the closing and so counts as paper, not as ink.)
-    weak = (strength > low).astype(np.uint8)
-    if np.count_nonzero(weak) > MAX_INK_FRACTION * weak.size:
-        return None, TOO_MUCH_INK
-
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
-    if count <= 1:
-        return None, NO_INK
-    # Ink mass (sum of strength) per component; which ones hold a stroke core.
-    mass = np.bincount(labels.ravel(), weights=strength.ravel(), minlength=count)
-    cores = np.bincount(labels[strength > high], minlength=count)
-    x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-    x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH], y0 + stats[:, cv2.CC_STAT_HEIGHT]
-    boxes = np.stack([x0, y0, x1, y1], axis=1)
-    area = stats[:, cv2.CC_STAT_AREA]
-    touches = (x0 == 0) | (y0 == 0) | (x1 == w) | (y1 == h)
-    # Real strokes are well above the floor on average (faint pencil about 1.7x); what a
-    # closing leaves of a shadow's soft edge or of a gradient is at about 0.8x.
-    valid = (cores > 0) & (mass >= MIN_MEAN_STRENGTH * floor * np.maximum(area, 1))
-    valid[0] = False
-    size = np.maximum(x1 - x0, y1 - y0)
-    big_enough = (size >= MIN_DIGIT_SIDE * side) & (area >= 12)
-    interior = np.flatnonzero(valid & ~touches)
-    edge = np.flatnonzero(valid & touches & big_enough)
-    if interior.size == 0:
-        return None, TOUCHES_EDGE if edge.size else NO_INK
-    main = int(interior[np.argmax(mass[interior])])
-    if not big_enough[main]:
-        return None, TOUCHES_EDGE if edge.size else NO_INK
-    box = boxes[main].astype(float)
-    for e in edge:
-        # The digit runs into the border: a large piece of it touches the edge.
-        if mass[e] > 0.5 * mass[main] and _box_gap(box, boxes[e]) <= 0.1 * size[main]:
-            return None, TOUCHES_EDGE
-
-    selected = [main]
-    candidates = [int(c) for c in interior if c != main and mass[c] >= 0.03 * mass[main]]
-    changed = True
-    while changed and candidates:
-        changed = False
-        digit_size = max(box[2] - box[0], box[3] - box[1])
-        for c in list(candidates):
-            if _box_gap(box, boxes[c]) <= MERGE_GAP * digit_size:
-                selected.append(c)
-                candidates.remove(c)
-                box = np.array(
-                    [
-                        min(box[0], boxes[c][0]),
-                        min(box[1], boxes[c][1]),
-                        max(box[2], boxes[c][2]),
-                        max(box[3], boxes[c][3]),
-                    ],
-                    dtype=float,
-                )
-                changed = True
-
-    bx0, by0, bx1, by1 = (int(v) for v in box)
-    # Work inside the digit's box (plus a 2 px rim for the anti-aliased edge).
-    cx0, cy0 = max(0, bx0 - 2), max(0, by0 - 2)
-    cx1, cy1 = min(w, bx1 + 2), min(h, by1 + 2)
-    crop_labels = labels[cy0:cy1, cx0:cx1]
-    chosen = np.zeros(count, np.uint8)
-    chosen[selected] = 1
-    mask = chosen[crop_labels]
-    crop_strength = strength[cy0:cy1, cx0:cx1]
-    core = crop_strength[mask > 0]
-    contrast = float(np.partition(core, int(0.9 * (core.size - 1)))[int(0.9 * (core.size - 1))])
-    cut = 0.5 * low
-    rim = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    ink = (crop_strength - cut) * (1.0 / max(contrast - cut, 1e-3))
-    np.clip(ink, 0.0, 1.0, out=ink)
-    ink *= rim
-    full = np.zeros((h, w), np.float32)
-    full[cy0:cy1, cx0:cx1] = ink
-    return InkMap(full, (bx0, by0, bx1, by1), stroke_width(mask)), None
-
-
-def _adjust_stroke(ink: np.ndarray, stroke: float, scale: float) -> np.ndarray:
-    """Grey dilation (thin strokes) or erosion (thick ones) towards MNIST's stroke width.
-
-    ``stroke`` is in source pixels and ``scale`` maps source pixels to the 20 px box.
-    """
-    width_in_box = stroke * scale
-    if THIN_STROKE <= width_in_box <= THICK_STROKE:
-        return ink
-    target = THIN_TARGET if width_in_box < THIN_STROKE else THICK_TARGET
-    change = target / scale - stroke  # source pixels to add (or remove if < 0)
-    k = _odd(abs(change) + 1)
-    if k < 3:
-        return ink
-    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    if change > 0:
-        return cv2.dilate(ink, element)
-    return cv2.erode(ink, element)
+    comp = ink_components(working_copy(gray, work_side))
+    if isinstance(comp, str):
+        return None, comp
+    main = _choose_digit(comp)
+    if isinstance(main, str):
+        return None, main
+    selected, box = _merge_nearby(comp, main)
+    return ink_map(comp, selected, box), None
 
 
 def ink_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int], stroke: float) -> np.ndarray:
@@ -282,10 +328,10 @@ def ink_to_mnist(ink: np.ndarray, box: tuple[int, int, int, int], stroke: float)
     scale = BOX / max(bw, bh)
     h, w = ink.shape
     # Thickening needs room around the box; take the rim the dilation reaches.
-    margin = max(2, round(abs(THIN_TARGET / scale - stroke)) + 2)
+    margin = max(2, round(abs(strokes.THIN_TARGET / scale - stroke)) + 2)
     cx0, cy0 = max(0, x0 - margin), max(0, y0 - margin)
     cx1, cy1 = min(w, x1 + margin), min(h, y1 + margin)
-    region = _adjust_stroke(ink[cy0:cy1, cx0:cx1], stroke, scale)
+    region = strokes.adjust_stroke(ink[cy0:cy1, cx0:cx1], stroke, scale)
     crop = region[y0 - cy0 : y1 - cy0, x0 - cx0 : x1 - cx0]
     if crop.shape[0] != bh or crop.shape[1] != bw:  # pragma: no cover - box inside ink
         raise ValueError("ink box outside the ink map")

@@ -1,0 +1,1 @@
+"""Reading what a class writes: digits and numbers found, straightened and classified."""
