@@ -210,7 +210,6 @@ class _TFLiteClassifier(DigitClassifier):
         else:
             raise ModelError(f"model file {path} takes {dtype} input, expected float32 or int8")
         self._input_index = detail["index"]
-        self._input_dtype = dtype
         # A uint8 pixel maps to the int8 input exactly as p - 128 when the model was
         # exported with scale 1/255 and zero point -128 (convlens's int8 export).
         self._pixel_shift = (

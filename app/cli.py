@@ -135,7 +135,7 @@ def classifier_factory(config: Config) -> Callable[[], Any]:
 def build_pipeline(config: Config) -> tuple[list[Any], list[str]]:
     """The configured stages and the kernel cycle; checks ``[view] kernel`` against it."""
     from app.stages.kernels import KERNEL_PRESETS
-    from app.stages.registry import build_stages
+    from app.stages.pipeline import build_stages
 
     stages = build_stages(config, classifier_factory(config))
     names = list(KERNEL_PRESETS)
@@ -179,12 +179,12 @@ def _run_overrides(config: Config, args: argparse.Namespace) -> Config:
 
 def _open_display(config: Config, source: Any, actions: Any) -> Any:
     """Open the configured display; on failure open ``[display] fallback`` (logged)."""
-    from app.display.factory import open_display
+    from app.display.factory import make_display
 
     spec = config.display.spec
 
     def make(name: str) -> Any:
-        return open_display(
+        return make_display(
             name,
             source=source,
             host=config.web.host,
@@ -224,23 +224,23 @@ def command_run(args: argparse.Namespace) -> int:
     from app.controls.actions import ActionQueue
     from app.loop import CaptureLoop, install_signal_handlers, restore_signal_handlers
     from app.sdnotify import SystemdNotifier
-    from app.sources.factory import open_source
+    from app.sources.factory import make_source
 
     config = _run_overrides(_load(args), args)
     _setup_logging(config.logging.level)
     stages, kernel_names = build_pipeline(config)
     src = config.source
 
-    def make_source(preview: str) -> Any:
-        return open_source(
+    def new_source(preview: str) -> Any:
+        return make_source(
             src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=src.loop,
             realtime=True, picamera2_preview=preview,
         )  # fmt: skip
 
-    source = make_source("null")
+    source = new_source("null")
     preview = _picamera2_preview(config, source)
     if preview != "null":
-        source = make_source(preview)
+        source = new_source(preview)
     try:
         source.open()
     except SourceError as exc:
@@ -260,7 +260,7 @@ def command_run(args: argparse.Namespace) -> int:
         interactive = sys.stdin is not None and sys.stdin.isatty()
         inputs = _start_inputs(config, actions)
         loop = CaptureLoop(
-            lambda: make_source(preview),
+            lambda: new_source(preview),
             display,
             stages,
             state=config.view,
@@ -353,7 +353,7 @@ def _cell(v: float) -> str:
 
 def command_bench(args: argparse.Namespace) -> int:
     from app.bench import format_table, run_bench
-    from app.sources.factory import open_source
+    from app.sources.factory import make_source
 
     config = _load(args)
     if args.frames < 1:
@@ -368,8 +368,8 @@ def command_bench(args: argparse.Namespace) -> int:
     stages, kernel_names = build_pipeline(config)
     src = config.source
 
-    def make_source() -> Any:
-        return open_source(
+    def new_source() -> Any:
+        return make_source(
             src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=True, realtime=False
         )
 
@@ -377,7 +377,7 @@ def command_bench(args: argparse.Namespace) -> int:
         frames=args.frames,
         config=config,
         stages=stages,
-        source_factory=make_source,
+        source_factory=new_source,
         kernel_names=kernel_names,
         view=args.view,
     )
@@ -386,7 +386,7 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_classify(args: argparse.Namespace) -> int:
-    from app.classify import classify_files
+    from app.photos import classify_files
 
     config = _load(args)
     if args.model is not None:

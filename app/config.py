@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -22,19 +23,11 @@ from app.state import (
     ViewState,
 )
 
-try:  # Python >= 3.11
-    import tomllib as _toml
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10 with the tomli backport
-    try:
-        import tomli as _toml  # type: ignore[no-redef]
-    except ModuleNotFoundError:
-        _toml = None  # type: ignore[assignment]
-
 OPERATIONS = ("correlation", "convolution")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MODEL_BACKENDS = ("auto", "litert", "tflite-runtime", "numpy")
 FALLBACK_DISPLAYS = ("web", "null", "none")
-#: Stage sections ``[stages.NAME]`` the registry knows; each stage checks its own keys.
+#: Stage sections ``[stages.NAME]`` the pipeline knows; each stage checks its own keys.
 STAGE_NAMES = ("kernel", "pool", "digit", "features")
 _KERNEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -413,15 +406,13 @@ def load_config(path: str | Path | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
-    if _toml is None:  # pragma: no cover - only on Python 3.10 without tomli
-        raise ConfigError(f"{path}: reading TOML needs Python >= 3.11 or the tomli package")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
     try:
-        raw = _toml.loads(text)
-    except _toml.TOMLDecodeError as exc:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
     try:
         return config_from_dict(raw)

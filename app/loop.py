@@ -290,7 +290,7 @@ class CaptureLoop:
         message = f"{self._camera_message} - retrying in {math.ceil(remaining)} s"
         width, height = self._screen_size()
         renderer = self._renderer_for((width, height))
-        self._apply_actions(None, {})
+        self._apply_actions(None)
         picture = renderer.message_frame("no camera", message)
         frame = Frame(
             array=picture,
@@ -317,7 +317,7 @@ class CaptureLoop:
         start = time.perf_counter()
         self._last_frame = frame
         metadata: dict[str, Any] = {}
-        snapshot = self._apply_actions(frame, metadata)
+        snapshot = self._apply_actions(frame)
         if self.state.frozen:
             if self._frozen_frame is None:
                 self._frozen_frame = frame
@@ -470,7 +470,7 @@ class CaptureLoop:
 
     # ---- actions -------------------------------------------------------------------
 
-    def _apply_actions(self, frame: Frame | None, metadata: dict[str, Any]) -> bool:
+    def _apply_actions(self, frame: Frame | None) -> bool:
         """Apply queued actions to the state; return True when a snapshot was asked for."""
         if self.actions is None:
             return False

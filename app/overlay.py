@@ -1,6 +1,6 @@
 """The overlay: per-view panels, text, bars and processed images drawn onto an RGBA layer.
 
-Layout is in units of a 640x480 screen scaled by ``s = min(W / 640, H / 480)``.
+Layout is in units of a 640x480 screen scaled by ``scale = min(W / 640, H / 480)``.
 Every panel whose content did not change is taken from a cache, so a frame costs
 one layer allocation, a few copies and the processed image's resize.
 """
@@ -76,7 +76,7 @@ class OverlayRenderer:
 
     def __init__(self, size: tuple[int, int]) -> None:
         self.width, self.height = int(size[0]), int(size[1])
-        self.s = min(self.width / 640.0, self.height / 480.0)
+        self.scale = min(self.width / 640.0, self.height / 480.0)
         self.cache = PatchCache()
         # Whole-frame pictures are large: keep only a few (the countdown changes each second).
         self.message_cache = PatchCache(capacity=4)
@@ -85,7 +85,7 @@ class OverlayRenderer:
     # ---- helpers -----------------------------------------------------------------
 
     def _px(self, v: float) -> int:
-        return max(1, round(v * self.s))
+        return max(1, round(v * self.scale))
 
     def _panel(
         self,
@@ -107,7 +107,7 @@ class OverlayRenderer:
         def draw(text_lines: tuple[Line, ...]) -> np.ndarray:
             return render_panel(
                 text_lines,
-                self.s,
+                self.scale,
                 width=width,
                 bg=bg,
                 bg_alpha=bg_alpha,
@@ -176,7 +176,7 @@ class OverlayRenderer:
         lines = [Line("convlens", TITLE, CYAN, True), Line(message, 0.7, AMBER, True)]
         if detail:
             lines.append(Line(detail, BODY, WHITE))
-        panel = render_panel(lines, self.s, bg=(28, 30, 40), bg_alpha=255, pad=14)
+        panel = render_panel(lines, self.scale, bg=(28, 30, 40), bg_alpha=255, pad=14)
         panel = panel[:, : self.width]
         x = max(0, (self.width - panel.shape[1]) // 2)
         y = max(0, (self.height - panel.shape[0]) // 2)
@@ -248,7 +248,7 @@ class OverlayRenderer:
     def _draw_help(self, opaque: bool) -> np.ndarray:
         # Fonts differ in width between OpenCV versions (4 on the Pi, 5 from PyPI): lay
         # the table out at the normal scale and shrink it once if it does not fit.
-        scale = self.s
+        scale = self.scale
         panel = self._help_table(scale)
         room = self.width - 2 * self._px(MARGIN)
         for _ in range(4):  # text width is not quite proportional to scale: refine
@@ -291,11 +291,11 @@ class OverlayRenderer:
     # ---- camera view -------------------------------------------------------------
 
     def _camera_view(
-        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int
+        self, layer: np.ndarray, state: ViewState, metadata: Mapping[str, Any], header_h: int
     ) -> None:
-        status = str(md.get("digit.status", "unavailable"))
+        status = str(metadata.get("digit.status", "unavailable"))
         color = _status_color(status)
-        roi = md.get("digit.roi_px")
+        roi = metadata.get("digit.roi_px")
         if roi is None:
             side = state.roi.size * min(self.width, self.height)
             cx, cy = state.roi.cx * self.width, state.roi.cy * self.height
@@ -305,25 +305,25 @@ class OverlayRenderer:
         # A dark rim under the coloured box keeps it visible on light and dark scenes.
         cv2.rectangle(layer, (x0, y0), (x1, y1), (0, 0, 0, 200), thick + 2 * self._px(1))
         cv2.rectangle(layer, (x0, y0), (x1, y1), (*color, 255), thick)
-        label = self._digit_label(md, status)
+        label = self._digit_label(metadata, status)
         tag = self._panel([Line(label, 0.7, color, True)], opaque=False, volatile=True)
         ty = y0 - tag.shape[0] - self._px(4)
         if ty < header_h:
             ty = y1 + self._px(4)
         blit(layer, tag, x0, ty)
         x = self.width - self._px(190) - self._px(MARGIN)
-        card_h = self._prediction_card(layer, md, status, (x, self._px(MARGIN)), opaque=False)
-        ref = md.get("digit.reference")
+        card_h = self._prediction_card(layer, metadata, status, (x, self._px(MARGIN)), opaque=False)
+        ref = metadata.get("digit.reference")
         if state.numpy_reference and ref:
             lines = [Line(t, SMALL, AMBER) for t in _reference_text(ref).split("; ")]
             panel = self._panel(lines, opaque=False, width=self._px(190), volatile=True)
             panel = panel[:, : self._px(190)]
             blit(layer, panel, x, self._px(MARGIN) + card_h + self._px(4))
 
-    def _digit_label(self, md: Mapping[str, Any], status: str) -> str:
-        if status == "digit" and md.get("digit.prediction") is not None:
-            conf = float(md.get("digit.confidence", 0.0) or 0.0)
-            return f"{int(md['digit.prediction'])}  {conf * 100:.0f}%"
+    def _digit_label(self, metadata: Mapping[str, Any], status: str) -> str:
+        if status == "digit" and metadata.get("digit.prediction") is not None:
+            conf = float(metadata.get("digit.confidence", 0.0) or 0.0)
+            return f"{int(metadata['digit.prediction'])}  {conf * 100:.0f}%"
         if status == "no_digit":
             return "no digit"
         return "classifier unavailable"
@@ -331,7 +331,7 @@ class OverlayRenderer:
     def _prediction_card(
         self,
         layer: np.ndarray,
-        md: Mapping[str, Any],
+        metadata: Mapping[str, Any],
         status: str,
         where: tuple[int, int],
         *,
@@ -345,18 +345,18 @@ class OverlayRenderer:
         digit) and the confidence (per percent); only the bars are drawn each frame.
         A new prediction therefore costs no more than a repeated one.
         """
-        probs = md.get("digit.probs")
+        probs = metadata.get("digit.probs")
         values: np.ndarray | None = None
         if probs is not None and status != "unavailable":
             values = np.clip(np.asarray(probs, np.float32).ravel()[:10], 0.0, 1.0)
             if values.size != 10:
                 values = None
-        pred = md.get("digit.prediction")
+        pred = metadata.get("digit.prediction")
         best = int(np.argmax(values)) if values is not None else -1
         color = _status_color(status)
         # The card is narrow: the runtime's name and version; the footer has the rest.
-        runtime = str(md.get("digit.runtime", "") or "").split(",")[0]
-        reason = str(md.get("digit.reason", "") or "")
+        runtime = str(metadata.get("digit.runtime", "") or "").split(",")[0]
+        reason = str(metadata.get("digit.reason", "") or "")
         key = ("card", status, runtime, reason, opaque, width)
         card, geometry = self.cache.get(
             key, lambda: self._draw_card(status, runtime, reason, opaque, width)
@@ -366,7 +366,7 @@ class OverlayRenderer:
         if status == "digit" and pred is not None:
             title = self._panel([Line(f"digit {int(pred)}", 0.9, color, True)], opaque=opaque)
             blit(layer, title[:, : card.shape[1]], x, y)
-            conf = md.get("digit.confidence")
+            conf = metadata.get("digit.confidence")
             if conf is not None:
                 text = self._panel(
                     [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)],
@@ -381,7 +381,7 @@ class OverlayRenderer:
             ("label", best, opaque),
             lambda: render_panel(
                 [Line(str(best), SMALL, WHITE, True)],
-                self.s,
+                self.scale,
                 pad=1,
                 bg_alpha=185,
                 flatten_on=VIEW_BG if opaque else None,
@@ -417,12 +417,12 @@ class OverlayRenderer:
             ]
         else:
             head = []
-        top = render_panel(head, self.s, width=w, bg_alpha=0) if head else None
+        top = render_panel(head, self.scale, width=w, bg_alpha=0) if head else None
         if top is not None:
             head_h = max(head_h, top.shape[0])
         bars_h, label_h = self._px(70), self._px(16)
         foot = (
-            render_panel([Line(runtime, SMALL, DIM)], self.s, width=w, bg_alpha=0)
+            render_panel([Line(runtime, SMALL, DIM)], self.scale, width=w, bg_alpha=0)
             if runtime
             else None
         )
@@ -442,7 +442,7 @@ class OverlayRenderer:
             slots.append((bx0, bx1))
             top_y = base_y - bars_h + self._px(4)
             cv2.rectangle(out, (bx0, top_y), (bx1 - 1, base_y - 1), (60, 60, 68, 230), -1)
-            digit = render_panel([Line(str(i), SMALL, GREY)], self.s, bg_alpha=0, pad=1)
+            digit = render_panel([Line(str(i), SMALL, GREY)], self.scale, bg_alpha=0, pad=1)
             _over(out, digit, (bx0 + bx1 - digit.shape[1]) // 2, base_y + self._px(2))
         if foot is not None:
             _over(out, foot, 0, base_y + label_h + self._px(4))
@@ -460,22 +460,27 @@ class OverlayRenderer:
     # ---- kernel and pooling views ---------------------------------------------------
 
     def _processed_view(
-        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int, bottom: int
+        self,
+        layer: np.ndarray,
+        state: ViewState,
+        metadata: Mapping[str, Any],
+        header_h: int,
+        bottom: int,
     ) -> None:
         m = self._px(MARGIN)
         col_w = self._px(200)
         pooling = state.view == "pooling"
         prefix = "pool" if pooling else "kernel"
-        image = md.get(f"{prefix}.image")
+        image = metadata.get(f"{prefix}.image")
         # Bottom band: legend and the size formulas.
-        formula_lines = self._formula_lines(md, prefix)
+        formula_lines = self._formula_lines(metadata, prefix)
         formulas = self._panel(formula_lines, opaque=True) if formula_lines else None
         band_top = bottom - (formulas.shape[0] + self._px(4) if formulas is not None else 0)
         if formulas is not None:
             blit(layer, formulas, m, band_top)
         legend_h = self._px(26)
         area = (m, header_h + m, self.width - col_w - 2 * m, band_top - legend_h - header_h - 2 * m)
-        self._column(layer, state, md, pooling, (self.width - col_w - m, m, col_w))
+        self._settings_column(layer, state, metadata, pooling, (self.width - col_w - m, m, col_w))
         if image is None:
             reason = "kernel stage off or failed" if not pooling else "pooling stage off or failed"
             blit(
@@ -485,10 +490,10 @@ class OverlayRenderer:
             )
             return
         shown = self._show_image(layer, image, area)
-        lo, hi = md.get(f"{prefix}.range", (0.0, 1.0))
+        lo, hi = metadata.get(f"{prefix}.range", (0.0, 1.0))
         legend = self.cache.get(
             ("legend", shown[2], float(lo), float(hi)),
-            lambda: legend_bar(shown[2], self._px(10), float(lo), float(hi), self.s),
+            lambda: legend_bar(shown[2], self._px(10), float(lo), float(hi), self.scale),
         )
         blit(layer, legend, shown[0], shown[1] + shown[3] + self._px(3))
 
@@ -511,10 +516,10 @@ class OverlayRenderer:
         layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
         return (x, y, fw + 2, fh + 2)
 
-    def _formula_lines(self, md: Mapping[str, Any], prefix: str) -> list[Line]:
+    def _formula_lines(self, metadata: Mapping[str, Any], prefix: str) -> list[Line]:
         lines = []
         for key in (f"{prefix}.formula", f"{prefix}.formula_w"):
-            text = md.get(key)
+            text = metadata.get(key)
             if isinstance(text, str) and text:
                 lines.append(Line(text, SMALL, WHITE))
         if lines:
@@ -526,11 +531,11 @@ class OverlayRenderer:
             lines.insert(0, Line(generic, SMALL, CYAN))
         return lines
 
-    def _column(
+    def _settings_column(
         self,
         layer: np.ndarray,
         state: ViewState,
-        md: Mapping[str, Any],
+        metadata: Mapping[str, Any],
         pooling: bool,
         where: tuple[int, int, int],
     ) -> None:
@@ -540,10 +545,10 @@ class OverlayRenderer:
                 Line(f"{state.pool_mode} pooling", BODY, CYAN, True),
                 Line(f"window {state.pool_size}x{state.pool_size}, step {state.pool_size}", SMALL),
             ]
-            lines += _shape_lines(md, "pool")
-            ref = md.get("pool.reference")
+            lines += _shape_lines(metadata, "pool")
+            ref = metadata.get("pool.reference")
         else:
-            k = md.get("kernel.matrix")
+            k = metadata.get("kernel.matrix")
             size = f"{k.shape[0]}x{k.shape[1]}" if isinstance(k, np.ndarray) else "?"
             convolution = state.operation == "convolution"
             lines = [
@@ -553,10 +558,10 @@ class OverlayRenderer:
                 Line("convolution:" if convolution else "cross-correlation:", SMALL, AMBER, True),
                 Line("kernel flipped 180 deg" if convolution else "kernel used as written", SMALL),
             ]
-            if md.get("kernel.combine") == "magnitude":
+            if metadata.get("kernel.combine") == "magnitude":
                 flip.append(Line("|G| = sqrt(Gx^2 + Gy^2)", SMALL))
-            lines += flip + _shape_lines(md, "kernel")
-            ref = md.get("kernel.reference")
+            lines += flip + _shape_lines(metadata, "kernel")
+            ref = metadata.get("kernel.reference")
         if ref:
             ms, diff = float(ref.get("ms", 0)), float(ref.get("max_abs_diff", 0))
             lines.append(Line(f"NumPy ref {ms:.1f} ms, diff {diff:.1g}", SMALL, AMBER))
@@ -564,8 +569,8 @@ class OverlayRenderer:
         head = self._panel(top_lines, opaque=True, width=w)
         blit(layer, head, x, y)
         y += head.shape[0]
-        if not pooling and isinstance(md.get("kernel.matrix"), np.ndarray):
-            matrices = md.get("kernel.matrices") or (md["kernel.matrix"],)
+        if not pooling and isinstance(metadata.get("kernel.matrix"), np.ndarray):
+            matrices = metadata.get("kernel.matrices") or (metadata["kernel.matrix"],)
             # Sobel magnitude slides two kernels: show both, half the width each.
             each = w if len(matrices) == 1 else (w - self._px(4)) // 2
             height = 0
@@ -574,8 +579,10 @@ class OverlayRenderer:
                 blit(layer, grid, x + i * (each + self._px(4)), y)
                 height = max(height, grid.shape[0])
             y += height + self._px(4)
-        elif pooling and md.get("kernel.image") is not None:
-            thumb = fit_image(np.asarray(md["kernel.image"]), w, self._px(90), integer_zoom=False)
+        elif pooling and metadata.get("kernel.image") is not None:
+            thumb = fit_image(
+                np.asarray(metadata["kernel.image"]), w, self._px(90), integer_zoom=False
+            )
             caption = self._panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
             blit(layer, caption, x, y)
             y += caption.shape[0]
@@ -617,7 +624,7 @@ class OverlayRenderer:
                 cv2.rectangle(out, (cx, cy), (cx + cell - 2, cy + cell - 2), (*rgb, 255), -1)
                 if show_numbers:
                     text = render_panel(
-                        [Line(_cell_text(v), scale, WHITE)], self.s, bg_alpha=0, pad=1
+                        [Line(_cell_text(v), scale, WHITE)], self.scale, bg_alpha=0, pad=1
                     )
                     tx = cx + (cell - 2 - text.shape[1]) // 2
                     ty = cy + (cell - 2 - text.shape[0]) // 2
@@ -627,12 +634,17 @@ class OverlayRenderer:
     # ---- features view ------------------------------------------------------------
 
     def _features_view(
-        self, layer: np.ndarray, state: ViewState, md: Mapping[str, Any], header_h: int, bottom: int
+        self,
+        layer: np.ndarray,
+        state: ViewState,
+        metadata: Mapping[str, Any],
+        header_h: int,
+        bottom: int,
     ) -> None:
         m = self._px(MARGIN)
         left_w = self._px(150)
         y = header_h + m
-        tensor = md.get("features.tensor_image")
+        tensor = metadata.get("features.tensor_image")
         caption = self._panel([Line("input 28x28", SMALL, CYAN, True)], opaque=True, width=left_w)
         blit(layer, caption, m, y)
         y += caption.shape[0]
@@ -640,13 +652,13 @@ class OverlayRenderer:
             box = self._show_image(layer, np.asarray(tensor), (m, y, self._px(116), self._px(116)))
             legend = self.cache.get(
                 ("legend", box[2], 0.0, 1.0),
-                lambda: legend_bar(box[2], self._px(8), 0.0, 1.0, self.s),
+                lambda: legend_bar(box[2], self._px(8), 0.0, 1.0, self.scale),
             )
             blit(layer, legend, m, y + box[3] + self._px(2))
             y += box[3] + legend.shape[0] + self._px(6)
-        status = str(md.get("digit.status", "unavailable"))
-        self._prediction_card(layer, md, status, (m, y), opaque=True, width=150)
-        items = self._feature_items(md)
+        status = str(metadata.get("digit.status", "unavailable"))
+        self._prediction_card(layer, metadata, status, (m, y), opaque=True, width=150)
+        items = self._feature_items(metadata)
         x = m + left_w + m
         if not items:
             note = self._panel(
@@ -695,16 +707,18 @@ class OverlayRenderer:
                     legend = self.cache.get(
                         ("strip", box[2], lo, hi, lut is not None),
                         lambda box=box, lo=lo, hi=hi, lut=lut: legend_bar(
-                            box[2], strip_h, lo, hi, self.s, colormap=lut, labels=False
+                            box[2], strip_h, lo, hi, self.scale, colormap=lut, labels=False
                         ),
                     )
                     blit(layer, legend, x, y - self._px(2))
                 y += strip_h + 2 + self._px(2)
 
-    def _feature_items(self, md: Mapping[str, Any]) -> list[tuple[str, np.ndarray, Any, Any, bool]]:
+    def _feature_items(
+        self, metadata: Mapping[str, Any]
+    ) -> list[tuple[str, np.ndarray, Any, Any, bool]]:
         """(title, BGR image, (lo, hi) or None, colour map, spatial) per features-view map."""
         items = []
-        for mosaic in md.get("features.mosaics") or []:
+        for mosaic in metadata.get("features.mosaics") or []:
             image = mosaic.get("image")
             if image is None:
                 continue
@@ -715,16 +729,16 @@ class OverlayRenderer:
             )
             spatial = len(shape) == 3
             items.append((title, np.asarray(image), (lo, hi), _colour_map(lo), spatial))
-        learned = md.get("features.learned_kernels")
+        learned = metadata.get("features.learned_kernels")
         if learned is not None:
-            rng = md.get("features.learned_range")
+            rng = metadata.get("features.learned_range")
             value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
             span = (
                 f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
             )
             title = f"conv1 kernels{span}"
             items.append((title, np.asarray(learned), value_range, _colour_map(-1), False))
-        handmade = md.get("features.handmade_kernels")
+        handmade = metadata.get("features.handmade_kernels")
         if handmade is not None:
             items.append(("hand-made kernels", np.asarray(handmade), None, None, False))
         return items
@@ -759,9 +773,9 @@ def _shape_text(shape: Any) -> str:
         return str(shape)
 
 
-def _shape_lines(md: Mapping[str, Any], prefix: str) -> list[Line]:
+def _shape_lines(metadata: Mapping[str, Any], prefix: str) -> list[Line]:
     lines = []
-    ins, outs = md.get(f"{prefix}.in_shape"), md.get(f"{prefix}.out_shape")
+    ins, outs = metadata.get(f"{prefix}.in_shape"), metadata.get(f"{prefix}.out_shape")
     if ins is not None:
         lines.append(Line(f"in   {_shape_text(ins)}", SMALL))
     if outs is not None:
@@ -798,8 +812,3 @@ def _flatten(patch: np.ndarray, bg: tuple[int, int, int]) -> None:
         patch[:, :, :3] * a + np.array(bg, np.float32) * (1 - a) + 0.5, 0, 255
     )
     patch[:, :, 3] = 255
-
-
-def stage_ms_text(stage_ms: Sequence[tuple[str, float]]) -> str:
-    """``"kernel 1.2  digit 0.4 ms"``: the footer's timing part (also for the web status)."""
-    return "  ".join(f"{name} {ms:.1f}" for name, ms in stage_ms) + " ms"

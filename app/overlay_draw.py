@@ -230,8 +230,3 @@ def legend_bar(
         blit(out, text, 0, y)
         blit(out, text_hi, width - text_hi.shape[1], y)
     return out
-
-
-def frame_box(layer: np.ndarray, x0: int, y0: int, x1: int, y1: int, color, thickness: int) -> None:
-    """A rectangle outline in opaque ``color`` (RGB) on the layer."""
-    cv2.rectangle(layer, (x0, y0), (x1, y1), (*color, 255), thickness, cv2.LINE_AA)

@@ -21,7 +21,7 @@ from app.config import Config
 from app.controls.actions import ActionQueue
 from app.display.null import NullDisplay
 from app.loop import CaptureLoop
-from app.sources.factory import open_source
+from app.sources.factory import make_source
 from benchmarks.report import print_report, resident_mb
 
 CHUNK = 250
@@ -36,13 +36,13 @@ def main() -> int:
 
     config = Config()
     stages, kernel_names = build_pipeline(config)
-    source = open_source("demo", size=(640, 480), realtime=False)
+    source = make_source("demo", size=(640, 480), realtime=False)
     source.open()
     actions = ActionQueue()
     display = NullDisplay()
     display.open()
     loop = CaptureLoop(
-        lambda: open_source("demo", size=(640, 480), realtime=False),
+        lambda: make_source("demo", size=(640, 480), realtime=False),
         display,
         stages,
         state=config.view,

@@ -30,7 +30,7 @@ from app.classifier import DEFAULT_MODEL, load_classifier
 from app.errors import ModelError
 from app.frame import Frame
 from app.sources.demo import DemoSource
-from app.stages.registry import build_stages
+from app.stages.pipeline import build_stages
 from app.state import ViewState
 
 CASES: list[tuple[str, dict[str, Any], ViewState]] = [

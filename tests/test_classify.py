@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from app.classify import classify_array, classify_files
 from app.imageio import PhotoError, decode_photo, exif_orientation, read_photo
+from app.photos import classify_array, classify_files
 from app.sources.demo import render_digit_scene
 from tests.digit_support import committed_classifier, mnist_test_split
 

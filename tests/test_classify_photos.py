@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.classify import classify_array, classify_files
+from app.photos import classify_array, classify_files
 from tests.digit_support import committed_classifier, mnist_test_split
 
 INK_COLOURS = {  # BGR

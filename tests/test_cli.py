@@ -172,11 +172,11 @@ def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> No
 
     opened = []
 
-    def fake_open_display(spec: str, **kwargs):
+    def fake_make_display(spec: str, **kwargs):
         opened.append(spec)
         return NoScreen() if spec == "drm" else NullDisplay()
 
-    monkeypatch.setattr(factory, "open_display", fake_open_display)
+    monkeypatch.setattr(factory, "make_display", fake_make_display)
     config = Config().with_section("display", spec="drm")
     with caplog.at_level(logging.WARNING, logger="app.cli"):
         display = _open_display(config, None, None)

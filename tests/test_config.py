@@ -158,7 +158,7 @@ def test_check_kernel_name() -> None:
 
 
 def test_example_stage_sections_are_accepted_by_the_real_stages() -> None:
-    from app.stages.registry import build_stages
+    from app.stages.pipeline import build_stages
 
     config = load_config(EXAMPLE)
     stages = build_stages(config, None)

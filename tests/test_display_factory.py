@@ -1,4 +1,4 @@
-"""open_display specs, auto selection, and the file and null displays."""
+"""make_display specs, auto selection, and the file and null displays."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from app.controls.actions import ActionQueue
 from app.display.drm import DrmOverlayDisplay
-from app.display.factory import choose_auto_display, hdmi_connected, open_display
+from app.display.factory import choose_auto_display, hdmi_connected, make_display
 from app.display.fb import FramebufferDisplay
 from app.display.file import FileDisplay
 from app.display.null import NullDisplay
@@ -35,21 +35,21 @@ def pi(tmp_path: Path) -> dict[str, Path]:
 
 def test_specs_build_the_right_display(tmp_path):
     queue = ActionQueue()
-    web = open_display("web", host="127.0.0.1", port=0, actions=queue)
+    web = make_display("web", host="127.0.0.1", port=0, actions=queue)
     assert isinstance(web, WebDisplay) and web.actions is queue and web.port == 0
-    assert isinstance(open_display("null"), NullDisplay)
-    fb = open_display("fb")
+    assert isinstance(make_display("null"), NullDisplay)
+    fb = make_display("fb")
     assert isinstance(fb, FramebufferDisplay) and fb.device == "/dev/fb0"
-    fb1 = open_display("fb:/dev/fb1")
+    fb1 = make_display("fb:/dev/fb1")
     assert fb1.device == "/dev/fb1" and fb1.sysfs_dir == Path("/sys/class/graphics/fb1")
-    assert isinstance(open_display(f"file:{tmp_path}/x.mp4"), FileDisplay)
-    assert isinstance(open_display("drm", source=SimpleNamespace(camera=None)), DrmOverlayDisplay)
+    assert isinstance(make_display(f"file:{tmp_path}/x.mp4"), FileDisplay)
+    assert isinstance(make_display("drm", source=SimpleNamespace(camera=None)), DrmOverlayDisplay)
 
 
 @pytest.mark.parametrize("spec", ["tv", "web:9000", "null:x", "", "file:clip.gif"])
 def test_unknown_specs_are_one_line_display_errors(spec):
     with pytest.raises(DisplayError) as info:
-        open_display(spec)
+        make_display(spec)
     assert "\n" not in str(info.value)
 
 
@@ -57,7 +57,7 @@ def test_auto_picks_drm_only_on_a_pi_with_hdmi_and_picamera2(pi, tmp_path, caplo
     camera_source = SimpleNamespace(camera=object())
     assert choose_auto_display(camera_source, **pi)[0] == "drm"
     with caplog.at_level(logging.INFO, logger="app.display.factory"):
-        display = open_display("auto", source=camera_source, **pi)
+        display = make_display("auto", source=camera_source, **pi)
     assert isinstance(display, DrmOverlayDisplay)
     assert "auto -> drm" in caplog.text
     spec, reason = choose_auto_display(object(), **pi)
@@ -68,7 +68,7 @@ def test_auto_picks_drm_only_on_a_pi_with_hdmi_and_picamera2(pi, tmp_path, caplo
     not_pi.write_text("Generic x86 PC")
     spec, reason = choose_auto_display(camera_source, drm_dir=pi["drm_dir"], model_path=not_pi)
     assert (spec, reason) == ("web", "not a Raspberry Pi")
-    assert isinstance(open_display("auto", port=0, drm_dir=pi["drm_dir"], model_path=not_pi),
+    assert isinstance(make_display("auto", port=0, drm_dir=pi["drm_dir"], model_path=not_pi),
                       WebDisplay)  # fmt: skip
 
 
@@ -88,7 +88,7 @@ def frames(count: int, h: int = 48, w: int = 64):
 
 def test_file_display_png_sequence_in_a_directory(tmp_path):
     out = tmp_path / "shots"
-    display = open_display(f"file:{out}/")
+    display = make_display(f"file:{out}/")
     display.open()
     for frame, overlay in frames(3):
         display.show(frame, overlay)

@@ -119,7 +119,7 @@ def test_freeze_keeps_processing_the_same_frame() -> None:
     assert loop.state.frozen and seqs == [2]
 
 
-class DigitStage(Stage):
+class FixedDigitStage(Stage):
     name = "digit"
     views = ("camera", "features")
 
@@ -138,7 +138,7 @@ def test_snapshot_writes_composite_roi_tensor_and_json(tmp_path) -> None:
     source = ScriptedSource(size=(64, 48))
     actions = ActionQueue()
     actions.put("snapshot")
-    loop = make_loop(source, [DigitStage()], actions=actions, snapshot_dir=tmp_path)
+    loop = make_loop(source, [FixedDigitStage()], actions=actions, snapshot_dir=tmp_path)
     result = loop.run(max_frames=2)
     assert len(result.snapshots) == 1
     folder = result.snapshots[0]

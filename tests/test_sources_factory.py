@@ -11,7 +11,7 @@ import pytest
 from app.errors import SourceError
 from app.sources import factory
 from app.sources.demo import DemoSource
-from app.sources.factory import open_source, usb_video_devices
+from app.sources.factory import make_source, usb_video_devices
 from app.sources.images import ImageFolderSource
 from app.sources.opencv_source import DeviceSource, VideoFileSource
 from app.sources.picamera2_source import Picamera2Source
@@ -30,36 +30,36 @@ def no_usb(monkeypatch, tmp_path):
 
 
 def test_picamera2_specs():
-    source = open_source("picamera2", size=(800, 600), picamera2_preview="drm")
+    source = make_source("picamera2", size=(800, 600), picamera2_preview="drm")
     assert isinstance(source, Picamera2Source)
     assert source.camera_num == 0 and source.requested_size == (800, 600)
     assert source.preview == "drm" and source.camera is None
-    assert open_source("picamera2:1").camera_num == 1
+    assert make_source("picamera2:1").camera_num == 1
 
 
 def test_device_specs():
-    usb = open_source("usb:2", size=(320, 240), fps=15.0)
+    usb = make_source("usb:2", size=(320, 240), fps=15.0)
     assert isinstance(usb, DeviceSource)
     assert usb.device == 2 and usb.size == (320, 240) and usb.fps == 15.0
-    path = open_source("/dev/video3")
+    path = make_source("/dev/video3")
     assert isinstance(path, DeviceSource) and path.device == "/dev/video3"
 
 
 def test_file_and_images_specs():
-    video = open_source("file:clips/a b.mp4", loop=False, realtime=False)
+    video = make_source("file:clips/a b.mp4", loop=False, realtime=False)
     assert isinstance(video, VideoFileSource)
     assert video.path == Path("clips/a b.mp4") and not video.loop and not video.realtime
-    photos = open_source("images:photos/", fps=10.0)
+    photos = make_source("images:photos/", fps=10.0)
     assert isinstance(photos, ImageFolderSource)
     assert photos.folder == Path("photos") and photos.fps == 10.0
 
 
 def test_demo_specs():
-    demo = open_source("demo", seed=5, realtime=False, size=(320, 240))
+    demo = make_source("demo", seed=5, realtime=False, size=(320, 240))
     assert isinstance(demo, DemoSource)
     assert demo.seed == 5 and not demo.realtime and demo.size == (320, 240)
-    assert open_source("demo:42", seed=5).seed == 42
-    assert open_source(" demo ").seed == 0
+    assert make_source("demo:42", seed=5).seed == 42
+    assert make_source(" demo ").seed == 0
 
 
 @pytest.mark.parametrize(
@@ -67,7 +67,7 @@ def test_demo_specs():
 )
 def test_unknown_spec_names_it_and_the_accepted_forms(spec):
     with pytest.raises(SourceError) as info:
-        open_source(spec)
+        make_source(spec)
     message = str(info.value)
     assert repr(spec) in message and "usb:N" in message and "demo" in message
     assert "\n" not in message
@@ -76,14 +76,14 @@ def test_unknown_spec_names_it_and_the_accepted_forms(spec):
 @pytest.mark.parametrize("spec", ["usb:x", "usb:-1", "demo:abc", "picamera2:one"])
 def test_bad_numbers_are_named(spec):
     with pytest.raises(SourceError, match="whole number") as info:
-        open_source(spec)
+        make_source(spec)
     assert repr(spec) in str(info.value)
 
 
 def test_auto_without_picamera2_falls_back_to_demo_and_says_why(monkeypatch, no_usb, caplog):
     without_picamera2(monkeypatch)
     with caplog.at_level(logging.INFO, logger="app.sources.factory"):
-        source = open_source("auto", seed=3)
+        source = make_source("auto", seed=3)
     assert isinstance(source, DemoSource) and source.seed == 3
     message = caplog.text
     assert "demo" in message and "picamera2: library not available" in message
@@ -94,7 +94,7 @@ def test_auto_without_picamera2_falls_back_to_demo_and_says_why(monkeypatch, no_
 def test_auto_is_the_default_and_cheap_on_a_machine_without_cameras(monkeypatch, caplog):
     without_picamera2(monkeypatch)
     with caplog.at_level(logging.INFO, logger="app.sources.factory"):
-        source = open_source()
+        source = make_source()
     # This machine has no /sys/class/video4linux: nothing is opened, the demo is chosen.
     assert isinstance(source, DemoSource)
     assert "source auto: demo" in caplog.text
@@ -102,7 +102,7 @@ def test_auto_is_the_default_and_cheap_on_a_machine_without_cameras(monkeypatch,
 
 def test_auto_uses_picamera2_when_it_lists_a_camera(fake, no_usb, caplog):
     with caplog.at_level(logging.INFO, logger="app.sources.factory"):
-        source = open_source("auto", picamera2_preview="drm")
+        source = make_source("auto", picamera2_preview="drm")
     assert isinstance(source, Picamera2Source) and source.preview == "drm"
     assert "picamera2" in caplog.text
     assert fake.state.open_attempts == 0  # listing cameras does not open one
@@ -111,7 +111,7 @@ def test_auto_uses_picamera2_when_it_lists_a_camera(fake, no_usb, caplog):
 def test_auto_skips_picamera2_listing_no_camera(fake, no_usb, caplog):
     fake.state.cameras = []
     with caplog.at_level(logging.INFO, logger="app.sources.factory"):
-        source = open_source("auto")
+        source = make_source("auto")
     assert isinstance(source, DemoSource)
     assert "picamera2: no camera listed" in caplog.text
 

@@ -1,4 +1,4 @@
-"""Digit stage: ROI mapping, smoothing with hysteresis, the unavailable model, the registry."""
+"""Digit stage: ROI mapping, smoothing with hysteresis, the unavailable model, the pipeline."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from app.sources.demo import DemoSource, render_digit_scene
 from app.stages.digit import DigitSmoother, DigitStage, roi_pixels
 from app.stages.features import FeaturesStage
 from app.stages.kernels import KernelStage
+from app.stages.pipeline import STAGE_ORDER, build_stages
 from app.stages.pooling import PoolStage
-from app.stages.registry import STAGE_ORDER, build_stages
 from app.state import Roi, ViewState
 from tests.digit_support import MODELS, committed_classifier, mnist_test_split
 

@@ -12,7 +12,6 @@ the NumPy reference network, ``.tflite`` runs the exported model through
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import time
@@ -39,7 +38,7 @@ def make_predictor(path: Path) -> Predictor:
 
     Raises:
         ModelFileError: the file is missing or broken.
-        ModelFormatError: no predictor for this suffix (or its module is absent).
+        ModelFormatError: no predictor for this suffix.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -47,9 +46,6 @@ def make_predictor(path: Path) -> Predictor:
         spec, params, _ = load_model(path)
         return lambda images: predict_probs(spec, params, images)
     if suffix == ".tflite":
-        # Hook for the exporter's module: it provides make_tflite_predictor(path) -> Predictor.
-        if importlib.util.find_spec("training.tflite_predict") is None:
-            raise ModelFormatError(f"{path}: .tflite models are not supported yet")
         from training.tflite_predict import make_tflite_predictor
 
         return make_tflite_predictor(path)

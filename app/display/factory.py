@@ -61,7 +61,7 @@ def choose_auto_display(
     return "drm", "Raspberry Pi with an HDMI screen and the picamera2 source"
 
 
-def open_display(
+def make_display(
     spec: str,
     *,
     source: Any = None,

@@ -33,7 +33,7 @@ def _parse_int(text: str, spec: str, what: str) -> int:
     return value
 
 
-def open_source(
+def make_source(
     spec: str = "auto",
     *,
     size: tuple[int, int] = (640, 480),

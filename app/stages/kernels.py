@@ -298,8 +298,3 @@ class KernelStage(Stage):
         metadata["kernel.activation"] = state.activation
         if result.reference is not None:
             metadata["kernel.reference"] = result.reference
-
-
-def kernel_names(stage_kernels: Mapping[str, np.ndarray] | None = None) -> list[str]:
-    """The cycle order of the kernel key: presets, then custom kernels."""
-    return list(stage_kernels or KERNEL_PRESETS)
