@@ -3,7 +3,7 @@
 #
 # Usage: .ci/tflite_runtime_env.sh [pytest args...]
 #   Creates (once) a second venv, .venv-tflite, with Python 3.11, tflite-runtime==2.14.0,
-#   numpy<2, opencv-python-headless (pip then takes 4.11, the last release for numpy 1),
+#   numpy<2, opencv-python-headless (pip then takes 4.11, the last release for numpy 1), aiohttp,
 #   pytest and the project installed without the litert extra: the combination of
 #   Raspberry Pi OS Bookworm. With no arguments it runs the whole test suite there
 #   (the app then classifies with tflite-runtime); arguments go to pytest instead.
@@ -26,7 +26,7 @@ if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" || "$SCRIPT" -nt "$STAMP" ]];
     "$PYTHON311" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet \
-        "tflite-runtime==2.14.0" "numpy<2" opencv-python-headless pytest \
+        "tflite-runtime==2.14.0" "numpy<2" opencv-python-headless "aiohttp>=3.14" pytest \
         "tflite>=2.18" "flatbuffers>=24.3"
     # The project itself, without extras: ai-edge-litert must not come in.
     "$VENV/bin/pip" install --quiet --no-deps -e .

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.cli import build_pipeline
 from app.config import Config, FaultsConfig
 from app.controls.actions import ActionQueue
-from app.display.web import WebDisplay
+from app.display.web import WebViewer
 from app.errors import SourceError
 from app.frame import Frame
 from app.loop import CaptureLoop
@@ -213,7 +213,7 @@ def main() -> int:
     flaky = [FlakyStage(s, args.stage_failure_rate) if s.name == "digit" else s for s in stages]
     shared: dict[str, Any] = {}
     actions = ActionQueue()
-    display = WebDisplay("127.0.0.1", 0, actions=actions)
+    display = WebViewer("127.0.0.1", 0, actions=actions)
     display.open()
     client = SlowClient(display.port)
     client.thread.start()

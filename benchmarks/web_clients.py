@@ -1,7 +1,7 @@
 """How much web viewers cost the capture loop: loop frame rate with 0, 1 and 4 stream clients.
 
 Each iteration is what the loop does per frame for the display: a synthetic
-640x480 frame, an overlay with a box and text, a compose, then ``WebDisplay.show``
+640x480 frame, an overlay with a box and text, a compose, then ``WebViewer.show``
 ("show ms" is that call alone: with clients it copies frame and overlay for the
 encoder thread; without, it returns at once).
 Clients are threads reading ``/stream.mjpg`` on 127.0.0.1. Rounds interleave the
@@ -24,7 +24,7 @@ import numpy as np
 
 from app.controls.actions import ActionQueue
 from app.display.compose import compose
-from app.display.web import WebDisplay
+from app.display.web import WebViewer
 from app.frame import Frame
 
 W, H = 640, 480
@@ -62,7 +62,7 @@ class StreamClient:
 
 
 def run_loop(
-    display: WebDisplay, seconds: float, clients: int, pace_fps: float | None = None
+    display: WebViewer, seconds: float, clients: int, pace_fps: float | None = None
 ) -> dict[str, float]:
     stop = threading.Event()
     readers = [StreamClient(display.port, stop) for _ in range(clients)]
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--pace", type=float, default=30.0, help="camera fps for the paced run")
     args = parser.parse_args()
 
-    display = WebDisplay("127.0.0.1", 0, actions=ActionQueue(), max_stream_clients=8)
+    display = WebViewer("127.0.0.1", 0, actions=ActionQueue(), max_viewers=8)
     display.open()
     counts = (0, 1, 4)
     modes = {"as fast as possible": None, f"paced at {args.pace:g} fps": args.pace}

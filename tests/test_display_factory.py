@@ -16,7 +16,7 @@ from app.display.factory import choose_auto_display, hdmi_connected, make_displa
 from app.display.fb import FramebufferDisplay
 from app.display.file import FileDisplay
 from app.display.null import NullDisplay
-from app.display.web import WebDisplay
+from app.display.web import WebViewer
 from app.errors import DisplayError
 from app.frame import Frame
 
@@ -36,7 +36,7 @@ def pi(tmp_path: Path) -> dict[str, Path]:
 def test_specs_build_the_right_display(tmp_path):
     queue = ActionQueue()
     web = make_display("web", host="127.0.0.1", port=0, actions=queue)
-    assert isinstance(web, WebDisplay) and web.actions is queue and web.port == 0
+    assert isinstance(web, WebViewer) and web.actions is queue and web.port == 0
     assert isinstance(make_display("null"), NullDisplay)
     fb = make_display("fb")
     assert isinstance(fb, FramebufferDisplay) and fb.device == "/dev/fb0"
@@ -69,7 +69,7 @@ def test_auto_picks_drm_only_on_a_pi_with_hdmi_and_picamera2(pi, tmp_path, caplo
     spec, reason = choose_auto_display(camera_source, drm_dir=pi["drm_dir"], model_path=not_pi)
     assert (spec, reason) == ("web", "not a Raspberry Pi")
     assert isinstance(make_display("auto", port=0, drm_dir=pi["drm_dir"], model_path=not_pi),
-                      WebDisplay)  # fmt: skip
+                      WebViewer)  # fmt: skip
 
 
 def test_hdmi_connected_reads_status_files(pi, tmp_path):

@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from app.controls.actions import ActionQueue, apply_action
-from app.display.web import WebDisplay
+from app.display.web import WebViewer
 from app.frame import Frame
 from app.state import ViewState
 
@@ -162,10 +162,14 @@ class DevTools:
             time.sleep(0.05)
         raise AssertionError(f"page never satisfied {expression!r} (last value {value!r})")
 
-    def press_key(self, key: str, code: str, key_code: int) -> None:
-        """A trusted key press, as if typed on the page."""
+    def press_key(self, key: str, code: str, key_code: int, repeats: int = 0) -> None:
+        """A trusted key press, as if typed on the page; ``repeats`` auto-repeats while held."""
         common = {"key": key, "code": code, "windowsVirtualKeyCode": key_code}
-        self.call("Input.dispatchKeyEvent", type="keyDown", text=key, **common)
+        # Printable keys carry their text; named keys (arrows) are raw key downs.
+        down = {"type": "keyDown", "text": key} if len(key) == 1 else {"type": "rawKeyDown"}
+        self.call("Input.dispatchKeyEvent", **down, **common)
+        for _ in range(repeats):
+            self.call("Input.dispatchKeyEvent", **down, autoRepeat=True, **common)
         self.call("Input.dispatchKeyEvent", type="keyUp", **common)
 
     def close(self) -> None:
@@ -175,7 +179,7 @@ class DevTools:
 class FakeLoop:
     """The capture loop in miniature: drain actions, apply them, status, show every 30 ms."""
 
-    def __init__(self, display: WebDisplay, queue: ActionQueue) -> None:
+    def __init__(self, display: WebViewer, queue: ActionQueue) -> None:
         self.display = display
         self.queue = queue
         self.state = ViewState(kernel=KERNELS[0])
@@ -290,7 +294,7 @@ def chromium(url: str, profile: Path) -> Iterator[DevTools]:
 
 def test_page_stream_keys_and_status_in_chromium(tmp_path):
     queue = ActionQueue()
-    display = WebDisplay("127.0.0.1", 0, actions=queue)
+    display = WebViewer("127.0.0.1", 0, actions=queue)
     display.open()
     base = f"http://127.0.0.1:{display.port}"
     try:
@@ -337,11 +341,64 @@ def test_page_stream_keys_and_status_in_chromium(tmp_path):
                 time.sleep(0.05)
             assert get_json(base + "/api/status")["stride"] == 2
 
-            shot = page.call("Page.captureScreenshot", format="png")
-            png = base64.b64decode(shot["data"])
-            assert png.startswith(b"\x89PNG")
-            keep = os.environ.get("CONVLENS_BROWSER_SCREENSHOT")
-            if keep:
-                Path(keep).write_bytes(png)
+            # Held keys: the snapshot key acts once however long it is held (auto-repeat
+            # ignored), the ROI keys keep moving (auto-repeat acts).
+            before = len(loop.drained)
+            page.press_key(" ", "Space", 32, repeats=5)
+            page.press_key("ArrowLeft", "ArrowLeft", 37, repeats=3)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and len(loop.drained) < before + 5:
+                time.sleep(0.05)
+            time.sleep(0.3)  # a wrongly repeated snapshot would arrive by now
+            assert loop.drained[before:] == ["snapshot"] + ["roi_left"] * 4
+            save_screenshot(page, "live")
     finally:
+        display.close()
+
+
+def save_screenshot(page: DevTools, name: str) -> bytes:
+    """The page as PNG; kept as ``<CONVLENS_BROWSER_SCREENSHOT>-<name>.png`` when that is set."""
+    shot = page.call("Page.captureScreenshot", format="png")
+    png = base64.b64decode(shot["data"])
+    assert png.startswith(b"\x89PNG")
+    keep = os.environ.get("CONVLENS_BROWSER_SCREENSHOT")
+    if keep:
+        Path(f"{keep}-{name}.png").write_bytes(png)
+    return png
+
+
+def test_a_full_classroom_shows_too_many_viewers_then_the_picture(tmp_path):
+    """Past the viewer cap the page says so (not a broken image under a "live" badge),
+    and shows the picture by itself once a slot frees."""
+    queue = ActionQueue()
+    display = WebViewer("127.0.0.1", 0, actions=queue, max_viewers=1)
+    display.open()
+    base = f"http://127.0.0.1:{display.port}"
+    other = socket.create_connection(("127.0.0.1", display.port))
+    try:
+        with FakeLoop(display, queue):
+            other.sendall(b"GET /stream.mjpg HTTP/1.0\r\n\r\n")  # the one slot, taken
+            deadline = time.monotonic() + 5
+            while display.stream_clients < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            with chromium(base + "/", tmp_path / "profile") as page:
+                page.wait_for("document.getElementById('connection')?.dataset.state === 'full'")
+                notice = page.evaluate("document.getElementById('full-text').textContent")
+                assert "as it can (1)" in notice and "closes theirs" in notice, notice
+                assert page.evaluate("document.getElementById('full').hidden") is False
+                assert page.evaluate("document.getElementById('stream').hidden") is True
+                assert page.evaluate("document.getElementById('connection').textContent") == "full"
+                save_screenshot(page, "full")
+                other.close()  # a student closes their laptop
+                page.wait_for(
+                    "document.getElementById('connection').dataset.state === 'live'", timeout=20
+                )
+                assert page.evaluate("document.getElementById('full').hidden") is True
+                size = page.evaluate(
+                    "[document.getElementById('stream').naturalWidth,"
+                    " document.getElementById('stream').naturalHeight]"
+                )
+                assert size == [W, H]
+    finally:
+        other.close()
         display.close()

@@ -100,9 +100,9 @@ def make_display(
             source=source, max_overlay_fps=max_overlay_fps or DEFAULT_MAX_OVERLAY_FPS
         )
     if name == "web" and not argument:
-        from app.display.web import WebDisplay
+        from app.display.web import WebViewer
 
-        return WebDisplay(host=host, port=port, actions=actions, token=token)
+        return WebViewer(host=host, port=port, actions=actions, token=token)
     if name == "fb":
         from app.display.fb import FramebufferDisplay
 

@@ -1,322 +1,110 @@
-"""The browser viewer: a stdlib HTTP server with a live MJPEG stream, status JSON and key control.
+"""The browser viewer and web control input: live MJPEG, status JSON and keys, on aiohttp.
 
 Endpoints: ``/`` (the page), ``/static/*``, ``/stream.mjpg`` (multipart MJPEG),
-``/frame.jpg`` (one JPEG), ``GET /api/status``, ``GET /api/legend``,
-``POST /api/key`` ``{"key": "k"}`` and ``POST /api/action`` ``{"action": "next_view"}``.
-JPEG work happens on an encoder thread and only while someone watches; ``show``
-never waits for the network.
+``/frame.jpg`` (one JPEG), ``GET /api/status``, ``GET /api/legend``, ``GET /api/text``
+(the page's sentences), ``POST /api/key`` ``{"key": "k"}`` and ``POST /api/action``
+``{"action": "next_view"}``. The HTTP hardening (parser limits, deadlines, caps, Host,
+headers) is ``app.display.http_guard``; this module is the viewer's routes. JPEG work
+happens on an encoder thread and only while someone watches; ``show`` never waits for
+the network.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
+import dataclasses
 import hmac
-import ipaddress
-import json
 import logging
+import math
 import secrets
-import select
 import socket
-import threading
-import time
-from collections.abc import Callable, Mapping
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-import cv2
 import numpy as np
+from aiohttp import web
 
 from app.controls.actions import ACTIONS, KEY_ACTIONS, KEY_LEGEND, ActionQueue, action_for_key
 from app.display.base import Display
-from app.display.compose import check_pair, compose
+from app.display.compose import check_pair
+from app.display.http_guard import (
+    HostPolicy,
+    HttpLimits,
+    RequestRefusedError,
+    is_loopback_host,
+    json_error,
+    read_json_object,
+    security_headers,
+)
+from app.display.http_thread import ServerThread
+from app.display.web_frames import FrameHub, JpegEncoder
+from app.display.web_text import text, texts
 from app.errors import DisplayError
 from app.frame import Frame
+
+__all__ = ["WebViewer", "is_loopback_host"]
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
 STATIC_FILES = {
-    "index.html": "text/html; charset=utf-8",
-    "app.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
+    "index.html": "text/html",
+    "app.js": "text/javascript",
+    "style.css": "text/css",
 }
 TOKEN_HEADER = "X-Convlens-Token"
-#: Largest accepted request body (a key or action is a few dozen bytes).
-MAX_BODY_BYTES = 1024
-#: Largest accepted total size of the request headers.
-MAX_HEADER_BYTES = 8192
 #: Longest accepted key or action name.
 MAX_NAME_CHARS = 40
 BOUNDARY = "convlensframe"
+#: A classroom: every student's laptop plus the teacher's, with room to spare.
+DEFAULT_MAX_VIEWERS = 48
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def is_loopback_host(host: str) -> bool:
-    """True when ``host`` binds only the loopback interface (127.0.0.0/8, ::1, localhost)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class _RequestError(Exception):
-    """An HTTP error answer: status code and a one-line message."""
-
-    def __init__(self, status: HTTPStatus, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class _Server(ThreadingHTTPServer):
-    """ThreadingHTTPServer that tracks its connections so ``close`` can cut them."""
-
-    # Handler threads are joined on server_close; streams end through the stop event.
-    daemon_threads = False
-    block_on_close = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], viewer: WebDisplay) -> None:
-        self.viewer = viewer
-        self.connections: set[socket.socket] = set()
-        self.connections_lock = threading.Lock()
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        self.address_family = family
-        super().__init__(address, _Handler)
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        # Refuse (close at once) beyond the connection limit: a flood of sockets
-        # must not become a flood of threads.
-        with self.connections_lock:
-            if len(self.connections) >= self.viewer.max_connections:
-                log.warning("refusing connection from %s: too many connections", client_address)
-                return False
-            self.connections.add(request)
-        return True
-
-    def shutdown_request(self, request: Any) -> None:
-        with self.connections_lock:
-            self.connections.discard(request)
-        super().shutdown_request(request)
-
-    def cut_connections(self) -> None:
-        """Shut down every open socket so blocked handler reads and writes return."""
-        with self.connections_lock:
-            sockets = list(self.connections)
-        for sock in sockets:
-            # OSError: its handler closed it meanwhile.
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    server_version = "convlens"
-    # Answer even an unparseable request line with a status line (not HTTP/0.9's bare body).
-    default_request_version = "HTTP/1.0"
-
-    def version_string(self) -> str:
-        return self.server_version
-
-    def setup(self) -> None:
-        # A timeout on the socket bounds both slow request reads and writes to a
-        # client that stopped reading its stream.
-        self.timeout = self.server.viewer.request_timeout
-        super().setup()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s %s", self.address_string(), format % args)
-
-    def do_GET(self) -> None:
-        self._dispatch("GET")
-
-    def do_HEAD(self) -> None:
-        self._dispatch("HEAD")
-
-    def do_POST(self) -> None:
-        self._dispatch("POST")
-
-    def do_PUT(self) -> None:
-        self._dispatch("PUT")
-
-    def do_DELETE(self) -> None:
-        self._dispatch("DELETE")
-
-    def do_PATCH(self) -> None:
-        self._dispatch("PATCH")
-
-    def do_OPTIONS(self) -> None:
-        self._dispatch("OPTIONS")
-
-    def _dispatch(self, method: str) -> None:
-        viewer = self.server.viewer
-        try:
-            header_bytes = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
-            if header_bytes > MAX_HEADER_BYTES:
-                raise _RequestError(
-                    HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    f"request headers are {header_bytes} bytes; at most {MAX_HEADER_BYTES}",
-                )
-            parts = urlsplit(self.path)
-            try:
-                query = parse_qs(parts.query, max_num_fields=8)
-            except ValueError as exc:
-                raise _RequestError(HTTPStatus.BAD_REQUEST, "too many query fields") from exc
-            routes = viewer.routes()
-            if parts.path not in routes:
-                raise _RequestError(HTTPStatus.NOT_FOUND, f"no such path {parts.path[:80]!r}")
-            allowed = routes[parts.path]
-            get_method = "GET" if method == "HEAD" else method
-            if get_method not in allowed:
-                self._allow = ", ".join(sorted(allowed))
-                raise _RequestError(
-                    HTTPStatus.METHOD_NOT_ALLOWED,
-                    f"{method} is not allowed on {parts.path}; use {self._allow}",
-                )
-            allowed[get_method](self, query)
-        except _RequestError as err:
-            self._send_error_json(err.status, err.message)
-        except (BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.close_connection = True
-
-    # --- responses -----------------------------------------------------------
-
-    def _send_bytes(self, status: HTTPStatus, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        allow = getattr(self, "_allow", None)
-        if allow:
-            self.send_header("Allow", allow)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def send_json(self, status: HTTPStatus, payload: Any) -> None:
-        body = json.dumps(payload, default=_json_default).encode()
-        self._send_bytes(status, body, "application/json")
-
-    def _send_error_json(self, status: HTTPStatus, message: str) -> None:
-        self.close_connection = True
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError, TimeoutError):
-            self.send_json(status, {"error": message})
-
-    def read_json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object, within the size limit."""
-        if "Transfer-Encoding" in self.headers:
-            raise _RequestError(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length, not chunks")
-        raw_length = self.headers.get("Content-Length")
-        if raw_length is None:
-            raise _RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length header is required")
-        try:
-            length = int(raw_length)
-        except ValueError as exc:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from exc
-        if length < 0:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, "Content-Length is negative")
-        if length > MAX_BODY_BYTES:
-            raise _RequestError(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"request body is {length} bytes; at most {MAX_BODY_BYTES}",
-            )
-        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        body = self.rfile.read(length)
-        if content_type != "application/json":
-            # Also keeps other web sites' plain form posts out: they cannot send JSON
-            # cross-origin without a CORS preflight this server never grants.
-            raise _RequestError(
-                HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"
-            )
-        if len(body) != length:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, "request body shorter than Content-Length")
-        try:
-            payload = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, "request body is not valid JSON") from exc
-        if not isinstance(payload, dict):
-            raise _RequestError(HTTPStatus.BAD_REQUEST, "request body must be a JSON object")
-        return payload
-
-    def check_token(self, query: dict[str, list[str]]) -> None:
-        """Refuse control requests without the token (non-loopback bind) or via a foreign host."""
-        viewer = self.server.viewer
-        if not viewer.token_required:
-            # Bound to loopback: a page on another site could still reach us through
-            # DNS rebinding, but its requests carry that site's name as Host.
-            host = self.headers.get("Host")
-            if host is not None and not is_loopback_host(_host_without_port(host)):
-                raise _RequestError(
-                    HTTPStatus.FORBIDDEN,
-                    f"control requests must be addressed to localhost, not {host[:60]!r}",
-                )
-            return
-        given = self.headers.get(TOKEN_HEADER) or (query.get("token") or [""])[0]
-        if not given or not hmac.compare_digest(given.encode(), viewer.token.encode()):
-            raise _RequestError(
-                HTTPStatus.FORBIDDEN,
-                "this viewer is reachable from the network: controls need the token "
-                "printed at start (open the page with ?token=...)",
-            )
-
-
-def _host_without_port(host: str) -> str:
-    """``[::1]:8000`` -> ``::1``, ``localhost:8000`` -> ``localhost``."""
-    host = host.strip()
-    if host.startswith("["):
-        return host[1:].partition("]")[0]
-    if host.count(":") == 1:
-        return host.partition(":")[0]
-    return host
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """Status values as strict JSON: NumPy to Python, NaN and infinities to None."""
+    if depth > 4:
+        return str(value)
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
+        value = value.tolist()
+    elif isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v, depth + 1) for v in value]
     return str(value)
-
-
-def _peer_closed(sock: socket.socket) -> bool:
-    """True when the client closed its side (readable with nothing to read)."""
-    try:
-        readable, _, _ = select.select([sock], [], [], 0)
-        return bool(readable) and sock.recv(1, socket.MSG_PEEK) == b""
-    except OSError:
-        return True
 
 
 def _name_field(payload: Mapping[str, Any], field: str) -> str:
     value = payload.get(field)
-    if not isinstance(value, str) or not value or len(value) > MAX_NAME_CHARS:
-        raise _RequestError(
-            HTTPStatus.BAD_REQUEST, f'body must be {{"{field}": "<name>"}} with a short string'
-        )
+    short = isinstance(value, str) and 0 < len(value) <= MAX_NAME_CHARS
+    if set(payload) != {field} or not short:
+        raise RequestRefusedError(400, f'body must be {{"{field}": "<name>"}} with a short string')
     return value
 
 
-class WebDisplay(Display):
-    """Serves the composed picture as MJPEG plus a control page.
+class WebViewer(Display):
+    """Serves the composed picture as MJPEG to a classroom of browsers, and takes their keys.
 
     Args:
         host: address to bind; anything but loopback makes the control endpoints
             require ``token``.
         port: TCP port; 0 picks a free one (see ``port`` after ``open``).
-        actions: the queue key presses and buttons go to; None disables control (503).
+        actions: the queue key presses and buttons go to; None makes the viewer view-only.
         token: the control token; generated when needed and not given.
         jpeg_quality: 1..100.
-        max_stream_clients: concurrent ``/stream.mjpg`` + ``/frame.jpg`` clients; more get 503.
-        max_connections: open sockets beyond which new ones are closed at once.
-        request_timeout: seconds a socket read or write may block before the
-            connection is dropped (slow or stalled clients).
+        max_viewers: concurrent ``/stream.mjpg`` + ``/frame.jpg`` clients; past it the
+            page shows "too many viewers".
+        limits: parser limits, deadlines and connection caps (``HttpLimits``).
+        allowed_hosts: more Host names to answer to (e.g. a DNS name of the Pi).
     """
 
     def __init__(
@@ -327,48 +115,33 @@ class WebDisplay(Display):
         actions: ActionQueue | None = None,
         token: str | None = None,
         jpeg_quality: int = 80,
-        max_stream_clients: int = 8,
-        max_connections: int = 32,
-        request_timeout: float = 10.0,
+        max_viewers: int = DEFAULT_MAX_VIEWERS,
+        limits: HttpLimits | None = None,
+        allowed_hosts: tuple[str, ...] = (),
     ) -> None:
         if not 0 <= port <= 65535:
-            raise DisplayError(f"web display: port must be 0..65535, got {port}")
+            raise DisplayError(f"web viewer: port must be 0..65535, got {port}")
         if not 1 <= jpeg_quality <= 100:
-            raise DisplayError(f"web display: jpeg quality must be 1..100, got {jpeg_quality}")
+            raise DisplayError(f"web viewer: jpeg quality must be 1..100, got {jpeg_quality}")
+        if max_viewers < 1:
+            raise DisplayError(f"web viewer: max viewers must be at least 1, got {max_viewers}")
         self.host = host
-        self._requested_port = port
         self.port = port
         self.actions = actions
         self.token_required = not is_loopback_host(host)
         self.token = token or (secrets.token_urlsafe(16) if self.token_required else "")
-        self.jpeg_quality = jpeg_quality
-        self.max_stream_clients = max_stream_clients
-        self.max_connections = max(max_connections, max_stream_clients + 4)
-        self.request_timeout = request_timeout
+        self.max_viewers = max_viewers
+        self.limits = limits or HttpLimits(total=max(256, 4 * max_viewers + 32))
+        self.hosts = HostPolicy(host, allowed_hosts)
         self.description = f"web {host}:{port}"
-
-        self._server: _Server | None = None
-        self._serve_thread: threading.Thread | None = None
-        self._encode_thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self._static: dict[str, bytes] = {}
-
         self._status: dict[str, Any] = {}
-        self._status_lock = threading.Lock()
-
-        self._clients = 0
-        self._clients_lock = threading.Lock()
-
-        self._pending: tuple[np.ndarray, np.ndarray] | None = None
-        self._pending_lock = threading.Lock()
-        self._pending_event = threading.Event()
-
-        self._jpeg: bytes = b""
-        self._jpeg_seq = 0
-        self._jpeg_cond = threading.Condition()
-        #: Counters for tests and benchmarks: frames handed to the encoder and encoded.
-        self.frames_queued = 0
-        self.frames_encoded = 0
+        self._hub = FrameHub()
+        self._server: ServerThread | None = None
+        self._encoder: JpegEncoder | None = None
+        self._jpeg_quality = jpeg_quality
+        #: Viewers being sent JPEGs now (changed on the server thread, read anywhere).
+        self.stream_clients = 0
 
     # --- Display -------------------------------------------------------------
 
@@ -384,10 +157,16 @@ class WebDisplay(Display):
         return f"http://{host}:{self.port}/{suffix}"
 
     @property
-    def stream_clients(self) -> int:
-        """Clients currently receiving JPEGs."""
-        with self._clients_lock:
-            return self._clients
+    def frames_encoded(self) -> int:
+        return self._encoder.encoded if self._encoder else 0
+
+    @property
+    def frames_queued(self) -> int:
+        return self._encoder.offered if self._encoder else 0
+
+    @property
+    def refused_connections(self) -> int:
+        return self._server.guard.refused if self._server else 0
 
     def open(self) -> None:
         if self._server is not None:
@@ -396,232 +175,214 @@ class WebDisplay(Display):
             try:
                 self._static[name] = (STATIC_DIR / name).read_bytes()
             except OSError as exc:
-                raise DisplayError(f"web display: page file {name} is missing ({exc})") from exc
+                raise DisplayError(f"web viewer: page file {name} is missing ({exc})") from exc
+        server = ServerThread(self._make_app, self.host, self.port, self.limits)
         try:
-            self._server = _Server((self.host, self._requested_port), self)
+            server.start()
         except OSError as exc:
             raise DisplayError(
-                f"web display: cannot listen on {self.host}:{self._requested_port} "
-                f"({exc.strerror}); pick another --port or --host"
+                f"web viewer: cannot listen on {self.host}:{self.port} "
+                f"({exc.strerror or exc}); pick another --port or --host"
             ) from exc
-        self.port = self._server.server_address[1]
+        self._server = server
+        self.port = server.port
         self.description = f"web {self.host}:{self.port}"
-        self._stop.clear()
-        self._encode_thread = threading.Thread(
-            target=self._encode_loop, name="web-jpeg", daemon=False
-        )
-        self._encode_thread.start()
-        self._serve_thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="web-http"
-        )
-        self._serve_thread.start()
+        self._encoder = JpegEncoder(self._publish, self._jpeg_quality)
+        self._encoder.start()
         if self.token_required:
             log.warning(
                 "web viewer listening on %s:%d; open %s (controls need token %s)",
-                self.host,
-                self.port,
-                self.url,
-                self.token,
-            )
+                self.host, self.port, self.url, self.token,
+            )  # fmt: skip
         else:
             log.info("web viewer: open %s", self.url)
 
     def show(self, frame: Frame, overlay: np.ndarray) -> None:
-        if self._server is None:
-            raise DisplayError("web display: show() before open()")
+        if self._encoder is None:
+            raise DisplayError("web viewer: show() before open()")
         if self.stream_clients == 0:
             return  # nobody watches: no compose, no JPEG
         check_pair(frame.array, overlay)
-        # Copies, because the loop may reuse its buffers before the encoder runs.
-        with self._pending_lock:
-            self._pending = (frame.array.copy(), overlay.copy())
-            self.frames_queued += 1
-        self._pending_event.set()
+        self._encoder.offer(frame.array, overlay)
 
-    def update_status(self, status: Mapping[str, Any]) -> None:
-        with self._status_lock:
-            self._status = dict(status)
+    def update_status(self, status: Any) -> None:
+        """Take the loop's status (a mapping or a dataclass) for ``/api/status``."""
+        if dataclasses.is_dataclass(status) and not isinstance(status, type):
+            status = dataclasses.asdict(status)
+        self._status = dict(status)  # one reference swap: readers see old or new whole
 
     def close(self) -> None:
-        server = self._server
-        if server is None:
+        if self._server is None:
             return
-        self._stop.set()
-        self._pending_event.set()
-        with self._jpeg_cond:
-            self._jpeg_cond.notify_all()
-        server.shutdown()
-        server.cut_connections()
-        server.server_close()  # joins the handler threads
-        if self._serve_thread is not None:
-            self._serve_thread.join()
-        if self._encode_thread is not None:
-            self._encode_thread.join()
+        self._server.stop()  # cuts every stream and connection, joins the thread
         self._server = None
+        if self._encoder is not None:
+            self._encoder.stop()
+            self._encoder = None
         log.info("web viewer stopped")
 
-    # --- frames --------------------------------------------------------------
+    def _publish(self, seq: int, jpeg: bytes) -> None:
+        if self._server is not None:
+            self._server.call_soon(self._hub.publish, seq, jpeg)
 
-    def _encode_loop(self) -> None:
-        params = [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
-        while not self._stop.is_set():
-            if not self._pending_event.wait(0.5):
-                continue
-            self._pending_event.clear()
-            with self._pending_lock:
-                pending, self._pending = self._pending, None
-            if pending is None:
-                continue
-            try:
-                ok, encoded = cv2.imencode(".jpg", compose(*pending), params)
-            except (cv2.error, DisplayError) as exc:
-                log.warning("web viewer: could not encode a frame: %s", exc)
-                continue
-            if not ok:
-                log.warning("web viewer: JPEG encoder refused a frame")
-                continue
-            with self._jpeg_cond:
-                self._jpeg = encoded.tobytes()
-                self._jpeg_seq += 1
-                self.frames_encoded += 1
-                self._jpeg_cond.notify_all()
+    # --- application -----------------------------------------------------------
 
-    def _next_jpeg(self, after_seq: int, timeout: float) -> tuple[int, bytes] | None:
-        """Block until a JPEG newer than ``after_seq`` exists; None on timeout or stop."""
-        deadline = time.monotonic() + timeout
-        with self._jpeg_cond:
-            while self._jpeg_seq <= after_seq and not self._stop.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
-                self._jpeg_cond.wait(min(remaining, 0.5))
-            if self._stop.is_set():
-                return None
-            return self._jpeg_seq, self._jpeg
+    def _make_app(self) -> web.Application:
+        app = web.Application(
+            middlewares=[self._guard_request], client_max_size=self.limits.max_body
+        )
+        app.on_response_prepare.append(security_headers)
+        routes = app.router
+        routes.add_get("/", self._page)
+        routes.add_get("/index.html", self._page)
+        routes.add_get("/static/{name}", self._static_file)
+        routes.add_get("/stream.mjpg", self._stream)
+        routes.add_get("/frame.jpg", self._single_frame)
+        routes.add_get("/api/status", self._api_status)
+        routes.add_get("/api/legend", self._api_legend)
+        routes.add_get("/api/text", self._api_text)
+        routes.add_post("/api/key", self._api_key)
+        routes.add_post("/api/action", self._api_action)
+        return app
 
-    def _current_seq(self) -> int:
-        with self._jpeg_cond:
-            return self._jpeg_seq
+    @web.middleware
+    async def _guard_request(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Host on every endpoint, then the route; every refusal as a one-line JSON error."""
+        if not self.hosts.allows(request.headers.get("Host")):
+            host = (request.headers.get("Host") or "")[:60]
+            return json_error(403, f"{text('foreign_host')} (Host {host!r})")
+        try:
+            return await handler(request)
+        except RequestRefusedError as err:
+            return json_error(err.status, err.message, **err.fields)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            response = json_error(exc.status, exc.reason)
+            if "Allow" in exc.headers:
+                response.headers["Allow"] = exc.headers["Allow"]
+            return response
 
-    def _add_client(self) -> None:
-        with self._clients_lock:
-            if self._clients >= self.max_stream_clients:
-                raise _RequestError(
-                    HTTPStatus.SERVICE_UNAVAILABLE,
-                    f"too many viewers (at most {self.max_stream_clients}); try again later",
-                )
-            self._clients += 1
+    async def _page(self, request: web.Request) -> web.Response:
+        return self._static_response("index.html")
 
-    def _remove_client(self) -> None:
-        with self._clients_lock:
-            self._clients -= 1
+    async def _static_file(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in STATIC_FILES:
+            raise RequestRefusedError(404, f"no such file {name[:80]!r}")
+        return self._static_response(name)
 
-    # --- routes --------------------------------------------------------------
-
-    def routes(self) -> dict[str, dict[str, Callable[[_Handler, dict[str, list[str]]], None]]]:
-        """Path -> {method: handler}."""
-        routes: dict[str, dict[str, Callable[[_Handler, dict[str, list[str]]], None]]] = {
-            "/": {"GET": self._page},
-            "/index.html": {"GET": self._page},
-            "/stream.mjpg": {"GET": self._stream},
-            "/frame.jpg": {"GET": self._single_frame},
-            "/api/status": {"GET": self._api_status},
-            "/api/legend": {"GET": self._api_legend},
-            "/api/key": {"POST": self._api_key},
-            "/api/action": {"POST": self._api_action},
-        }
-        for name in STATIC_FILES:
-            routes[f"/static/{name}"] = {"GET": self._static_file(name)}
-        return routes
-
-    def _page(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        handler._send_bytes(HTTPStatus.OK, self._static["index.html"], STATIC_FILES["index.html"])
-
-    def _static_file(self, name: str) -> Callable[[_Handler, dict[str, list[str]]], None]:
-        def send(handler: _Handler, query: dict[str, list[str]]) -> None:
-            handler._send_bytes(HTTPStatus.OK, self._static[name], STATIC_FILES[name])
-
-        return send
-
-    def _api_status(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        with self._status_lock:
-            status = dict(self._status)
-        status["stream_clients"] = self.stream_clients
-        status["token_required"] = self.token_required
-        status["control"] = self.actions is not None
-        handler.send_json(HTTPStatus.OK, status)
-
-    def _api_legend(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        handler.send_json(
-            HTTPStatus.OK,
-            {
-                "legend": [list(row) for row in KEY_LEGEND],
-                "keys": KEY_ACTIONS,
-                "actions": ACTIONS,
-            },
+    def _static_response(self, name: str) -> web.Response:
+        return web.Response(
+            body=self._static[name], content_type=STATIC_FILES[name], charset="utf-8"
         )
 
-    def _queue(self) -> ActionQueue:
+    async def _api_status(self, request: web.Request) -> web.Response:
+        status = _jsonable(self._status)
+        status["stream_clients"] = self.stream_clients
+        status["max_stream_clients"] = self.max_viewers
+        status["token_required"] = self.token_required
+        status["control"] = self.actions is not None
+        return web.json_response(status)
+
+    async def _api_legend(self, request: web.Request) -> web.Response:
+        legend = {
+            "legend": [list(row) for row in KEY_LEGEND],
+            "keys": KEY_ACTIONS,
+            "actions": ACTIONS,
+        }
+        return web.json_response(legend)
+
+    async def _api_text(self, request: web.Request) -> web.Response:
+        return web.json_response(texts())
+
+    # --- control -----------------------------------------------------------------
+
+    def _check_control(self, request: web.Request) -> ActionQueue:
+        """Refuse control from another site's page, without the token, or when view-only."""
+        origin = request.headers.get("Origin")
+        if origin is not None and not self.hosts.allows(urlsplit(origin).netloc or "-"):
+            raise RequestRefusedError(403, f"control from the page {origin[:60]!r} is refused")
+        if self.token_required:
+            given = request.headers.get(TOKEN_HEADER) or request.query.get("token", "")
+            if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
+                raise RequestRefusedError(403, text("token_needed"))
         if self.actions is None:
-            raise _RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "this viewer is view-only")
+            raise RequestRefusedError(503, text("view_only"))
         return self.actions
 
-    def _api_key(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        handler.check_token(query)
-        key = _name_field(handler.read_json_body(), "key")
+    async def _api_key(self, request: web.Request) -> web.Response:
+        queue = self._check_control(request)
+        key = _name_field(await read_json_object(request, self.limits), "key")
         action = action_for_key(key)
         if action is None:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, f"key {key!r} is not bound to an action")
-        self._queue().put(action)
-        handler.send_json(HTTPStatus.OK, {"key": key, "action": action})
+            raise RequestRefusedError(400, f"key {key!r} is not bound to an action")
+        queue.put(action)
+        return web.json_response({"key": key, "action": action})
 
-    def _api_action(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        handler.check_token(query)
-        action = _name_field(handler.read_json_body(), "action")
+    async def _api_action(self, request: web.Request) -> web.Response:
+        queue = self._check_control(request)
+        action = _name_field(await read_json_object(request, self.limits), "action")
         if action not in ACTIONS:
-            raise _RequestError(HTTPStatus.BAD_REQUEST, f"unknown action {action!r}")
-        self._queue().put(action)
-        handler.send_json(HTTPStatus.OK, {"action": action})
+            raise RequestRefusedError(400, f"unknown action {action!r}")
+        queue.put(action)
+        return web.json_response({"action": action})
 
-    def _single_frame(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        self._add_client()
+    # --- frames -------------------------------------------------------------------
+
+    def _take_viewer_slot(self) -> None:
+        if self.stream_clients >= self.max_viewers:
+            raise RequestRefusedError(
+                503,
+                text("too_many_viewers", max=self.max_viewers),
+                reason="too_many_viewers",
+                max_viewers=self.max_viewers,
+            )
+        self.stream_clients += 1
+
+    async def _single_frame(self, request: web.Request) -> web.Response:
+        self._take_viewer_slot()
         try:
-            got = self._next_jpeg(self._current_seq(), timeout=self.request_timeout)
+            got = await self._hub.newer_than(self._hub.seq, self.limits.request_timeout)
         finally:
-            self._remove_client()
+            self.stream_clients -= 1
         if got is None:
-            raise _RequestError(HTTPStatus.SERVICE_UNAVAILABLE, "no frame arrived in time")
-        handler._send_bytes(HTTPStatus.OK, got[1], "image/jpeg")
+            raise RequestRefusedError(503, "no frame arrived in time; is convlens running?")
+        return web.Response(body=got[1], content_type="image/jpeg")
 
-    def _stream(self, handler: _Handler, query: dict[str, list[str]]) -> None:
-        self._add_client()
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        self._take_viewer_slot()
         try:
-            handler.close_connection = True
-            handler.send_response(HTTPStatus.OK)
-            handler.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
-            handler.send_header("Cache-Control", "no-store")
-            handler.send_header("Connection", "close")
-            handler.end_headers()
-            if handler.command == "HEAD":
-                return
-            seq = self._current_seq()
-            while not self._stop.is_set():
-                got = self._next_jpeg(seq, timeout=1.0)
+            response = web.StreamResponse(
+                headers={"Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}"}
+            )
+            response.force_close()
+            await response.prepare(request)
+            if request.method != "HEAD":
+                await self._send_frames(request, response)
+            return response
+        finally:
+            self.stream_clients -= 1
+
+    async def _send_frames(self, request: web.Request, response: web.StreamResponse) -> None:
+        """Send the newest JPEG whenever this viewer has taken the last; until it goes."""
+        seq = max(0, self._hub.seq - 1)  # the current picture at once, then each new one
+        try:
+            while True:
+                got = await self._hub.newer_than(seq, 1.0)
+                transport = request.transport
+                if transport is None or transport.is_closing():
+                    return
                 if got is None:
-                    if _peer_closed(handler.connection):
-                        break
                     continue
                 seq, jpeg = got
-                # Only the newest JPEG is ever sent: a slow client skips frames.
-                handler.wfile.write(
-                    f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                    f"Content-Length: {len(jpeg)}\r\n\r\n".encode()
-                    + jpeg
-                    + b"\r\n"
-                )
-                handler.wfile.flush()
-        except OSError:
-            # The viewer went away (reset, broken pipe, timeout, or close() cut it).
-            handler.close_connection = True
-        finally:
-            self._remove_client()
+                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                head += f"Content-Length: {len(jpeg)}\r\n\r\n"
+                # A viewer that stops reading is cut after write_timeout: it must not
+                # hold its slot (and its memory) for ever.
+                async with asyncio.timeout(self.limits.write_timeout):
+                    await response.write(head.encode() + jpeg + b"\r\n")
+        except (TimeoutError, ConnectionError) as exc:
+            log.debug("web viewer: stream to %s ended: %r", request.remote, exc)
+            if request.transport is not None:
+                request.transport.abort()

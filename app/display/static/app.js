@@ -1,14 +1,39 @@
 // convlens viewer: shows the MJPEG stream, polls /api/status, sends keys and buttons.
+// Every sentence it shows comes from /api/text (translatable on the server side).
 "use strict";
 
 const params = new URLSearchParams(window.location.search);
 const token = params.get("token") || "";
 const statusFields = ["view", "kernel", "operation", "stride", "padding", "activation",
   "pooling", "pool_size", "fps", "runtime", "source", "frozen"];
+// Held keys repeat; these actions must happen once per press (a held space would
+// otherwise fill the SD card with snapshots).
+const noRepeatActions = new Set(["snapshot", "quit"]);
 let keyMap = {};
+let text = {};
+// "connecting", "live", "full" or "reconnecting": what the picture is doing.
+let streamState = "connecting";
+let viewOnly = false;
 
-function showMessage(text) {
-  document.getElementById("message").textContent = text;
+function t(key, fields = {}) {
+  const message = text[key] || "";
+  return message.replace(/\{(\w+)\}/g, (_, name) => String(fields[name] ?? ""));
+}
+
+function showMessage(message) {
+  document.getElementById("message").textContent = message;
+}
+
+async function loadText() {
+  const response = await fetch("/api/text", { cache: "no-store" });
+  text = await response.json();
+  for (const element of document.querySelectorAll("[data-text]")) {
+    element.textContent = t(element.dataset.text);
+  }
+  for (const element of document.querySelectorAll("[data-text-alt]")) {
+    element.alt = t(element.dataset.textAlt);
+  }
+  document.title = t("title");
 }
 
 async function post(path, payload) {
@@ -16,16 +41,16 @@ async function post(path, payload) {
   if (token) headers["X-Convlens-Token"] = token;
   try {
     const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(payload) });
-    if (response.status === 403) {
-      showMessage("Controls need the token printed when convlens started: open this page with ?token=…");
+    if (response.status === 403 && token === "") {
+      showMessage(t("token_needed"));
     } else if (!response.ok) {
       const body = await response.json().catch(() => ({}));
-      showMessage(body.error || `request failed (${response.status})`);
+      showMessage(body.error || `${response.status}`);
     } else {
       showMessage("");
     }
   } catch (err) {
-    showMessage("convlens is not reachable");
+    showMessage(t("unreachable"));
   }
 }
 
@@ -39,12 +64,13 @@ document.addEventListener("keydown", (event) => {
   const name = keyName(event);
   if (!(name in keyMap)) return;
   event.preventDefault();
+  if (event.repeat && noRepeatActions.has(keyMap[name])) return;
   post("/api/key", { key: name });
 });
 
-function cell(row, text) {
+function cell(row, value) {
   const td = document.createElement("td");
-  td.textContent = text;
+  td.textContent = value;
   row.appendChild(td);
 }
 
@@ -103,30 +129,75 @@ function renderStatus(status) {
   if (status.message) showMessage(status.message);
 }
 
-async function pollStatus() {
+function renderBadge(reachable) {
   const badge = document.getElementById("connection");
+  let key = "connecting";
+  let kind = "";
+  if (!reachable) {
+    [key, kind] = ["disconnected", "err"];
+  } else if (streamState === "full") {
+    [key, kind] = ["full", "warn"];
+  } else if (streamState === "live") {
+    [key, kind] = [viewOnly ? "live_view_only" : "live", "ok"];
+  }
+  badge.textContent = t(key);
+  badge.className = `badge ${kind}`;
+  badge.dataset.state = reachable ? streamState : "disconnected";
+}
+
+async function pollStatus() {
+  let reachable = true;
   try {
     const response = await fetch("/api/status", { cache: "no-store" });
     const status = await response.json();
+    viewOnly = !status.control;
     renderStatus(status);
-    badge.textContent = status.control ? "live" : "live (view only)";
-    badge.className = "badge ok";
   } catch (err) {
-    badge.textContent = "disconnected";
-    badge.className = "badge err";
+    reachable = false;
   }
+  renderBadge(reachable);
   setTimeout(pollStatus, 500);
+}
+
+function setStreamState(state, maxViewers) {
+  streamState = state;
+  const full = state === "full";
+  document.getElementById("full").hidden = !full;
+  document.getElementById("stream").hidden = full;
+  document.getElementById("full-text").textContent = full ? t("too_many_viewers", { max: maxViewers }) : "";
+  if (state === "reconnecting") showMessage(t("reconnecting"));
+  if (state === "live" && document.getElementById("message").textContent === t("reconnecting")) {
+    showMessage("");
+  }
+  renderBadge(true);
+}
+
+async function streamFailed() {
+  // An <img> never shows why it failed: ask whether every viewer slot is taken.
+  let state = "reconnecting";
+  let maxViewers = 0;
+  try {
+    const status = await (await fetch("/api/status", { cache: "no-store" })).json();
+    maxViewers = status.max_stream_clients;
+    if (status.stream_clients >= status.max_stream_clients) state = "full";
+  } catch (err) {
+    state = "reconnecting";
+  }
+  setStreamState(state, maxViewers);
+  setTimeout(startStream, state === "full" ? 3000 : 1000);
 }
 
 function startStream() {
   const img = document.getElementById("stream");
-  img.addEventListener("error", () => {
-    // The stream ends when convlens restarts: reconnect.
-    setTimeout(() => { img.src = `/stream.mjpg?t=${Date.now()}`; }, 1000);
-  });
-  img.src = "/stream.mjpg";
+  img.onload = () => setStreamState("live");
+  img.onerror = () => { img.removeAttribute("src"); streamFailed(); };
+  img.src = `/stream.mjpg?t=${Date.now()}`;
 }
 
-loadLegend().catch(() => showMessage("could not load the key legend"));
-pollStatus();
-startStream();
+loadText()
+  .catch(() => {})
+  .then(() => {
+    loadLegend().catch(() => showMessage(t("legend_failed")));
+    pollStatus();
+    startStream();
+  });

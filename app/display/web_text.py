@@ -1,0 +1,60 @@
+"""Every sentence the web viewer shows a person, in one place, marked for gettext.
+
+The page asks ``/api/text`` for this table (translated at request time) and fills
+elements marked ``data-text="key"``; server answers that a person reads (too many
+viewers, view-only, token) take their wording from here too. ``N_`` only marks a
+string for extraction (``xgettext -k N_``); ``texts`` translates when serving, so a
+catalogue installed later (Spanish, English) changes the page without code changes.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate"
+    """Mark ``message`` for translation without translating it yet."""
+    return message
+
+
+#: key -> English text. ``{name}`` fields are filled in by the page or the server.
+TEXT: dict[str, str] = {
+    "title": N_("convlens"),
+    "stream_alt": N_("live camera picture with the network's views"),
+    "settings": N_("Settings"),
+    "prediction": N_("Prediction"),
+    "controls": N_("Controls"),
+    "keys": N_("Keys"),
+    "key": N_("Key"),
+    "action": N_("Action"),
+    "hint": N_("Type the keys below anywhere on this page, or press a button."),
+    "connecting": N_("connecting…"),
+    "live": N_("live"),
+    "live_view_only": N_("live (view only)"),
+    "disconnected": N_("disconnected"),
+    "full": N_("full"),
+    "too_many_viewers_title": N_("Too many viewers"),
+    "too_many_viewers": N_(
+        "This convlens already sends its picture to as many browsers as it can ({max}). "
+        "The picture appears here by itself as soon as someone closes theirs."
+    ),
+    "reconnecting": N_("The picture stopped; reconnecting…"),
+    "token_needed": N_(
+        "Controls need the token printed when convlens started: open this page with ?token=…"
+    ),
+    "view_only": N_("This viewer is view-only: its keys and buttons are switched off."),
+    "unreachable": N_("convlens is not reachable."),
+    "legend_failed": N_("Could not load the key legend."),
+    "foreign_host": N_("This address is not one convlens answers to."),
+}
+
+
+def texts(translate: Callable[[str], str] = gettext.gettext) -> dict[str, str]:
+    """The table with every text translated by ``translate`` (gettext's current language)."""
+    return {key: translate(message) for key, message in TEXT.items()}
+
+
+def text(key: str, **fields: object) -> str:
+    """One translated text with its ``{fields}`` filled in."""
+    return gettext.gettext(TEXT[key]).format(**fields)
