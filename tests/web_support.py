@@ -19,9 +19,17 @@ from app.frame import Frame
 H, W = 60, 80
 
 
-def make_frame(seq: int, h: int = H, w: int = W) -> tuple[Frame, np.ndarray]:
-    array = np.full((h, w, 3), (seq * 10) % 256, np.uint8)
-    array[:, : w // 2, 2] = 200  # left half reddish
+_NOISE = np.random.default_rng(0).integers(0, 256, (480, 640 + 64, 3), dtype=np.uint8)
+
+
+def make_frame(seq: int, h: int = H, w: int = W, noise: bool = False) -> tuple[Frame, np.ndarray]:
+    """A (h, w) frame: flat grey with a reddish left half, or noise (JPEGs of ~60 KB at 320x240)."""
+    if noise:
+        offset = seq % 64
+        array = np.ascontiguousarray(_NOISE[:h, offset : offset + w])
+    else:
+        array = np.full((h, w, 3), (seq * 10) % 256, np.uint8)
+        array[:, : w // 2, 2] = 200  # left half reddish
     overlay = np.zeros((h, w, 4), np.uint8)
     return Frame(array, array[..., 0].copy(), seq, time.monotonic()), overlay
 
@@ -29,15 +37,22 @@ def make_frame(seq: int, h: int = H, w: int = W) -> tuple[Frame, np.ndarray]:
 class Producer:
     """Calls show() every ``interval`` s on its own thread, like the capture loop."""
 
-    def __init__(self, display: WebViewer, interval: float = 0.01, h: int = H, w: int = W):
-        self.display, self.interval, self.h, self.w = display, interval, h, w
+    def __init__(
+        self,
+        display: WebViewer,
+        interval: float = 0.01,
+        h: int = H,
+        w: int = W,
+        noise: bool = False,
+    ) -> None:
+        self.display, self.interval, self.h, self.w, self.noise = display, interval, h, w, noise
         self.stop = threading.Event()
         self.shown = 0
         self.thread = threading.Thread(target=self.run, name="test-producer")
 
     def run(self) -> None:
         while not self.stop.is_set():
-            self.display.show(*make_frame(self.shown, self.h, self.w))
+            self.display.show(*make_frame(self.shown, self.h, self.w, self.noise))
             self.shown += 1
             self.stop.wait(self.interval)
 
