@@ -13,6 +13,7 @@ from app.display.drm import DrmOverlayDisplay
 from app.errors import DisplayError
 from app.frame import Frame
 from tests.fakes import use_fake_picamera2
+from tests.waiting import wait_for
 
 H, W = 48, 64
 
@@ -129,6 +130,43 @@ def test_threaded_mode_delivers_the_newest_overlay(fake):
     assert 1 <= len(sent) <= 5
     assert sent[-1].shape == (H, W, 4)
     assert display._thread is None
+    camera.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        AttributeError("'NoneType' object has no attribute 'reserve_overlay_plane'"),
+        TypeError("__init__(): incompatible constructor arguments"),
+        KeyError("main"),
+        RuntimeError("Overlays not supported on this device"),
+    ],
+)
+def test_worker_survives_any_set_overlay_error_and_sends_the_next_overlay(fake, error):
+    camera = started_camera()
+    display = DrmOverlayDisplay(camera, max_overlay_fps=1000)
+    display.open()
+    fake.state.overlay_errors = [error]  # a set_overlay racing a camera close fails
+    display.show(*frame_and_overlay(0))
+    assert wait_for(lambda: fake.state.overlay_errors == [])
+    display.show(*frame_and_overlay(1))
+    assert wait_for(lambda: display.overlays_sent == 1)
+    assert display._thread is not None and display._thread.is_alive()
+    display.show(*frame_and_overlay(2))  # no stored error to raise: it was retried
+    display.close()
+    sent = [c.overlay[0, 0, 0] for c in fake.state.overlay_calls if c.shape is not None]
+    assert sent[0] == 1
+    camera.close()
+
+
+def test_close_survives_a_preview_that_fails_to_clear_the_overlay(fake):
+    camera = started_camera()
+    display = DrmOverlayDisplay(camera, threaded=False, clock=FakeClock())
+    display.open()
+    display.show(*frame_and_overlay(0))
+    fake.state.overlay_errors = [AttributeError("'NoneType' object has no attribute 'fd'")]
+    display.close()
+    assert fake.state.overlay_errors == []
     camera.close()
 
 

@@ -137,14 +137,19 @@ class DrmOverlayDisplay(Display):
     def _send(self, overlay: np.ndarray | None) -> None:
         try:
             self._current_camera().set_overlay(overlay)
-        except RuntimeError as exc:
+        except Exception as exc:  # the worker thread must outlive any error
             # The real preview reserves its overlay plane with the first camera frame,
             # so early calls fail ("Overlays not supported on this device"): retry, and
-            # give up only when it keeps failing (no plane, buffer_count < 2).
+            # give up only when it keeps failing (no plane, buffer_count < 2). Any other
+            # exception is retried the same way: DrmPreview.stop() clears its card,
+            # planes and stream map without its lock, so a call racing a camera close
+            # fails with AttributeError, TypeError or KeyError, and the next camera works.
             now = self._clock()
             if self._failing_since is None:
                 self._failing_since = now
-                log.warning("drm display: set_overlay failed (%s); retrying", exc)
+                log.warning(
+                    "drm display: set_overlay failed (%s: %s); retrying", type(exc).__name__, exc
+                )
             self._sent = None
             if now - self._failing_since >= self.give_up_after:
                 error = DisplayError(
@@ -182,6 +187,6 @@ class DrmOverlayDisplay(Display):
         # Take our overlay off the screen; the camera preview itself belongs to the source.
         try:
             self._current_camera().set_overlay(None)
-        except RuntimeError as exc:
-            log.debug("drm display: could not clear the overlay: %s", exc)
+        except Exception as exc:  # a closed preview fails in many ways
+            log.debug("drm display: could not clear the overlay: %s: %s", type(exc).__name__, exc)
         self._sent = None

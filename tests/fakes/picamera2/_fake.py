@@ -13,6 +13,10 @@ Fault hooks:
         constructions raise ``RuntimeError("Camera __init__ sequence did not complete.")``;
         the one after works and the camera delivers again. ``None``: it never comes back.
     ``state.capture_error = exc``: the next ``capture_request`` raises ``exc`` once.
+    ``state.overlay_errors = [exc, ...]``: the next DRM ``set_overlay`` calls raise these, one
+        each, after the preview's own checks: the real ``DrmPreview.stop()`` clears its card,
+        planes and stream map without taking its lock, so a ``set_overlay`` racing a camera
+        close fails with AttributeError, TypeError or KeyError from inside pykms/render_drm.
     ``state.platform``: "PISP" (Pi 5) or "VC4" (Pi 4 and earlier); sets stride alignment.
     ``state.frame_interval``: seconds between frames (0: a frame is always ready).
 """
@@ -69,6 +73,7 @@ class FakeState:
     fail_after_frames: int | None = None
     recover_after_attempts: int | None = 0
     capture_error: BaseException | None = None
+    overlay_errors: list[BaseException] = field(default_factory=list)
     #: capture_request(wait=None) on a stalled camera blocks for ever in the real library;
     #: the fake gives up after this long with an AssertionError naming the mistake.
     block_forever_limit: float = 2.0

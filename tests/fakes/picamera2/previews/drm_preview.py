@@ -15,6 +15,7 @@ checks in ``set_overlay``, in the real order:
 
 from __future__ import annotations
 
+from .. import _fake
 from .null_preview import NullPreview
 
 
@@ -40,6 +41,8 @@ class DrmPreview(NullPreview):
             raise RuntimeError("Need at least buffer_count=2 to set overlay")
         if self.overlay_plane is None:
             raise RuntimeError("Overlays not supported on this device")
+        if _fake.state.overlay_errors:
+            raise _fake.state.overlay_errors.pop(0)
         if overlay is not None:
             h, w, _channels = overlay.shape
             if overlay.nbytes > w * h * 4:
