@@ -98,7 +98,8 @@ def run_bench(
         display.close()
         report[mode] = _mode_report(recorder, names)
         report[mode]["frames_processed"] = result.frames - WARMUP_FRAMES
-        report["runtime"] = str(loop.last_metadata.get("digit.runtime") or report["runtime"])
+        digit = loop.last_results.digit
+        report["runtime"] = (digit.runtime if digit is not None else "") or report["runtime"]
     return report
 
 

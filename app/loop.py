@@ -33,6 +33,7 @@ from app.overlay import OverlayInfo, OverlayRenderer
 from app.snapshot import save_snapshot
 from app.sources.base import Source
 from app.stages.base import Stage
+from app.stages.results import FrameResults
 from app.state import ViewState
 
 log = logging.getLogger(__name__)
@@ -175,7 +176,7 @@ class CaptureLoop:
         self._sd_status = ""
         self._sd_status_at = -math.inf
         self._seq = 0
-        self.last_metadata: dict[str, Any] = {}
+        self.last_results = FrameResults()
         self.last_overlay: np.ndarray | None = None
 
     # ---- public ---------------------------------------------------------------------
@@ -301,7 +302,7 @@ class CaptureLoop:
         self._seq += 1
         overlay = np.zeros((height, width, 4), np.uint8)
         self._show(frame, overlay)
-        self._update_status({}, message)
+        self._update_status(FrameResults(), message)
         self.stop_event.wait(min(WAIT_FRAME_S, max(0.01, remaining)))
 
     def _screen_size(self) -> tuple[int, int]:
@@ -314,9 +315,9 @@ class CaptureLoop:
 
     def process(self, frame: Frame) -> None:
         """Run the stages the view needs, draw the overlay, show, update the status."""
-        start = time.perf_counter()
+        start = self.clock()
         self._last_frame = frame
-        metadata: dict[str, Any] = {}
+        results = FrameResults()
         snapshot = self._apply_actions(frame)
         if self.state.frozen:
             if self._frozen_frame is None:
@@ -324,7 +325,7 @@ class CaptureLoop:
             frame = self._frozen_frame
         else:
             self._frozen_frame = None
-        self._run_stages(frame, metadata)
+        self._run_stages(frame, results)
         now = self.clock()
         self._frame_times.append(now)
         if now - self._info_at >= INFO_REFRESH_S:
@@ -334,37 +335,37 @@ class CaptureLoop:
         message = self._message(now)
         if message != info.message:
             info = OverlayInfo(info.fps, info.stage_ms, info.runtime, message, info.source)
-        t = time.perf_counter()
+        t = self.clock()
         h, w = frame.array.shape[:2]
         try:
-            overlay = self._renderer_for((w, h)).render(self.state, metadata, info)
+            overlay = self._renderer_for((w, h)).render(self.state, results, info)
         except Exception as exc:
             self._warn.log(
                 "overlay", logging.WARNING, f"overlay failed: {type(exc).__name__}: {exc}"
             )
             overlay = np.zeros((h, w, 4), np.uint8)
         self._time("overlay", t)
-        t = time.perf_counter()
+        t = self.clock()
         self._show(frame, overlay)
         self._time("display", t)
         self._time("total", start)
-        self._update_status(metadata, message)
+        self._update_status(results, message)
         self.result.frames += 1
-        self.last_metadata = metadata
+        self.last_results = results
         self.last_overlay = overlay
         if snapshot:
-            self._snapshot(frame, overlay, metadata)
+            self._snapshot(frame, overlay, results)
 
-    def _run_stages(self, frame: Frame, metadata: dict[str, Any]) -> None:
+    def _run_stages(self, frame: Frame, results: FrameResults) -> None:
         view = self.state.view
         for stage in self.stages:
             if not (self.all_views or view in stage.views):
                 continue
             if not self.stage_faults.is_enabled(stage.name):
                 continue
-            t = time.perf_counter()
+            t = self.clock()
             try:
-                stage.process(frame, self.state, metadata)
+                stage.process(frame, self.state, results)
             except Exception as exc:
                 self.stage_faults.failure(stage.name, exc)
             else:
@@ -372,7 +373,7 @@ class CaptureLoop:
             self._time(stage.name, t)
 
     def _time(self, name: str, since: float) -> None:
-        ms = (time.perf_counter() - since) * 1000.0
+        ms = (self.clock() - since) * 1000.0
         times = self._times.get(name)
         if times is None:
             times = self._times[name] = deque(maxlen=MEDIAN_WINDOW)
@@ -401,7 +402,8 @@ class CaptureLoop:
         if "overlay" in self._times:
             stage_ms.append(("overlay", self.median_ms("overlay") or 0.0))
         source = self.source.description if self.source is not None else ""
-        runtime = str(self.last_metadata.get("digit.runtime") or self.runtime)
+        digit = self.last_results.digit
+        runtime = (digit.runtime if digit is not None else "") or self.runtime
         return OverlayInfo(self.fps(), tuple(stage_ms), runtime, "", source)
 
     def _message(self, now: float) -> str:
@@ -435,9 +437,10 @@ class CaptureLoop:
             self.notifier.ready()
             self._ready_sent = True
 
-    def _update_status(self, metadata: Mapping[str, Any], message: str) -> None:
+    def _update_status(self, results: FrameResults, message: str) -> None:
         state = self.state
-        probs = metadata.get("digit.probs")
+        digit = results.digit
+        probs = digit.probs if digit is not None else None
         fps = self.fps() if self.source is not None else None
         status = {
             "view": state.view,
@@ -448,11 +451,11 @@ class CaptureLoop:
             "pool_size": state.pool_size,
             "activation": state.activation,
             "operation": state.operation,
-            "prediction": metadata.get("digit.prediction"),
-            "confidence": metadata.get("digit.confidence"),
+            "prediction": digit.prediction if digit is not None else None,
+            "confidence": digit.confidence if digit is not None else None,
             "probabilities": None if probs is None else [float(p) for p in np.ravel(probs)],
             "fps": fps,
-            "runtime": str(metadata.get("digit.runtime") or self.runtime),
+            "runtime": (digit.runtime if digit is not None else "") or self.runtime,
             "source": self.source.description if self.source is not None else "",
             "frozen": state.frozen,
             "message": message,
@@ -493,9 +496,9 @@ class CaptureLoop:
                 log.warning("%s", exc)
         return snapshot
 
-    def _snapshot(self, frame: Frame, overlay: np.ndarray, metadata: Mapping[str, Any]) -> None:
+    def _snapshot(self, frame: Frame, overlay: np.ndarray, results: FrameResults) -> None:
         try:
-            folder = save_snapshot(self.snapshot_dir, frame, overlay, metadata, self.state)
+            folder = save_snapshot(self.snapshot_dir, frame, overlay, results.digit, self.state)
         except OSError as exc:
             log.warning("snapshot failed: %s", exc)
             self._notify(f"snapshot failed: {exc}")

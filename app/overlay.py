@@ -8,7 +8,7 @@ one layer allocation, a few copies and the processed image's resize.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,6 +34,16 @@ from app.overlay_draw import (
     render_panel,
     to_rgba,
 )
+from app.stages.results import (
+    DIGIT,
+    NO_DIGIT,
+    UNAVAILABLE,
+    DigitResult,
+    FeaturesResult,
+    FrameResults,
+    MapResult,
+    ReferenceRun,
+)
 from app.state import ViewState
 
 MARGIN = 8
@@ -51,7 +61,7 @@ VIEW_TITLES = {
 
 @dataclass(frozen=True)
 class OverlayInfo:
-    """What the loop knows beyond the metadata: timings, runtime, the status message.
+    """What the loop knows beyond the stage results: timings, runtime, the status message.
 
     ``stage_ms`` is (name, moving-median milliseconds) pairs in pipeline order.
     """
@@ -140,7 +150,7 @@ class OverlayRenderer:
     # ---- entry points -------------------------------------------------------------
 
     def render(
-        self, state: ViewState, metadata: Mapping[str, Any], info: OverlayInfo | None = None
+        self, state: ViewState, results: FrameResults, info: OverlayInfo | None = None
     ) -> np.ndarray:
         """The overlay for ``state.view``: a new (H, W, 4) uint8 RGBA array (straight alpha).
 
@@ -154,11 +164,11 @@ class OverlayRenderer:
         header_h = self._header(layer, state, opaque)
         bottom = self._footer(layer, info, opaque)
         if view == "camera":
-            self._camera_view(layer, state, metadata, header_h)
+            self._camera_view(layer, state, results.digit, header_h)
         elif view in ("kernel", "pooling"):
-            self._processed_view(layer, state, metadata, header_h, bottom)
+            self._processed_view(layer, state, results, header_h, bottom)
         elif view == "features":
-            self._features_view(layer, state, metadata, header_h, bottom)
+            self._features_view(layer, results, header_h, bottom)
         if state.show_help:
             self._help(layer, opaque)
         return layer
@@ -291,12 +301,13 @@ class OverlayRenderer:
     # ---- camera view -------------------------------------------------------------
 
     def _camera_view(
-        self, layer: np.ndarray, state: ViewState, metadata: Mapping[str, Any], header_h: int
+        self, layer: np.ndarray, state: ViewState, digit: DigitResult | None, header_h: int
     ) -> None:
-        status = str(metadata.get("digit.status", "unavailable"))
+        status = digit.status if digit is not None else UNAVAILABLE
         color = _status_color(status)
-        roi = metadata.get("digit.roi_px")
-        if roi is None:
+        if digit is not None:
+            roi = digit.roi_px
+        else:
             side = state.roi.size * min(self.width, self.height)
             cx, cy = state.roi.cx * self.width, state.roi.cy * self.height
             roi = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
@@ -305,34 +316,25 @@ class OverlayRenderer:
         # A dark rim under the coloured box keeps it visible on light and dark scenes.
         cv2.rectangle(layer, (x0, y0), (x1, y1), (0, 0, 0, 200), thick + 2 * self._px(1))
         cv2.rectangle(layer, (x0, y0), (x1, y1), (*color, 255), thick)
-        label = self._digit_label(metadata, status)
+        label = _digit_label(digit)
         tag = self._panel([Line(label, 0.7, color, True)], opaque=False, volatile=True)
         ty = y0 - tag.shape[0] - self._px(4)
         if ty < header_h:
             ty = y1 + self._px(4)
         blit(layer, tag, x0, ty)
         x = self.width - self._px(190) - self._px(MARGIN)
-        card_h = self._prediction_card(layer, metadata, status, (x, self._px(MARGIN)), opaque=False)
-        ref = metadata.get("digit.reference")
-        if state.numpy_reference and ref:
+        card_h = self._prediction_card(layer, digit, (x, self._px(MARGIN)), opaque=False)
+        ref = digit.reference if digit is not None else None
+        if state.numpy_reference and ref is not None:
             lines = [Line(t, SMALL, AMBER) for t in _reference_text(ref).split("; ")]
             panel = self._panel(lines, opaque=False, width=self._px(190), volatile=True)
             panel = panel[:, : self._px(190)]
             blit(layer, panel, x, self._px(MARGIN) + card_h + self._px(4))
 
-    def _digit_label(self, metadata: Mapping[str, Any], status: str) -> str:
-        if status == "digit" and metadata.get("digit.prediction") is not None:
-            conf = float(metadata.get("digit.confidence", 0.0) or 0.0)
-            return f"{int(metadata['digit.prediction'])}  {conf * 100:.0f}%"
-        if status == "no_digit":
-            return "no digit"
-        return "classifier unavailable"
-
     def _prediction_card(
         self,
         layer: np.ndarray,
-        metadata: Mapping[str, Any],
-        status: str,
+        digit: DigitResult | None,
         where: tuple[int, int],
         *,
         opaque: bool,
@@ -345,50 +347,50 @@ class OverlayRenderer:
         digit) and the confidence (per percent); only the bars are drawn each frame.
         A new prediction therefore costs no more than a repeated one.
         """
-        probs = metadata.get("digit.probs")
+        status = digit.status if digit is not None else UNAVAILABLE
         values: np.ndarray | None = None
-        if probs is not None and status != "unavailable":
-            values = np.clip(np.asarray(probs, np.float32).ravel()[:10], 0.0, 1.0)
+        if digit is not None and status != UNAVAILABLE:
+            values = np.clip(np.asarray(digit.probs, np.float32).ravel()[:10], 0.0, 1.0)
             if values.size != 10:
                 values = None
-        pred = metadata.get("digit.prediction")
-        best = int(np.argmax(values)) if values is not None else -1
+        pred = digit.prediction if digit is not None else None
+        # All-zero probabilities (no digit for a while) highlight no class.
+        best = int(np.argmax(values)) if values is not None and values.max() > 0 else -1
         color = _status_color(status)
         # The card is narrow: the runtime's name and version; the footer has the rest.
-        runtime = str(metadata.get("digit.runtime", "") or "").split(",")[0]
-        reason = str(metadata.get("digit.reason", "") or "")
+        runtime = (digit.runtime if digit is not None else "").split(",")[0]
+        reason = (digit.reason if digit is not None else None) or ""
         key = ("card", status, runtime, reason, opaque, width)
         card, geometry = self.cache.get(
             key, lambda: self._draw_card(status, runtime, reason, opaque, width)
         )
         x, y = where
         blit(layer, card, x, y)
-        if status == "digit" and pred is not None:
+        if digit is not None and status == DIGIT and pred is not None:
             title = self._panel([Line(f"digit {int(pred)}", 0.9, color, True)], opaque=opaque)
             blit(layer, title[:, : card.shape[1]], x, y)
-            conf = metadata.get("digit.confidence")
-            if conf is not None:
-                text = self._panel(
-                    [Line(f"confidence {float(conf) * 100:.0f}%", SMALL, WHITE)],
-                    opaque=opaque,
-                    volatile=True,
-                )
-                blit(layer, text[:, : card.shape[1]], x, y + geometry["conf_y"])
+            text = self._panel(
+                [Line(f"confidence {digit.confidence * 100:.0f}%", SMALL, WHITE)],
+                opaque=opaque,
+                volatile=True,
+            )
+            blit(layer, text[:, : card.shape[1]], x, y + geometry["conf_y"])
         if values is None:
             return card.shape[0]
         slots, base_y, bar_h = geometry["slots"], geometry["base_y"], geometry["bar_h"]
-        label = self.cache.get(
-            ("label", best, opaque),
-            lambda: render_panel(
-                [Line(str(best), SMALL, WHITE, True)],
-                self.scale,
-                pad=1,
-                bg_alpha=185,
-                flatten_on=VIEW_BG if opaque else None,
-            ),
-        )
-        bx0, bx1 = slots[best]
-        blit(layer, label, x + (bx0 + bx1 - label.shape[1]) // 2, y + base_y + self._px(2))
+        if best >= 0:
+            label = self.cache.get(
+                ("label", best, opaque),
+                lambda: render_panel(
+                    [Line(str(best), SMALL, WHITE, True)],
+                    self.scale,
+                    pad=1,
+                    bg_alpha=185,
+                    flatten_on=VIEW_BG if opaque else None,
+                ),
+            )
+            bx0, bx1 = slots[best]
+            blit(layer, label, x + (bx0 + bx1 - label.shape[1]) // 2, y + base_y + self._px(2))
         for i, (bx0, bx1) in enumerate(slots):
             bh = round(bar_h * float(values[i]))
             if bh > 0:
@@ -463,25 +465,24 @@ class OverlayRenderer:
         self,
         layer: np.ndarray,
         state: ViewState,
-        metadata: Mapping[str, Any],
+        results: FrameResults,
         header_h: int,
         bottom: int,
     ) -> None:
         m = self._px(MARGIN)
         col_w = self._px(200)
         pooling = state.view == "pooling"
-        prefix = "pool" if pooling else "kernel"
-        image = metadata.get(f"{prefix}.image")
+        shown_map: MapResult | None = results.pool if pooling else results.kernel
         # Bottom band: legend and the size formulas.
-        formula_lines = self._formula_lines(metadata, prefix)
+        formula_lines = _formula_lines(shown_map, pooling)
         formulas = self._panel(formula_lines, opaque=True) if formula_lines else None
         band_top = bottom - (formulas.shape[0] + self._px(4) if formulas is not None else 0)
         if formulas is not None:
             blit(layer, formulas, m, band_top)
         legend_h = self._px(26)
         area = (m, header_h + m, self.width - col_w - 2 * m, band_top - legend_h - header_h - 2 * m)
-        self._settings_column(layer, state, metadata, pooling, (self.width - col_w - m, m, col_w))
-        if image is None:
+        self._settings_column(layer, state, results, pooling, (self.width - col_w - m, m, col_w))
+        if shown_map is None:
             reason = "kernel stage off or failed" if not pooling else "pooling stage off or failed"
             blit(
                 layer,
@@ -489,8 +490,8 @@ class OverlayRenderer:
                 *area[:2],
             )
             return
-        shown = self._show_image(layer, image, area)
-        lo, hi = metadata.get(f"{prefix}.range", (0.0, 1.0))
+        shown = self._show_image(layer, shown_map.image, area)
+        lo, hi = shown_map.value_range
         legend = self.cache.get(
             ("legend", shown[2], float(lo), float(hi)),
             lambda: legend_bar(shown[2], self._px(10), float(lo), float(hi), self.scale),
@@ -516,40 +517,27 @@ class OverlayRenderer:
         layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
         return (x, y, fw + 2, fh + 2)
 
-    def _formula_lines(self, metadata: Mapping[str, Any], prefix: str) -> list[Line]:
-        lines = []
-        for key in (f"{prefix}.formula", f"{prefix}.formula_w"):
-            text = metadata.get(key)
-            if isinstance(text, str) and text:
-                lines.append(Line(text, SMALL, WHITE))
-        if lines:
-            generic = (
-                "H' = floor((H + 2p - k) / s) + 1"
-                if prefix == "kernel"
-                else "H' = floor((H - n) / n) + 1   (window n, step n)"
-            )
-            lines.insert(0, Line(generic, SMALL, CYAN))
-        return lines
-
     def _settings_column(
         self,
         layer: np.ndarray,
         state: ViewState,
-        metadata: Mapping[str, Any],
+        results: FrameResults,
         pooling: bool,
         where: tuple[int, int, int],
     ) -> None:
         x, y, w = where
+        kernel = results.kernel
+        ref: ReferenceRun | None
         if pooling:
             lines = [
                 Line(f"{state.pool_mode} pooling", BODY, CYAN, True),
                 Line(f"window {state.pool_size}x{state.pool_size}, step {state.pool_size}", SMALL),
             ]
-            lines += _shape_lines(metadata, "pool")
-            ref = metadata.get("pool.reference")
+            lines += _shape_lines(results.pool)
+            ref = results.pool.reference if results.pool is not None else None
         else:
-            k = metadata.get("kernel.matrix")
-            size = f"{k.shape[0]}x{k.shape[1]}" if isinstance(k, np.ndarray) else "?"
+            k = kernel.matrices[0] if kernel is not None else None
+            size = f"{k.shape[0]}x{k.shape[1]}" if k is not None else "?"
             convolution = state.operation == "convolution"
             lines = [
                 Line(f"kernel {size} (as applied)", BODY, CYAN, True),
@@ -558,19 +546,19 @@ class OverlayRenderer:
                 Line("convolution:" if convolution else "cross-correlation:", SMALL, AMBER, True),
                 Line("kernel flipped 180 deg" if convolution else "kernel used as written", SMALL),
             ]
-            if metadata.get("kernel.combine") == "magnitude":
+            if kernel is not None and kernel.combine == "magnitude":
                 flip.append(Line("|G| = sqrt(Gx^2 + Gy^2)", SMALL))
-            lines += flip + _shape_lines(metadata, "kernel")
-            ref = metadata.get("kernel.reference")
-        if ref:
-            ms, diff = float(ref.get("ms", 0)), float(ref.get("max_abs_diff", 0))
-            lines.append(Line(f"NumPy ref {ms:.1f} ms, diff {diff:.1g}", SMALL, AMBER))
+            lines += flip + _shape_lines(kernel)
+            ref = kernel.reference if kernel is not None else None
+        if ref is not None:
+            text = f"NumPy ref {ref.ms:.1f} ms, diff {ref.max_abs_diff:.1g}"
+            lines.append(Line(text, SMALL, AMBER))
         top_lines, rest = lines[:1], lines[1:]
         head = self._panel(top_lines, opaque=True, width=w)
         blit(layer, head, x, y)
         y += head.shape[0]
-        if not pooling and isinstance(metadata.get("kernel.matrix"), np.ndarray):
-            matrices = metadata.get("kernel.matrices") or (metadata["kernel.matrix"],)
+        if not pooling and kernel is not None:
+            matrices = kernel.matrices
             # Sobel magnitude slides two kernels: show both, half the width each.
             each = w if len(matrices) == 1 else (w - self._px(4)) // 2
             height = 0
@@ -579,10 +567,8 @@ class OverlayRenderer:
                 blit(layer, grid, x + i * (each + self._px(4)), y)
                 height = max(height, grid.shape[0])
             y += height + self._px(4)
-        elif pooling and metadata.get("kernel.image") is not None:
-            thumb = fit_image(
-                np.asarray(metadata["kernel.image"]), w, self._px(90), integer_zoom=False
-            )
+        elif pooling and kernel is not None:
+            thumb = fit_image(kernel.image, w, self._px(90), integer_zoom=False)
             caption = self._panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
             blit(layer, caption, x, y)
             y += caption.shape[0]
@@ -634,17 +620,13 @@ class OverlayRenderer:
     # ---- features view ------------------------------------------------------------
 
     def _features_view(
-        self,
-        layer: np.ndarray,
-        state: ViewState,
-        metadata: Mapping[str, Any],
-        header_h: int,
-        bottom: int,
+        self, layer: np.ndarray, results: FrameResults, header_h: int, bottom: int
     ) -> None:
         m = self._px(MARGIN)
         left_w = self._px(150)
         y = header_h + m
-        tensor = metadata.get("features.tensor_image")
+        features = results.features
+        tensor = features.tensor_image if features is not None else None
         caption = self._panel([Line("input 28x28", SMALL, CYAN, True)], opaque=True, width=left_w)
         blit(layer, caption, m, y)
         y += caption.shape[0]
@@ -656,9 +638,8 @@ class OverlayRenderer:
             )
             blit(layer, legend, m, y + box[3] + self._px(2))
             y += box[3] + legend.shape[0] + self._px(6)
-        status = str(metadata.get("digit.status", "unavailable"))
-        self._prediction_card(layer, metadata, status, (m, y), opaque=True, width=150)
-        items = self._feature_items(metadata)
+        self._prediction_card(layer, results.digit, (m, y), opaque=True, width=150)
+        items = _feature_items(features)
         x = m + left_w + m
         if not items:
             note = self._panel(
@@ -672,8 +653,8 @@ class OverlayRenderer:
         # colours.
         area_w = self.width - x - m
         col_ws = (area_w * 58 // 100, area_w - area_w * 58 // 100 - m)
-        spatial = [item for item in items if item[4]]
-        flat = [item for item in items if not item[4]]
+        spatial = [item for item in items if item.spatial]
+        flat = [item for item in items if not item.spatial]
         if not spatial or not flat:
             split = -(-len(items) // 2)
             spatial, flat = items[:split], items[split:]
@@ -684,26 +665,33 @@ class OverlayRenderer:
             ix += col_w + m
 
     def _feature_column(
-        self, layer: np.ndarray, chunk: list, x: int, top: int, col_w: int, bottom: int
+        self,
+        layer: np.ndarray,
+        chunk: list[FeatureMap],
+        x: int,
+        top: int,
+        col_w: int,
+        bottom: int,
     ) -> None:
         strip_h = self._px(6)
-        heads = [self._panel([Line(t, SMALL, CYAN, True)], opaque=True) for t, *_ in chunk]
+        heads = [self._panel([Line(it.title, SMALL, CYAN, True)], opaque=True) for it in chunk]
         fixed = sum(h.shape[0] + self._px(3) for h in heads)
-        fixed += sum(strip_h + 2 + self._px(2) for _, _, rng, _, _ in chunk if rng is not None)
+        fixed += sum(strip_h + 2 + self._px(2) for it in chunk if it.value_range is not None)
         natural = [
-            img.shape[0] * min(4.0, (col_w - 2) / max(1, img.shape[1])) + 2
-            for _, img, _, _, _ in chunk
+            it.image.shape[0] * min(4.0, (col_w - 2) / max(1, it.image.shape[1])) + 2
+            for it in chunk
         ]
         factor = min(1.0, (bottom - top - fixed) / max(1.0, sum(natural)))
         y = top
-        for (_, image, value_range, lut, _), head, nat in zip(chunk, heads, natural, strict=True):
+        for item, head, nat in zip(chunk, heads, natural, strict=True):
             blit(layer, head[:, :col_w], x, y)
             y += head.shape[0]
-            box = self._show_image(layer, image, (x, y, col_w, max(3, int(nat * factor))))
+            box = self._show_image(layer, item.image, (x, y, col_w, max(3, int(nat * factor))))
             y += box[3] + self._px(3)
-            if value_range is not None:
+            if item.value_range is not None:
                 if box[2] > 0:
-                    lo, hi = value_range
+                    lo, hi = item.value_range
+                    lut = item.colormap
                     legend = self.cache.get(
                         ("strip", box[2], lo, hi, lut is not None),
                         lambda box=box, lo=lo, hi=hi, lut=lut: legend_bar(
@@ -713,35 +701,43 @@ class OverlayRenderer:
                     blit(layer, legend, x, y - self._px(2))
                 y += strip_h + 2 + self._px(2)
 
-    def _feature_items(
-        self, metadata: Mapping[str, Any]
-    ) -> list[tuple[str, np.ndarray, Any, Any, bool]]:
-        """(title, BGR image, (lo, hi) or None, colour map, spatial) per features-view map."""
-        items = []
-        for mosaic in metadata.get("features.mosaics") or []:
-            image = mosaic.get("image")
-            if image is None:
-                continue
-            lo, hi = (float(v) for v in mosaic.get("range", (0.0, 1.0)))
-            shape = mosaic.get("shape", ())
-            title = (
-                f"{mosaic.get('name', '?')} {_shape_text(shape)}  [{fmt_num(lo)}, {fmt_num(hi)}]"
-            )
-            spatial = len(shape) == 3
-            items.append((title, np.asarray(image), (lo, hi), _colour_map(lo), spatial))
-        learned = metadata.get("features.learned_kernels")
-        if learned is not None:
-            rng = metadata.get("features.learned_range")
-            value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
-            span = (
-                f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
-            )
-            title = f"conv1 kernels{span}"
-            items.append((title, np.asarray(learned), value_range, _colour_map(-1), False))
-        handmade = metadata.get("features.handmade_kernels")
-        if handmade is not None:
-            items.append(("hand-made kernels", np.asarray(handmade), None, None, False))
-        return items
+
+@dataclass(frozen=True, eq=False)
+class FeatureMap:
+    """One picture of the features view: its caption, image, colour scale and column."""
+
+    title: str
+    #: (h, w, 3) uint8 BGR.
+    image: np.ndarray
+    #: The (lo, hi) under a colour strip, or None for no strip.
+    value_range: tuple[float, float] | None
+    #: A cv2.COLORMAP_* or a (256, 1, 3) lookup table for the strip; None for grey.
+    colormap: Any
+    #: Conv/pool layers (h, w, c) go in the wide column, dense layers and kernels in the other.
+    spatial: bool
+
+
+def _feature_items(features: FeaturesResult | None) -> list[FeatureMap]:
+    """The features view's pictures: every layer's mosaic, then the kernels."""
+    if features is None:
+        return []
+    items = []
+    for mosaic in features.mosaics:
+        lo, hi = (float(v) for v in mosaic.value_range)
+        title = f"{mosaic.name} {_shape_text(mosaic.shape)}  [{fmt_num(lo)}, {fmt_num(hi)}]"
+        spatial = len(mosaic.shape) == 3
+        items.append(FeatureMap(title, mosaic.image, (lo, hi), _colour_map(lo), spatial))
+    if features.learned_kernels is not None:
+        rng = features.learned_range
+        value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
+        span = f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
+        title = f"conv1 kernels{span}"
+        items.append(
+            FeatureMap(title, features.learned_kernels, value_range, _colour_map(-1), False)
+        )
+    if features.handmade_kernels is not None:
+        items.append(FeatureMap("hand-made kernels", features.handmade_kernels, None, None, False))
+    return items
 
 
 def _colour_map(lo: float) -> Any:
@@ -756,14 +752,34 @@ def _diverging() -> np.ndarray:
     return diverging_lut()
 
 
-def _reference_text(ref: Mapping[str, Any]) -> str:
+def _reference_text(ref: ReferenceRun) -> str:
     """The NumPy reference network's run: its time and agreement ("; " splits lines)."""
-    if ref.get("error"):
-        return f"NumPy ref unavailable: {ref['error']}"
-    ms, diff = float(ref.get("ms", 0.0)), float(ref.get("max_abs_diff", 0.0))
-    pred = ref.get("prediction")
-    said = f", says {pred}" if pred is not None else ""
-    return f"NumPy ref {ms:.1f} ms{said}; max |diff| {diff:.1g}"
+    if ref.error:
+        return f"NumPy ref unavailable: {ref.error}"
+    said = f", says {ref.prediction}" if ref.prediction is not None else ""
+    return f"NumPy ref {ref.ms:.1f} ms{said}; max |diff| {ref.max_abs_diff:.1g}"
+
+
+def _digit_label(digit: DigitResult | None) -> str:
+    if digit is not None and digit.status == DIGIT and digit.prediction is not None:
+        return f"{int(digit.prediction)}  {digit.confidence * 100:.0f}%"
+    if digit is not None and digit.status == NO_DIGIT:
+        return "no digit"
+    return "classifier unavailable"
+
+
+def _formula_lines(shown: MapResult | None, pooling: bool) -> list[Line]:
+    if shown is None:
+        return []
+    lines = [Line(text, SMALL, WHITE) for text in (shown.formula_h, shown.formula_w) if text]
+    if lines:
+        generic = (
+            "H' = floor((H - n) / n) + 1   (window n, step n)"
+            if pooling
+            else "H' = floor((H + 2p - k) / s) + 1"
+        )
+        lines.insert(0, Line(generic, SMALL, CYAN))
+    return lines
 
 
 def _shape_text(shape: Any) -> str:
@@ -773,14 +789,13 @@ def _shape_text(shape: Any) -> str:
         return str(shape)
 
 
-def _shape_lines(metadata: Mapping[str, Any], prefix: str) -> list[Line]:
-    lines = []
-    ins, outs = metadata.get(f"{prefix}.in_shape"), metadata.get(f"{prefix}.out_shape")
-    if ins is not None:
-        lines.append(Line(f"in   {_shape_text(ins)}", SMALL))
-    if outs is not None:
-        lines.append(Line(f"out  {_shape_text(outs)}  (H' x W')", SMALL, GREEN, True))
-    return lines
+def _shape_lines(shown: MapResult | None) -> list[Line]:
+    if shown is None:
+        return []
+    return [
+        Line(f"in   {_shape_text(shown.in_shape)}", SMALL),
+        Line(f"out  {_shape_text(shown.out_shape)}  (H' x W')", SMALL, GREEN, True),
+    ]
 
 
 def _cell_text(v: float) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import numpy as np
 
 from app.display.compose import compose
 from app.frame import Frame
+from app.stages.results import DigitResult
 from app.state import ViewState
 
 
@@ -45,7 +45,7 @@ def save_snapshot(
     directory: str | Path,
     frame: Frame,
     overlay: np.ndarray,
-    metadata: Mapping[str, Any],
+    digit: DigitResult | None,
     state: ViewState,
 ) -> Path:
     """Write one snapshot folder under ``directory`` and return its path.
@@ -62,31 +62,28 @@ def save_snapshot(
     folder = Path(directory) / f"snapshot-{stamp}-{frame.seq:06d}"
     folder.mkdir(parents=True, exist_ok=True)
     _write_png(folder / "composite.png", compose(frame.array, overlay))
-    roi = metadata.get("digit.roi_px")
     files = ["composite.png"]
-    if roi is not None:
+    if digit is not None:
         h, w = frame.array.shape[:2]
-        x0, y0, x1, y1 = (round(float(v)) for v in roi)
+        x0, y0, x1, y1 = digit.roi_px
         x0, y0, x1, y1 = max(0, x0), max(0, y0), min(w, x1), min(h, y1)
         if x1 > x0 and y1 > y0:
             _write_png(folder / "roi.png", frame.array[y0:y1, x0:x1])
             files.append("roi.png")
-    tensor = metadata.get("digit.tensor")
-    if tensor is not None:
-        _write_png(folder / "tensor_28x28.png", tensor_to_png(tensor))
-        files.append("tensor_28x28.png")
-    probs = metadata.get("digit.probs")
+        if digit.tensor is not None:
+            _write_png(folder / "tensor_28x28.png", tensor_to_png(digit.tensor))
+            files.append("tensor_28x28.png")
     record = {
         "seq": frame.seq,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "state": _jsonable(asdict(state)),
-        "status": metadata.get("digit.status"),
-        "reason": metadata.get("digit.reason"),
-        "prediction": _jsonable(metadata.get("digit.prediction")),
-        "confidence": _jsonable(metadata.get("digit.confidence")),
-        "probs": None if probs is None else [round(float(p), 6) for p in np.ravel(probs)],
-        "runtime": metadata.get("digit.runtime"),
-        "roi_px": _jsonable(roi),
+        "status": digit.status if digit else None,
+        "reason": digit.reason if digit else None,
+        "prediction": digit.prediction if digit else None,
+        "confidence": _jsonable(digit.confidence) if digit else None,
+        "probs": [round(float(p), 6) for p in np.ravel(digit.probs)] if digit else None,
+        "runtime": digit.runtime if digit else None,
+        "roi_px": _jsonable(digit.roi_px) if digit else None,
         "files": [*files, "prediction.json"],
     }
     (folder / "prediction.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

@@ -38,6 +38,7 @@ from app.sdnotify import SystemdNotifier
 from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.stages.base import Stage
+from app.stages.results import FrameResults
 from app.state import ViewState
 from benchmarks.report import print_report, resident_mb
 
@@ -102,11 +103,11 @@ class FlakyStage(Stage):
         self.rng = random.Random(seed)
         self.raised = 0
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         if self.rng.random() < self.rate:
             self.raised += 1
             raise RuntimeError("soak: injected stage failure")
-        self.inner.process(frame, state, metadata)
+        self.inner.process(frame, state, results)
 
 
 class TimedNotifier(SystemdNotifier):

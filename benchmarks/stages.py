@@ -31,6 +31,7 @@ from app.errors import ModelError
 from app.frame import Frame
 from app.sources.demo import DemoSource
 from app.stages.pipeline import build_stages
+from app.stages.results import FrameResults
 from app.state import ViewState
 
 CASES: list[tuple[str, dict[str, Any], ViewState]] = [
@@ -63,11 +64,11 @@ def run_case(
     totals: list[float] = []
     for warm in (True, False):
         for frame in frames:
-            metadata: dict[str, Any] = {}
+            results = FrameResults()
             total = 0.0
             for stage in active:
                 start = time.perf_counter()
-                stage.process(frame, state, metadata)
+                stage.process(frame, state, results)
                 spent = time.perf_counter() - start
                 if not warm:
                     times[stage.name].append(spent)

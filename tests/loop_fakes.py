@@ -14,6 +14,7 @@ from app.errors import SourceError
 from app.frame import Frame
 from app.sources.base import Source
 from app.stages.base import Stage
+from app.stages.results import FrameResults
 from app.state import ViewState
 
 
@@ -101,7 +102,8 @@ class RecordingDisplay(Display):
 
 
 class CountingStage(Stage):
-    """Writes ``<name>.count``; raises on the frame numbers in ``fail_at`` (or always)."""
+    """Records each call (state, frame seq, whether it finished); raises on the call
+    numbers in ``fail_at`` (or always)."""
 
     def __init__(self, name: str, views: tuple[str, ...], *, fail_always: bool = False) -> None:
         self.name = name
@@ -110,15 +112,17 @@ class CountingStage(Stage):
         self.fail_at: set[int] = set()
         self.calls = 0
         self.seen_states: list[ViewState] = []
+        self.seen_seqs: list[int] = []
+        self.completed: list[int] = []
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         n = self.calls
         self.calls += 1
         self.seen_states.append(state)
+        self.seen_seqs.append(frame.seq)
         if self.fail_always or n in self.fail_at:
             raise ValueError(f"{self.name} broke on call {n}")
-        metadata[f"{self.name}.count"] = n
-        metadata[f"{self.name}.seq"] = frame.seq
+        self.completed.append(n)
 
 
 class FakeNotifier:

@@ -1,11 +1,30 @@
-"""Fixed metadata and frames for the overlay's golden-frame tests (no randomness, no stages)."""
+"""Hand-made stage results and frames for the overlay's golden-frame tests (no stages).
+
+The pipeline goldens (``tests/test_pipeline_golden.py``) draw what the real stages make;
+these cases pin what the stages rarely make on the demo: an unavailable classifier, a
+camera message, the NumPy reference, the Sobel pair, the help table.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import cv2
 import numpy as np
 
 from app.overlay import OverlayInfo
+from app.stages.results import (
+    DIGIT,
+    NO_DIGIT,
+    UNAVAILABLE,
+    DigitResult,
+    FeaturesResult,
+    FrameResults,
+    KernelResult,
+    LayerMosaic,
+    PoolResult,
+    ReferenceRun,
+)
 from app.state import Roi, ViewState
 
 WIDTH, HEIGHT = 640, 480
@@ -34,88 +53,84 @@ def probs() -> np.ndarray:
     return p / p.sum()
 
 
-def digit_metadata(status: str = "digit") -> dict:
-    md = {
-        "digit.roi_px": (212, 132, 428, 348),
-        "digit.status": status,
-        "digit.runtime": "LiteRT 1.2",
-        "digit.tensor": np.zeros((28, 28), np.float32),
+def digit_result(status: str = DIGIT, **changes: Any) -> DigitResult:
+    fields: dict[str, Any] = {
+        "status": status,
+        "reason": None,
+        "prediction": None,
+        "confidence": 0.0,
+        "probs": np.zeros(10, np.float32),
+        "runtime": "LiteRT 1.2",
+        "roi_px": (212, 132, 428, 348),
+        "tensor": np.zeros((28, 28), np.float32),
     }
-    if status == "digit":
-        md.update({"digit.prediction": 7, "digit.confidence": 0.86, "digit.probs": probs()})
-    elif status == "no_digit":
-        md.update({"digit.prediction": None, "digit.reason": "too little ink in the ROI"})
+    if status == DIGIT:
+        fields.update(prediction=7, confidence=0.86, probs=probs())
+    elif status == NO_DIGIT:
+        fields.update(reason="too little ink in the ROI")
     else:
-        md.update({"digit.reason": "model file models/lenet.tflite missing"})
-    return md
+        fields.update(reason="model file models/lenet.tflite missing")
+    return DigitResult(**{**fields, **changes})
 
 
-def kernel_metadata(stride: int = 2) -> dict:
+def digit_results(status: str = DIGIT, **changes: Any) -> FrameResults:
+    return FrameResults(digit=digit_result(status, **changes))
+
+
+def kernel_result(stride: int = 2, **changes: Any) -> KernelResult:
     matrix = np.array([[-1, -1, -1], [0, 0, 0], [1, 1, 1]], np.float32)
     h_out = (240 + 2 - 3) // stride + 1
     w_out = (320 + 2 - 3) // stride + 1
-    return {
-        "kernel.name": "horizontal_edge",
-        "kernel.matrix": matrix,
-        "kernel.operation": "correlation",
-        "kernel.image": ramp_image(h_out, w_out),
-        "kernel.range": (-3.0, 3.0),
-        "kernel.in_shape": (240, 320),
-        "kernel.out_shape": (h_out, w_out),
-        "kernel.formula": f"H' = floor((240 + 2*1 - 3) / {stride}) + 1 = {h_out}",
-        "kernel.formula_w": f"W' = floor((320 + 2*1 - 3) / {stride}) + 1 = {w_out}",
-        "kernel.padding": "zero",
-        "kernel.stride": stride,
-        "kernel.activation": "none",
+    image = ramp_image(h_out, w_out)
+    fields: dict[str, Any] = {
+        "name": "horizontal_edge",
+        "matrices": (matrix,),
+        "output": image.astype(np.float32),
+        "image": image,
+        "value_range": (-3.0, 3.0),
+        "in_shape": (240, 320),
+        "out_shape": (h_out, w_out),
+        "formula_h": f"H' = floor((240 + 2*1 - 3) / {stride}) + 1 = {h_out}",
+        "formula_w": f"W' = floor((320 + 2*1 - 3) / {stride}) + 1 = {w_out}",
     }
+    return KernelResult(**{**fields, **changes})
 
 
-def pool_metadata() -> dict:
-    md = kernel_metadata(stride=1)
-    md.update(
-        {
-            "pool.image": ramp_image(120, 160),
-            "pool.range": (-3.0, 3.0),
-            "pool.in_shape": (240, 320),
-            "pool.out_shape": (120, 160),
-            "pool.mode": "max",
-            "pool.size": 2,
-            "pool.formula": "H' = floor((240 - 2) / 2) + 1 = 120",
-            "pool.formula_w": "W' = floor((320 - 2) / 2) + 1 = 160",
-        }
+def pool_results() -> FrameResults:
+    image = ramp_image(120, 160)
+    pool = PoolResult(
+        output=image.astype(np.float32),
+        image=image,
+        value_range=(-3.0, 3.0),
+        in_shape=(240, 320),
+        out_shape=(120, 160),
+        formula_h="H' = floor((240 - 2) / 2) + 1 = 120",
+        formula_w="W' = floor((320 - 2) / 2) + 1 = 160",
     )
-    return md
+    return FrameResults(kernel=kernel_result(stride=1), pool=pool)
 
 
-def features_metadata() -> dict:
-    md = digit_metadata()
-
-    def mosaic(name: str, h: int, w: int, shape: tuple, rng: tuple) -> dict:
+def features_results() -> FrameResults:
+    def mosaic(name: str, h: int, w: int, shape: tuple, rng: tuple) -> LayerMosaic:
         grey = ramp_image(h, w)
-        return {
-            "name": name,
-            "image": cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS),
-            "range": rng,
-            "shape": shape,
-        }
+        image = cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)
+        return LayerMosaic(name=name, image=image, value_range=rng, shape=shape)
 
-    md.update(
-        {
-            "features.tensor_image": ramp_image(28, 28),
-            "features.mosaics": [
-                mosaic("conv1", 52, 156, (24, 24, 6), (-1.5, 2.25)),
-                mosaic("pool1", 26, 78, (12, 12, 6), (0.0, 2.25)),
-                mosaic("conv2", 42, 168, (10, 10, 16), (0.0, 6.5)),
-                mosaic("pool2", 22, 88, (5, 5, 16), (0.0, 6.5)),
-                mosaic("fc1", 60, 144, (120,), (0.0, 4.0)),
-                mosaic("fc2", 42, 144, (84,), (0.0, 3.0)),
-                mosaic("fc3", 12, 120, (10,), (-12.0, 12.0)),
-            ],
-            "features.learned_kernels": cv2.applyColorMap(ramp_image(20, 130), cv2.COLORMAP_JET),
-            "features.learned_range": (-0.5, 0.5),
-        }
+    features = FeaturesResult(
+        tensor_image=ramp_image(28, 28),
+        mosaics=(
+            mosaic("conv1", 52, 156, (24, 24, 6), (-1.5, 2.25)),
+            mosaic("pool1", 26, 78, (12, 12, 6), (0.0, 2.25)),
+            mosaic("conv2", 42, 168, (10, 10, 16), (0.0, 6.5)),
+            mosaic("pool2", 22, 88, (5, 5, 16), (0.0, 6.5)),
+            mosaic("fc1", 60, 144, (120,), (0.0, 4.0)),
+            mosaic("fc2", 42, 144, (84,), (0.0, 3.0)),
+            mosaic("fc3", 12, 120, (10,), (-12.0, 12.0)),
+        ),
+        learned_kernels=cv2.applyColorMap(ramp_image(20, 130), cv2.COLORMAP_JET),
+        learned_range=(-0.5, 0.5),
     )
-    return md
+    return FrameResults(digit=digit_result(), features=features)
 
 
 INFO = OverlayInfo(
@@ -125,44 +140,46 @@ INFO = OverlayInfo(
     message="",
 )
 
+SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+SOBEL_Y = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float32)
+
 CASES = {
-    "camera_digit": (ViewState(), digit_metadata("digit"), INFO),
-    "camera_no_digit": (ViewState(roi=Roi(0.3, 0.6, 0.3)), digit_metadata("no_digit"), INFO),
+    "camera_digit": (ViewState(), digit_results(DIGIT), INFO),
+    "camera_no_digit": (ViewState(roi=Roi(0.3, 0.6, 0.3)), digit_results(NO_DIGIT), INFO),
     "camera_unavailable_message": (
         ViewState(),
-        digit_metadata("unavailable"),
+        digit_results(UNAVAILABLE),
         OverlayInfo(fps=30.0, message="camera lost - retrying in 2 s"),
     ),
-    "kernel_stride2": (ViewState(view="kernel", stride=2), kernel_metadata(2), INFO),
-    "kernel_convolution": (
-        ViewState(view="kernel", operation="convolution", numpy_reference=True),
-        {**kernel_metadata(1), "kernel.reference": {"ms": 12.5, "max_abs_diff": 2e-6}},
+    "kernel_stride2": (
+        ViewState(view="kernel", stride=2),
+        FrameResults(kernel=kernel_result(2)),
         INFO,
     ),
-    "pooling": (ViewState(view="pooling"), pool_metadata(), INFO),
-    "features": (ViewState(view="features"), features_metadata(), INFO),
-    "help": (ViewState(show_help=True), digit_metadata("digit"), INFO),
+    "kernel_convolution": (
+        ViewState(view="kernel", operation="convolution", numpy_reference=True),
+        FrameResults(kernel=kernel_result(1, reference=ReferenceRun(ms=12.5, max_abs_diff=2e-6))),
+        INFO,
+    ),
+    "pooling": (ViewState(view="pooling"), pool_results(), INFO),
+    "features": (ViewState(view="features"), features_results(), INFO),
+    "help": (ViewState(show_help=True), digit_results(DIGIT), INFO),
     "camera_numpy_reference": (
         ViewState(numpy_reference=True),
-        {
-            **digit_metadata("digit"),
-            "digit.reference": {"ms": 2.4, "max_abs_diff": 3e-7, "prediction": 7},
-        },
+        digit_results(DIGIT, reference=ReferenceRun(ms=2.4, max_abs_diff=3e-7, prediction=7)),
         INFO,
     ),
     "kernel_sobel_magnitude": (
         ViewState(view="kernel", kernel="sobel_magnitude", padding="reflect", activation="relu"),
-        {
-            **kernel_metadata(1),
-            "kernel.name": "sobel_magnitude",
-            "kernel.matrix": np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32),
-            "kernel.matrices": (
-                np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32),
-                np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float32),
-            ),
-            "kernel.combine": "magnitude",
-            "kernel.range": (0.0, 4.0),
-        },
+        FrameResults(
+            kernel=kernel_result(
+                1,
+                name="sobel_magnitude",
+                matrices=(SOBEL_X, SOBEL_Y),
+                combine="magnitude",
+                value_range=(0.0, 4.0),
+            )
+        ),
         INFO,
     ),
 }

@@ -15,6 +15,7 @@ from app.errors import SourceError
 from app.frame import Frame
 from app.loop import CaptureLoop, frame_problem
 from app.stages.base import Stage
+from app.stages.results import DIGIT, DigitResult, FrameResults
 from app.state import ViewState
 from tests.loop_fakes import (
     CountingStage,
@@ -114,22 +115,25 @@ def test_freeze_keeps_processing_the_same_frame() -> None:
     loop.run(max_frames=2)
     actions.put("toggle_freeze")
     loop.run(max_frames=6)
-    seqs = [loop.last_metadata["digit.seq"]]
     assert source.reads == 6  # the source keeps being read (pacing, loss detection)
-    assert loop.state.frozen and seqs == [2]
+    assert loop.state.frozen and stage.seen_seqs == [0, 1, 2, 2, 2, 2]
 
 
 class FixedDigitStage(Stage):
     name = "digit"
     views = ("camera", "features")
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
-        metadata["digit.roi_px"] = (10, 8, 40, 38)
-        metadata["digit.tensor"] = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28)
-        metadata["digit.status"] = "digit"
-        metadata["digit.prediction"] = 3
-        metadata["digit.confidence"] = 0.75
-        metadata["digit.probs"] = np.full(10, 0.1, np.float32)
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
+        results.digit = DigitResult(
+            status=DIGIT,
+            reason=None,
+            prediction=3,
+            confidence=0.75,
+            probs=np.full(10, 0.1, np.float32),
+            runtime="fixed",
+            roi_px=(10, 8, 40, 38),
+            tensor=np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28),
+        )
 
 
 def test_snapshot_writes_composite_roi_tensor_and_json(tmp_path) -> None:
@@ -220,7 +224,7 @@ def test_a_stage_exception_skips_only_that_stage_for_that_frame() -> None:
     loop.run(max_frames=3)
     assert flaky.calls == 3 and steady.calls == 3
     assert loop.stage_faults.is_enabled("kernel")
-    assert "kernel.count" not in loop.last_metadata and loop.last_metadata["digit.count"] == 2
+    assert flaky.completed == [0, 1] and steady.completed == [0, 1, 2]
 
 
 def test_a_stage_that_keeps_failing_is_switched_off_with_a_message() -> None:

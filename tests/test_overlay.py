@@ -1,64 +1,38 @@
-"""Overlay: golden frames pin the layout of every view; behaviour checks on alpha, caching, sizes.
+"""Overlay: golden frames of hand-made results pin the edge cases; behaviour checks on alpha,
+caching, sizes.
 
 Regenerate the goldens after a deliberate layout change with
 ``CONVLENS_UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_overlay.py`` and look at
 the PNGs before committing them (do it under each OpenCV major version you have:
-``tests/golden/opencv4`` and ``tests/golden/opencv5``).
+``tests/golden/opencv4`` and ``tests/golden/opencv5``; see ``tests/goldens.py``).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
+from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
 
 from app.display.compose import compose
 from app.overlay import OverlayInfo, OverlayRenderer
 from app.overlay_draw import fit_image
+from app.stages.results import FrameResults
 from app.state import ViewState
 from tests import overlay_samples as samples
-
-#: OpenCV 5 draws its Hershey fonts with new outlines and different widths, so each
-#: OpenCV major version (4 on Raspberry Pi OS Bookworm's pins, 5 from PyPI today) has
-#: its own goldens; the layout logic under test is the same.
-GOLDEN = Path(__file__).resolve().parent / "golden" / f"opencv{cv2.__version__.split('.')[0]}"
-UPDATE = os.environ.get("CONVLENS_UPDATE_GOLDEN") == "1"
-#: Anti-aliased text differs slightly between OpenCV builds: allow a small mean
-#: difference and a few strongly different pixels, nothing more.
-MAX_MEAN_ABS_DIFF = 1.0
-MAX_FRACTION_OVER_40 = 0.005
+from tests.goldens import check_golden
 
 
 def render_case(name: str) -> np.ndarray:
-    state, metadata, info = samples.CASES[name]
+    state, results, info = samples.CASES[name]
     renderer = OverlayRenderer((samples.WIDTH, samples.HEIGHT))
-    overlay = renderer.render(state, metadata, info)
+    overlay = renderer.render(state, results, info)
     return compose(samples.camera_frame(), overlay)
 
 
 @pytest.mark.parametrize("name", sorted(samples.CASES))
 def test_golden_frame(name: str) -> None:
-    picture = render_case(name)
-    path = GOLDEN / f"overlay_{name}.png"
-    if UPDATE:
-        GOLDEN.mkdir(exist_ok=True)
-        cv2.imwrite(str(path), picture)
-        pytest.skip(f"golden {path.name} rewritten")
-    golden = cv2.imread(str(path))
-    assert golden is not None, f"missing {path}; run with CONVLENS_UPDATE_GOLDEN=1"
-    assert golden.shape == picture.shape
-    diff = np.abs(golden.astype(np.int16) - picture.astype(np.int16)).max(axis=2)
-    mean = float(diff.mean())
-    over = float((diff > 40).mean())
-    failed = Path(tempfile.gettempdir()) / f"convlens_failed_overlay_{name}.png"
-    if mean >= MAX_MEAN_ABS_DIFF or over >= MAX_FRACTION_OVER_40:
-        cv2.imwrite(str(failed), picture)
-    assert mean < MAX_MEAN_ABS_DIFF, f"mean abs diff {mean:.3f}; the new picture is {failed}"
-    assert over < MAX_FRACTION_OVER_40, f"{over:.2%} of pixels differ by > 40; see {failed}"
+    check_golden(f"overlay_{name}", render_case(name))
 
 
 def test_goldens_differ_between_views() -> None:
@@ -70,20 +44,20 @@ def test_goldens_differ_between_views() -> None:
 
 
 def test_camera_view_is_transparent_outside_its_panels() -> None:
-    state, metadata, info = samples.CASES["camera_digit"]
-    overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
+    state, results, info = samples.CASES["camera_digit"]
+    overlay = OverlayRenderer((640, 480)).render(state, results, info)
     assert overlay.shape == (480, 640, 4) and overlay.dtype == np.uint8
     # The ROI's inside and the middle of the frame show the camera.
     assert overlay[240, 320, 3] == 0 and overlay[200, 260, 3] == 0
     # The ROI box is drawn opaque in the "digit" colour (green) at its pixels.
-    x0 = metadata["digit.roi_px"][0]
+    x0 = results.digit.roi_px[0]
     assert overlay[240, x0, 3] == 255 and overlay[240, x0, 1] > 200
 
 
 def test_processed_views_are_opaque() -> None:
     for name in ("kernel_stride2", "pooling", "features"):
-        state, metadata, info = samples.CASES[name]
-        overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
+        state, results, info = samples.CASES[name]
+        overlay = OverlayRenderer((640, 480)).render(state, results, info)
         assert (overlay[:, :, 3] == 255).all(), name
 
 
@@ -97,9 +71,9 @@ def test_processed_image_is_scaled_up_by_whole_blocks() -> None:
 
 
 def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
-    state, metadata, info = samples.CASES["kernel_stride2"]
-    overlay = OverlayRenderer((640, 480)).render(state, metadata, info)
-    image = metadata["kernel.image"]  # 120 x 160 at stride 2 -> zoomed x2
+    state, results, info = samples.CASES["kernel_stride2"]
+    overlay = OverlayRenderer((640, 480)).render(state, results, info)
+    image = results.kernel.image  # 120 x 160 at stride 2 -> zoomed x2
     rgb = overlay[:, :, 0]
     # The ramp's first row appears as 2x2 blocks somewhere in the layer.
     found = False
@@ -119,38 +93,39 @@ def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
 
 
 def test_static_parts_come_from_the_cache() -> None:
-    state, metadata, info = samples.CASES["camera_digit"]
+    state, results, info = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    renderer.render(state, metadata, info)
+    renderer.render(state, results, info)
     misses = renderer.cache.misses
     for _ in range(5):
-        metadata = {**metadata, "digit.probs": np.roll(metadata["digit.probs"], 0) * 0.99}
-        renderer.render(state, metadata, info)
+        digit = replace(results.digit, probs=results.digit.probs * 0.99)
+        results = replace(results, digit=digit)
+        renderer.render(state, results, info)
     assert renderer.cache.misses == misses  # bars changed, nothing was redrawn from scratch
 
 
 def test_changed_text_is_redrawn() -> None:
-    state, metadata, _ = samples.CASES["camera_digit"]
+    state, results, _ = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    a = renderer.render(state, metadata, OverlayInfo(fps=10.0))
-    b = renderer.render(state, metadata, OverlayInfo(fps=25.0))
+    a = renderer.render(state, results, OverlayInfo(fps=10.0))
+    b = renderer.render(state, results, OverlayInfo(fps=25.0))
     assert not np.array_equal(a, b)
-    c = renderer.render(state.with_changes(stride=3), metadata, OverlayInfo(fps=25.0))
+    c = renderer.render(state.with_changes(stride=3), results, OverlayInfo(fps=25.0))
     assert not np.array_equal(b, c)
 
 
 @pytest.mark.parametrize("size", [(320, 240), (1280, 720), (1920, 1080)])
 def test_other_sizes_render_every_view(size: tuple[int, int]) -> None:
     renderer = OverlayRenderer(size)
-    for name, (state, metadata, info) in samples.CASES.items():
-        overlay = renderer.render(state, metadata, info)
+    for name, (state, results, info) in samples.CASES.items():
+        overlay = renderer.render(state, results, info)
         assert overlay.shape == (size[1], size[0], 4), name
 
 
-def test_missing_metadata_still_renders() -> None:
+def test_missing_results_still_render() -> None:
     renderer = OverlayRenderer((640, 480))
     for view in ("camera", "kernel", "pooling", "features"):
-        overlay = renderer.render(ViewState(view=view, show_help=True), {}, None)
+        overlay = renderer.render(ViewState(view=view, show_help=True), FrameResults(), None)
         assert overlay.shape == (480, 640, 4)
 
 
@@ -161,13 +136,13 @@ def test_message_frame_is_a_bgr_picture_of_the_size() -> None:
 
 
 def test_changing_figures_do_not_fill_the_static_cache() -> None:
-    state, metadata, info = samples.CASES["camera_digit"]
+    state, results, info = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    renderer.render(state, metadata, info)
+    renderer.render(state, results, info)
     static = len(renderer.cache)
     for i in range(300):
         fps_info = OverlayInfo(fps=10 + i / 10, stage_ms=(("digit", i / 7),), message=f"{i} s")
-        conf = {**metadata, "digit.confidence": (i % 100) / 100}
+        conf = replace(results, digit=replace(results.digit, confidence=(i % 100) / 100))
         renderer.render(state, conf, fps_info)
     assert len(renderer.cache) == static
     assert len(renderer.volatile_cache) <= renderer.volatile_cache.capacity

@@ -19,6 +19,7 @@ from app.stages.features import FeaturesStage
 from app.stages.kernels import KernelStage
 from app.stages.pipeline import STAGE_ORDER, build_stages
 from app.stages.pooling import PoolStage
+from app.stages.results import FrameResults
 from app.state import Roi, ViewState
 from tests.digit_support import MODELS, committed_classifier, mnist_test_split
 
@@ -121,48 +122,48 @@ def test_roi_pixels_match_on_gray_and_array():
     assert roi_pixels(Roi(0.05, 0.5, 0.5), 640, 480) == (0, 120, 152, 360)  # clipped
 
 
-def test_stage_metadata_on_a_demo_frame_with_a_small_gray():
+def test_stage_result_on_a_demo_frame_with_a_small_gray():
     _, labels = mnist_test_split()
     clf = committed_classifier()
     stage = DigitStage(clf)
     stage.configure({"switch_frames": 2})
     frame = scene_frame(0, gray_size=(320, 240))  # picamera2's lores: half size
-    md: dict = {}
+    res = FrameResults()
     for _ in range(2):
-        md = {}
-        stage.process(frame, ViewState(), md)
-    assert md["digit.roi_px"] == (212, 132, 428, 348)
-    assert md["digit.tensor"].shape == (28, 28) and md["digit.tensor"].dtype == np.float32
-    assert md["digit.status"] == "digit" and md["digit.reason"] is None
-    assert md["digit.prediction"] == int(labels[0])
-    assert 0.5 < md["digit.confidence"] <= 1.0
-    assert md["digit.probs"].shape == (10,) and md["digit.probs"].dtype == np.float32
-    assert set(md["digit.layers"]) == {"conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"}
-    assert md["digit.runtime"] == clf.description
-    assert "digit.reference" not in md
+        res = FrameResults()
+        stage.process(frame, ViewState(), res)
+    assert res.digit.roi_px == (212, 132, 428, 348)
+    assert res.digit.tensor.shape == (28, 28) and res.digit.tensor.dtype == np.float32
+    assert res.digit.status == "digit" and res.digit.reason is None
+    assert res.digit.prediction == int(labels[0])
+    assert 0.5 < res.digit.confidence <= 1.0
+    assert res.digit.probs.shape == (10,) and res.digit.probs.dtype == np.float32
+    assert set(res.digit.layers) == {"conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"}
+    assert res.digit.runtime == clf.description
+    assert res.digit.reference is None
 
 
 def test_numpy_reference_compares_the_runtimes():
     clf = committed_classifier()
     factory = functools.partial(load_classifier, MODELS / "lenet_float32.tflite")
     stage = DigitStage(clf, factory=factory)
-    md: dict = {}
-    stage.process(scene_frame(1), ViewState(numpy_reference=True), md)
-    ref = md["digit.reference"]
-    assert set(ref) >= {"ms", "max_abs_diff", "prediction"}
-    assert ref["max_abs_diff"] < 1e-3 and ref["ms"] > 0
-    assert ref["prediction"] == int(np.argmax(md["digit.probs"]))
+    res = FrameResults()
+    stage.process(scene_frame(1), ViewState(numpy_reference=True), res)
+    ref = res.digit.reference
+    assert ref is not None and ref.error is None
+    assert ref.max_abs_diff < 1e-3 and ref.ms > 0
+    assert ref.prediction == int(np.argmax(res.digit.probs))
 
 
 def test_blank_roi_is_no_digit_with_a_reason():
     stage = DigitStage(FakeClassifier())
     blank = np.full((480, 640, 3), 200, np.uint8)
     frame = Frame(array=blank, gray=blank[:, :, 0].copy(), seq=0, timestamp=0.0)
-    md: dict = {}
-    stage.process(frame, ViewState(), md)
-    assert md["digit.status"] == "no_digit" and md["digit.reason"] == "no ink"
-    assert md["digit.prediction"] is None and md["digit.tensor"] is None
-    assert md["digit.probs"].tolist() == [0.0] * 10 and md["digit.confidence"] == 0.0
+    res = FrameResults()
+    stage.process(frame, ViewState(), res)
+    assert res.digit.status == "no_digit" and res.digit.reason == "no ink"
+    assert res.digit.prediction is None and res.digit.tensor is None
+    assert res.digit.probs.tolist() == [0.0] * 10 and res.digit.confidence == 0.0
 
 
 def test_scripted_predictions_switch_after_k_frames():
@@ -172,9 +173,9 @@ def test_scripted_predictions_switch_after_k_frames():
     frame = scene_frame(2)
     shown = []
     for _ in answers:
-        md: dict = {}
-        stage.process(frame, ViewState(), md)
-        shown.append(md["digit.prediction"])
+        res = FrameResults()
+        stage.process(frame, ViewState(), res)
+        shown.append(res.digit.prediction)
     assert shown == [None, None, 3, 3, 3, 3, 3, 3, 8, 8]
 
 
@@ -184,23 +185,23 @@ def test_missing_model_is_unavailable_and_kernel_views_keep_working(tmp_path):
     assert [s.name for s in stages] == list(STAGE_ORDER)
     frame = scene_frame(3)
     for _ in range(3):
-        md: dict = {}
+        res = FrameResults()
         for stage in stages:
-            stage.process(frame, ViewState(view="pooling"), md)
-        assert md["digit.status"] == "unavailable"
-        assert "nothing.tflite" in md["digit.reason"]
-        assert md["digit.tensor"] is not None  # what the net would see is still shown
-        assert md["pool.out_shape"] == (120, 160)
-        assert md["features.mosaics"] == []
+            stage.process(frame, ViewState(view="pooling"), res)
+        assert res.digit.status == "unavailable"
+        assert "nothing.tflite" in res.digit.reason
+        assert res.digit.tensor is not None  # what the net would see is still shown
+        assert res.pool.out_shape == (120, 160)
+        assert res.features.mosaics == ()
 
 
 def test_corrupt_model_is_unavailable(tmp_path):
     path = tmp_path / "broken.tflite"
     path.write_bytes(b"TFL3" + bytes(100))
     stages = build_stages({}, functools.partial(load_classifier, path))
-    md: dict = {}
-    stages[2].process(scene_frame(4), ViewState(), md)
-    assert md["digit.status"] == "unavailable" and "broken.tflite" in md["digit.reason"]
+    res = FrameResults()
+    stages[2].process(scene_frame(4), ViewState(), res)
+    assert res.digit.status == "unavailable" and "broken.tflite" in res.digit.reason
 
 
 def test_views_and_order():
@@ -264,9 +265,9 @@ def test_live_demo_sequence_shows_the_right_digits():
         for _ in range(30):
             for _ in range(10):
                 frame = source.read()
-                md: dict = {}
-                stage.process(frame, ViewState(), md)
-            right += md["digit.prediction"] == source.current_label
+                res = FrameResults()
+                stage.process(frame, ViewState(), res)
+            right += res.digit.prediction == source.current_label
     finally:
         source.close()
     assert right >= 28

@@ -8,11 +8,27 @@ import pytest
 from app.frame import Frame
 from app.stages.features import FeaturesStage, layer_mosaic, layer_range
 from app.stages.kernels import KERNEL_PRESETS
+from app.stages.results import DIGIT, DigitResult, FrameResults
 from app.state import ViewState
 from tests.digit_support import committed_classifier, mnist_test_split
 
 SHAPES = {"conv1": (28, 28, 6), "pool1": (14, 14, 6), "conv2": (10, 10, 16),
           "pool2": (5, 5, 16), "fc1": (120,), "fc2": (84,), "fc3": (10,)}  # fmt: skip
+
+
+def digit_result(layers: dict, tensor: np.ndarray) -> DigitResult:
+    return DigitResult(
+        status=DIGIT,
+        reason=None,
+        prediction=int(np.argmax(layers["fc3"])),
+        confidence=1.0,
+        probs=np.zeros(10, np.float32),
+        runtime="test",
+        roi_px=(0, 0, 28, 28),
+        tensor=tensor,
+        layers=layers,
+        layers_tensor=tensor,
+    )
 
 
 def _frame() -> Frame:
@@ -33,13 +49,13 @@ def test_layer_range_rules():
 def test_mosaic_layout():
     conv = np.random.default_rng(1).random((10, 10, 16)).astype(np.float32)
     m = layer_mosaic("conv2", conv, (0.0, 1.0), tile_px=50)
-    image = m["image"]
+    image = m.image
     assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
     # 16 channels, 8 per row, zoom 5, 2 px gaps.
     assert image.shape[:2] == (2 * 50 + 2, 8 * 50 + 7 * 2)
-    assert m["shape"] == (10, 10, 16) and m["range"] == (0.0, 1.0)
+    assert m.shape == (10, 10, 16) and m.value_range == (0.0, 1.0)
     dense = layer_mosaic("fc3", np.arange(10, dtype=np.float32) - 5, (-5.0, 5.0), tile_px=50)
-    assert dense["image"].shape[0] == 25  # one row of 10 cells, 25 px each
+    assert dense.image.shape[0] == 25  # one row of 10 cells, 25 px each
 
 
 def test_stage_with_the_committed_model_has_fixed_scales():
@@ -47,41 +63,41 @@ def test_stage_with_the_committed_model_has_fixed_scales():
     images, _ = mnist_test_split()
     stage = FeaturesStage(clf, KERNEL_PRESETS)
     stage.configure({})
-    results = []
+    outputs = []
     for i in (0, 1):
         tensor = images[i].astype(np.float32) / 255.0
-        md = {"digit.layers": clf.predict(tensor).layers, "digit.layers_tensor": tensor}
-        stage.process(_frame(), ViewState(view="features"), md)
-        results.append(md)
-    first, second = results
-    names = [m["name"] for m in first["features.mosaics"]]
+        res = FrameResults(digit=digit_result(clf.predict(tensor).layers, tensor))
+        stage.process(_frame(), ViewState(view="features"), res)
+        outputs.append(res.features)
+    first, second = outputs
+    names = [m.name for m in first.mosaics]
     assert names == list(SHAPES)
-    for a, b in zip(first["features.mosaics"], second["features.mosaics"], strict=True):
-        assert a["range"] == b["range"], a["name"]  # fixed: does not follow the frame
-        assert a["shape"] == SHAPES[a["name"]]
-        lo, hi = a["range"]
+    for a, b in zip(first.mosaics, second.mosaics, strict=True):
+        assert a.value_range == b.value_range, a.name  # fixed: does not follow the frame
+        assert a.shape == SHAPES[a.name]
+        lo, hi = a.value_range
         assert hi > lo
-        if a["name"] != "fc3":  # ReLU layers are non-negative; the logits are signed
+        if a.name != "fc3":  # ReLU layers are non-negative; the logits are signed
             assert lo == 0.0
-    assert first["features.mosaics"][-1]["range"][0] < 0
-    tensor_image = first["features.tensor_image"]
+    assert first.mosaics[-1].value_range[0] < 0
+    tensor_image = first.tensor_image
     assert tensor_image.shape == (28, 28) and tensor_image.dtype == np.uint8
     np.testing.assert_allclose(tensor_image, images[0], atol=1)
-    learned = first["features.learned_kernels"]
+    learned = first.learned_kernels
     assert learned.ndim == 3 and learned.shape[2] == 3 and learned.shape[1] > 5 * learned.shape[0]
-    handmade = first["features.handmade_kernels"]
-    assert handmade.ndim == 3 and "sobel_magnitude" not in first["features.handmade_names"]
-    assert len(first["features.handmade_names"]) == len(KERNEL_PRESETS) - 1
+    handmade = first.handmade_kernels
+    assert handmade.ndim == 3 and "sobel_magnitude" not in stage.handmade_names
+    assert len(stage.handmade_names) == len(KERNEL_PRESETS) - 1
 
 
 def test_no_layers_gives_no_mosaics():
     stage = FeaturesStage(None)
     stage.configure({})
-    md: dict = {}
-    stage.process(_frame(), ViewState(view="features"), md)
-    assert md["features.mosaics"] == []
-    assert md["features.tensor_image"].shape == (28, 28)
-    assert md["features.learned_kernels"] is None
+    res = FrameResults()
+    stage.process(_frame(), ViewState(view="features"), res)
+    assert res.features.mosaics == ()
+    assert res.features.tensor_image.shape == (28, 28)
+    assert res.features.learned_kernels is None
 
 
 @pytest.mark.parametrize("tile", [16, 128])

@@ -17,9 +17,11 @@ from app.stages.kernels import (
     output_size,
     processing_image,
     reference_filter,
+    reference_run,
     validate_kernel,
 )
 from app.stages.pooling import PoolStage, pool_fast, pool_reference
+from app.stages.results import FrameResults
 from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, ViewState
 from training import layers
 
@@ -68,7 +70,7 @@ def test_every_preset_stride_padding_operation_matches_references(name, image):
     ):
         result = apply_kernel(
             image, kernel, stride=stride, padding=padding, activation="none",
-            operation=operation, reference=True,
+            operation=operation,
         )  # fmt: skip
         stack = kernel[None] if kernel.ndim == 2 else kernel
         if operation == "convolution":
@@ -76,14 +78,17 @@ def test_every_preset_stride_padding_operation_matches_references(name, image):
         loops = [loop_correlate(image, k, stride, padding) for k in stack]
         expected = loops[0] if len(loops) == 1 else np.hypot(*loops)
         k = kernel.shape[-1]
-        assert result.output.shape == (
+        assert result.shape == (
             output_size(image.shape[0], k, stride, padding),
             output_size(image.shape[1], k, stride, padding),
         )
-        assert result.output.shape == expected.shape, (name, stride, padding)
-        np.testing.assert_allclose(result.output, expected, atol=1e-4, err_msg=f"{name} {stride}")
-        assert result.reference is not None
-        assert result.reference["max_abs_diff"] < 1e-4
+        assert result.shape == expected.shape, (name, stride, padding)
+        np.testing.assert_allclose(result, expected, atol=1e-4, err_msg=f"{name} {stride}")
+        run = reference_run(
+            image, kernel, result, stride=stride, padding=padding, activation="none",
+            operation=operation,
+        )  # fmt: skip
+        assert run.max_abs_diff < 1e-4
 
 
 def test_output_size_formula():
@@ -99,9 +104,9 @@ def test_convolution_flips_and_correlation_does_not():
     img[2, 2] = 1.0  # an impulse: correlation gives the kernel flipped, convolution as is
     kernel = np.arange(9, dtype=np.float32).reshape(3, 3)
     conv = apply_kernel(img, kernel, stride=1, padding="zero", activation="none",
-                        operation="convolution").output  # fmt: skip
+                        operation="convolution")  # fmt: skip
     corr = apply_kernel(img, kernel, stride=1, padding="zero", activation="none",
-                        operation="correlation").output  # fmt: skip
+                        operation="correlation")  # fmt: skip
     np.testing.assert_array_equal(conv[1:4, 1:4], kernel)
     np.testing.assert_array_equal(corr[1:4, 1:4], kernel[::-1, ::-1])
 
@@ -110,15 +115,15 @@ def test_convolution_flips_and_correlation_does_not():
 def test_activations_match_reference(activation, image):
     kernel = KERNEL_PRESETS["sobel_x"]
     result = apply_kernel(image, kernel, stride=1, padding="reflect", activation=activation,
-                          operation="correlation", reference=True)  # fmt: skip
+                          operation="correlation")  # fmt: skip
     expected = _activate(reference_filter(image, kernel, 1, "reflect"), activation)
-    np.testing.assert_allclose(result.output, expected, atol=1e-5)
+    np.testing.assert_allclose(result, expected, atol=1e-5)
     if activation == "relu":
-        assert result.output.min() >= 0
+        assert result.min() >= 0
     if activation == "sigmoid":
-        assert result.output.min() > 0 and result.output.max() < 1
+        assert result.min() > 0 and result.max() < 1
     if activation == "tanh":
-        assert result.output.min() > -1 and result.output.max() < 1
+        assert result.min() > -1 and result.max() < 1
 
 
 def test_custom_kernel_of_any_odd_size(image):
@@ -126,9 +131,7 @@ def test_custom_kernel_of_any_odd_size(image):
     for stride, padding in itertools.product(STRIDES, PADDINGS):
         result = apply_kernel(image, k5, stride=stride, padding=padding, activation="none",
                               operation="correlation")  # fmt: skip
-        np.testing.assert_allclose(
-            result.output, loop_correlate(image, k5, stride, padding), atol=1e-4
-        )
+        np.testing.assert_allclose(result, loop_correlate(image, k5, stride, padding), atol=1e-4)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +169,7 @@ def _frame(gray: np.ndarray) -> Frame:
     return Frame(array=array, gray=gray, seq=0, timestamp=0.0)
 
 
-def test_kernel_stage_metadata_and_processing_width():
+def test_kernel_stage_result_and_processing_width():
     rng = np.random.default_rng(3)
     gray = rng.integers(0, 256, (480, 640), dtype=np.uint8)
     stage = KernelStage()
@@ -175,41 +178,40 @@ def test_kernel_stage_metadata_and_processing_width():
     )
     state = ViewState(view="kernel", kernel="horizontal_edge", stride=2, padding="zero",
                       operation="convolution", numpy_reference=True)  # fmt: skip
-    md: dict = {}
-    stage.process(_frame(gray), state, md)
-    assert md["kernel.in_shape"] == (240, 320)
-    assert md["kernel.out_shape"] == (120, 160) == md["kernel.output"].shape
-    assert md["kernel.image"].dtype == np.uint8 and md["kernel.image"].shape == (120, 160)
-    assert md["kernel.formula"] == "H' = floor((240 + 2*1 - 3) / 2) + 1 = 120"
-    assert md["kernel.formula_w"] == "W' = floor((320 + 2*1 - 3) / 2) + 1 = 160"
+    res = FrameResults()
+    stage.process(_frame(gray), state, res)
+    assert res.kernel.in_shape == (240, 320)
+    assert res.kernel.out_shape == (120, 160) == res.kernel.output.shape
+    assert res.kernel.image.dtype == np.uint8 and res.kernel.image.shape == (120, 160)
+    assert res.kernel.formula_h == "H' = floor((240 + 2*1 - 3) / 2) + 1 = 120"
+    assert res.kernel.formula_w == "W' = floor((320 + 2*1 - 3) / 2) + 1 = 160"
     np.testing.assert_array_equal(
-        md["kernel.matrix"], KERNEL_PRESETS["horizontal_edge"][::-1, ::-1]
+        res.kernel.matrices[0], KERNEL_PRESETS["horizontal_edge"][::-1, ::-1]
     )
-    assert md["kernel.operation"] == "convolution"
-    assert md["kernel.reference"]["max_abs_diff"] < 1e-4
+    assert res.kernel.reference is not None and res.kernel.reference.max_abs_diff < 1e-4
     # The image is a fixed mapping of the output through kernel.range.
-    lo, hi = md["kernel.range"]
-    np.testing.assert_array_equal(md["kernel.image"], to_display(md["kernel.output"], lo, hi))
+    lo, hi = res.kernel.value_range
+    np.testing.assert_array_equal(res.kernel.image, to_display(res.kernel.output, lo, hi))
     expected = loop_correlate(
         processing_image(gray, 320)[:40, :40],
         KERNEL_PRESETS["horizontal_edge"][::-1, ::-1],
         2,
         "zero",
     )
-    np.testing.assert_allclose(md["kernel.output"][:19, :19], expected[:19, :19], atol=1e-4)
-    md = {}
-    stage.process(_frame(gray), state.with_changes(kernel="ridge", operation="correlation"), md)
-    assert md["kernel.name"] == "ridge"
+    np.testing.assert_allclose(res.kernel.output[:19, :19], expected[:19, :19], atol=1e-4)
+    res = FrameResults()
+    stage.process(_frame(gray), state.with_changes(kernel="ridge", operation="correlation"), res)
+    assert res.kernel.name == "ridge"
 
 
 def test_processing_width_zero_keeps_the_grey_size():
     gray = np.full((48, 64), 100, np.uint8)
     stage = KernelStage()
     stage.configure({"processing_width": 0})
-    md: dict = {}
-    stage.process(_frame(gray), ViewState(padding="valid", stride=3), md)
-    assert md["kernel.in_shape"] == (48, 64)
-    assert md["kernel.out_shape"] == ((48 - 3) // 3 + 1, (64 - 3) // 3 + 1)
+    res = FrameResults()
+    stage.process(_frame(gray), ViewState(padding="valid", stride=3), res)
+    assert res.kernel.in_shape == (48, 64)
+    assert res.kernel.out_shape == ((48 - 3) // 3 + 1, (64 - 3) // 3 + 1)
 
 
 def test_display_ranges_are_fixed_per_kernel_and_activation():
@@ -235,30 +237,30 @@ def test_pooling_matches_reference_and_loop(size, mode):
     np.testing.assert_allclose(fast, loop_pool(x, size, mode), atol=1e-5)
 
 
-def test_pool_stage_metadata():
+def test_pool_stage_result():
     rng = np.random.default_rng(5)
     gray = rng.integers(0, 256, (240, 320), dtype=np.uint8)
     state = ViewState(view="pooling", stride=1, pool_size=3, pool_mode="avg", numpy_reference=True)
-    md: dict = {}
-    KernelStage().process(_frame(gray), state, md)
-    PoolStage().process(_frame(gray), state, md)
-    assert md["pool.in_shape"] == (240, 320)
-    assert md["pool.out_shape"] == (80, 106) == md["pool.output"].shape
-    assert md["pool.formula"] == "H' = floor((240 - 3) / 3) + 1 = 80"
-    assert md["pool.reference"]["max_abs_diff"] < 1e-5
-    assert md["pool.range"] == md["kernel.range"]
-    assert md["pool.image"].shape == (80, 106)
+    res = FrameResults()
+    KernelStage().process(_frame(gray), state, res)
+    PoolStage().process(_frame(gray), state, res)
+    assert res.pool.in_shape == (240, 320)
+    assert res.pool.out_shape == (80, 106) == res.pool.output.shape
+    assert res.pool.formula_h == "H' = floor((240 - 3) / 3) + 1 = 80"
+    assert res.pool.reference is not None and res.pool.reference.max_abs_diff < 1e-5
+    assert res.pool.value_range == res.kernel.value_range
+    assert res.pool.image.shape == (80, 106)
 
 
 def test_pool_without_kernel_output_is_a_no_op():
-    md: dict = {}
-    PoolStage().process(_frame(np.zeros((8, 8), np.uint8)), ViewState(), md)
-    assert md == {}
+    res = FrameResults()
+    PoolStage().process(_frame(np.zeros((8, 8), np.uint8)), ViewState(), res)
+    assert res == FrameResults()
 
 
 def test_unknown_kernel_name_falls_back_to_identity():
     gray = np.arange(64 * 48, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
-    md: dict = {}
-    KernelStage().process(_frame(gray), ViewState(kernel="no_such_kernel"), md)
-    assert md["kernel.name"] == "identity"
-    np.testing.assert_allclose(md["kernel.output"], gray / 255.0, atol=1e-6)
+    res = FrameResults()
+    KernelStage().process(_frame(gray), ViewState(kernel="no_such_kernel"), res)
+    assert res.kernel.name == "identity"
+    np.testing.assert_allclose(res.kernel.output, gray / 255.0, atol=1e-6)

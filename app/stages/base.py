@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.frame import Frame
+from app.stages.results import FrameResults
 from app.state import ViewState
 
 
@@ -15,12 +16,12 @@ class Stage(ABC):
 
     A stage reads its own parameters once in ``configure`` (raising ``ConfigError``
     with its name in the message for a bad one), then ``process`` runs on every
-    frame the current view needs. Results go into ``metadata`` under keys
-    namespaced by the stage name (``"kernel.output"``, ``"digit.probs"``), never
-    into other stages.
+    frame the current view needs. Its result is one frozen dataclass from
+    ``app.stages.results``, stored in its own field of the frame's ``FrameResults``
+    (``results.kernel``); it reads earlier stages' fields, never the stages themselves.
     """
 
-    #: Unique name, used in config sections, metadata keys and timing tables.
+    #: Unique name, used in config sections, its ``FrameResults`` field and timing tables.
     name: str = ""
     #: The views that need this stage; the loop skips it for other views unless
     #: it is asked to compute everything (``bench`` all-views mode).
@@ -30,5 +31,5 @@ class Stage(ABC):
         """Read this stage's config section; the default takes no parameters."""
 
     @abstractmethod
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
-        """Compute this stage's results for ``frame`` into ``metadata``."""
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
+        """Compute this stage's result for ``frame`` into its field of ``results``."""

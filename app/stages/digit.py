@@ -14,6 +14,14 @@ from app.errors import ConfigError, ModelError
 from app.frame import Frame
 from app.stages.base import Stage
 from app.stages.mnist_preprocess import roi_to_mnist_tensor
+from app.stages.results import (
+    DIGIT,
+    NO_DIGIT,
+    UNAVAILABLE,
+    DigitResult,
+    FrameResults,
+    ReferenceRun,
+)
 from app.state import Roi, ViewState
 
 log = logging.getLogger(__name__)
@@ -149,7 +157,7 @@ class DigitStage(Stage):
     """Find the digit in the ROI, classify it, smooth the result.
 
     The classifier is given (or its load error); a missing or broken model makes every
-    frame report ``digit.status = "unavailable"`` with the error as the reason, and the
+    frame report status ``UNAVAILABLE`` with the error as the reason, and the
     tensor is still computed, so the features view shows what the network would see.
     """
 
@@ -207,67 +215,68 @@ class DigitStage(Stage):
                     log.warning("digit: NumPy reference unavailable: %s", e)
         return self._reference
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         gh, gw = frame.gray.shape[:2]
         ah, aw = frame.array.shape[:2]
         # The ink is looked for in the ROI plus a margin: a digit whose stroke just
         # reaches the drawn square is still whole, not "touching the edge".
         search = replace(state.roi, size=state.roi.size * (1.0 + 2.0 * self.margin))
         gx0, gy0, gx1, gy1 = roi_pixels(search, gw, gh)
-        metadata["digit.roi_px"] = roi_pixels(state.roi, aw, ah)
+        roi_px = roi_pixels(state.roi, aw, ah)
         tensor, reason = roi_to_mnist_tensor(frame.gray[gy0:gy1, gx0:gx1], work_side=self.work_side)
-        metadata["digit.tensor"] = tensor
-        metadata["digit.runtime"] = self.runtime
         if self.classifier is None:
-            metadata.update(
-                {
-                    "digit.status": "unavailable",
-                    "digit.reason": self.error,
-                    "digit.prediction": None,
-                    "digit.confidence": 0.0,
-                    "digit.probs": np.zeros(NUM_CLASSES, np.float32),
-                    "digit.layers": {},
-                    "digit.layers_tensor": None,
-                }
+            results.digit = DigitResult(
+                status=UNAVAILABLE,
+                reason=self.error,
+                prediction=None,
+                confidence=0.0,
+                probs=np.zeros(NUM_CLASSES, np.float32),
+                runtime=self.runtime,
+                roi_px=roi_px,
+                tensor=tensor,
             )
             return
-        probs = None
+        probs, reference = None, None
         if tensor is not None:
             prediction = self.classifier.predict(tensor)
             probs = prediction.probs
             self._layers, self._layers_tensor = prediction.layers, tensor
             if state.numpy_reference:
-                metadata["digit.reference"] = self._reference_result(tensor, probs)
+                reference = self._reference_result(tensor, probs)
         shown = self.smoother.update(probs)
         if shown is None and tensor is None and self.smoother.smoothed.max() == 0:
             self._layers, self._layers_tensor = {}, None
-        metadata["digit.prediction"] = shown
-        metadata["digit.confidence"] = self.smoother.confidence
-        metadata["digit.probs"] = self.smoother.smoothed.copy()
-        metadata["digit.layers"] = self._layers
-        metadata["digit.layers_tensor"] = self._layers_tensor
         if shown is not None:
-            metadata["digit.status"] = "digit"
-            metadata["digit.reason"] = None
+            status, reason = DIGIT, None
+        elif tensor is None:
+            status = NO_DIGIT
+        elif self.smoother.smoothed.max() < self.smoother.min_confidence:
+            status, reason = NO_DIGIT, LOW_CONFIDENCE
         else:
-            metadata["digit.status"] = "no_digit"
-            if tensor is None:
-                metadata["digit.reason"] = reason
-            elif self.smoother.smoothed.max() < self.smoother.min_confidence:
-                metadata["digit.reason"] = LOW_CONFIDENCE
-            else:
-                metadata["digit.reason"] = SETTLING
+            status, reason = NO_DIGIT, SETTLING
+        results.digit = DigitResult(
+            status=status,
+            reason=reason,
+            prediction=shown,
+            confidence=self.smoother.confidence,
+            probs=self.smoother.smoothed.copy(),
+            runtime=self.runtime,
+            roi_px=roi_px,
+            tensor=tensor,
+            layers=self._layers,
+            layers_tensor=self._layers_tensor,
+            reference=reference,
+        )
 
-    def _reference_result(self, tensor: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
+    def _reference_result(self, tensor: np.ndarray, probs: np.ndarray) -> ReferenceRun:
         reference = self._reference_classifier()
         if reference is None:
-            return {"ms": 0.0, "max_abs_diff": float("nan"), "prediction": None,
-                    "error": self._reference_error}  # fmt: skip
+            return ReferenceRun(max_abs_diff=float("nan"), error=self._reference_error)
         start = time.perf_counter()
         ref = reference.predict(tensor)
         ms = (time.perf_counter() - start) * 1000.0
-        return {
-            "ms": ms,
-            "max_abs_diff": float(np.max(np.abs(ref.probs - probs))),
-            "prediction": int(np.argmax(ref.probs)),
-        }
+        return ReferenceRun(
+            ms=ms,
+            max_abs_diff=float(np.max(np.abs(ref.probs - probs))),
+            prediction=int(np.argmax(ref.probs)),
+        )

@@ -16,6 +16,7 @@ from app.frame import Frame
 from app.stages.base import Stage
 from app.stages.digit import check_params
 from app.stages.kernels import KERNEL_PRESETS
+from app.stages.results import FeaturesResult, FrameResults, LayerMosaic
 from app.state import ViewState
 
 log = logging.getLogger(__name__)
@@ -126,12 +127,9 @@ _DIVERGING_TABLE = _DIVERGING[:, 0, :]
 
 def layer_mosaic(
     name: str, activation: np.ndarray, value_range: tuple[float, float], tile_px: int
-) -> dict[str, Any]:
-    """One layer as ``{"name", "image" (h, w, 3) uint8 BGR, "range", "shape"}``.
-
-    Layout: see ``mosaic_layout``; colours: ``colourise``'s fixed mapping of
-    ``value_range``, gaps in GAP_BGR.
-    """
+) -> LayerMosaic:
+    """One layer as a colour mosaic: layout ``mosaic_layout``, colours ``colourise``'s
+    fixed mapping of ``value_range``, gaps in GAP_BGR."""
     act = np.asarray(activation, np.float32)
     lo, hi = value_range
     # Channel-major order, as the layout indexes it.
@@ -140,7 +138,7 @@ def layer_mosaic(
     levels = np.clip((flat - lo) * scale + 0.5, 0, 255).astype(np.uint8)
     table = np.vstack([_palette(lo)[levels], np.array([GAP_BGR], np.uint8)])
     image = table[mosaic_layout(tuple(act.shape), tile_px)]
-    return {"name": name, "image": image, "range": value_range, "shape": tuple(act.shape)}
+    return LayerMosaic(name=name, image=image, value_range=value_range, shape=tuple(act.shape))
 
 
 def kernel_tiles(
@@ -176,7 +174,7 @@ def handmade_kernel_list(kernels: Mapping[str, np.ndarray]) -> tuple[list[str], 
 
 
 class FeaturesStage(Stage):
-    """Mosaics of ``digit.layers`` with fixed scales, the input tensor and the kernels.
+    """Mosaics of the digit result's layers with fixed scales, the input tensor and the kernels.
 
     Parameters (``[stages.features]``): ``tile_px`` (16-128, default 28, conv1's own
     size), the size a channel tile is zoomed to (integer zoom, nearest neighbour). The
@@ -244,9 +242,10 @@ class FeaturesStage(Stage):
             return
         self.calibrate(images[:64])
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         self._ensure_calibrated()
-        layers: Mapping[str, np.ndarray] = metadata.get("digit.layers") or {}
+        digit = results.digit
+        layers: Mapping[str, np.ndarray] = digit.layers if digit is not None else {}
         mosaics = []
         for name, act in layers.items():
             value_range = self.ranges.get(name)
@@ -254,16 +253,17 @@ class FeaturesStage(Stage):
                 value_range = layer_range(np.asarray(act, np.float32).ravel())
                 self.ranges[name] = value_range
             mosaics.append(layer_mosaic(name, act, value_range, self.tile_px))
-        tensor = metadata.get("digit.layers_tensor")
-        if tensor is None:
-            tensor = metadata.get("digit.tensor")
+        tensor = None
+        if digit is not None:
+            tensor = digit.layers_tensor if digit.layers_tensor is not None else digit.tensor
         if tensor is None:
             tensor_image = np.zeros((28, 28), np.uint8)
         else:
             tensor_image = cv2.convertScaleAbs(np.asarray(tensor, np.float32), alpha=255.0)
-        metadata["features.mosaics"] = mosaics
-        metadata["features.tensor_image"] = tensor_image
-        metadata["features.learned_kernels"] = self.learned_image
-        metadata["features.learned_range"] = self.learned_range
-        metadata["features.handmade_kernels"] = self.handmade_image
-        metadata["features.handmade_names"] = self.handmade_names
+        results.features = FeaturesResult(
+            mosaics=tuple(mosaics),
+            tensor_image=tensor_image,
+            learned_kernels=self.learned_image,
+            learned_range=self.learned_range,
+            handmade_kernels=self.handmade_image,
+        )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import cv2
@@ -15,6 +14,7 @@ from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.activation import ACTIVATION_FUNCTIONS, display_range, to_display
 from app.stages.base import Stage
+from app.stages.results import FrameResults, KernelResult, ReferenceRun
 from app.state import ViewState
 from training import layers
 
@@ -158,14 +158,6 @@ def combine(responses: list[np.ndarray]) -> np.ndarray:
     return cv2.magnitude(gx, gy) if gx.size else gx
 
 
-@dataclass(frozen=True)
-class KernelResult:
-    """What one kernel application produced, before it goes into metadata."""
-
-    output: np.ndarray
-    reference: dict[str, float] | None
-
-
 def processing_image(gray: np.ndarray, processing_width: int) -> np.ndarray:
     """Frame.gray scaled to [0, 1] float32, downscaled (area) to ``processing_width``.
 
@@ -189,29 +181,36 @@ def apply_kernel(
     padding: str,
     activation: str,
     operation: str,
-    reference: bool = False,
-) -> KernelResult:
+) -> np.ndarray:
     """Kernel (or kernel pair), stride, padding and activation on a (H, W) float32 image.
 
-    Returns the (H', W') float32 output after the activation and, when ``reference``,
-    ``{"ms", "max_abs_diff"}`` of the NumPy reference path against it.
+    Returns the (H', W') float32 output after the activation.
     """
     stack = applied_kernels(kernel, operation)
     act = ACTIVATION_FUNCTIONS[activation]
-    out = act(combine([fast_filter(image, k, stride, padding) for k in stack]))
-    ref_info = None
-    if reference:
-        start = time.perf_counter()
-        # The reference combines the Sobel pair with NumPy, not cv2.magnitude.
-        responses = [reference_filter(image, k, stride, padding) for k in stack]
-        ref = (
-            responses[0] if len(responses) == 1 else np.sqrt(responses[0] ** 2 + responses[1] ** 2)
-        )
-        ref = layers.ACTIVATIONS[activation][0](ref)[0]
-        ms = (time.perf_counter() - start) * 1000.0
-        diff = float(np.max(np.abs(ref - out))) if out.size else 0.0
-        ref_info = {"ms": ms, "max_abs_diff": diff}
-    return KernelResult(out, ref_info)
+    return act(combine([fast_filter(image, k, stride, padding) for k in stack]))
+
+
+def reference_run(
+    image: np.ndarray,
+    kernel: np.ndarray,
+    output: np.ndarray,
+    *,
+    stride: int,
+    padding: str,
+    activation: str,
+    operation: str,
+) -> ReferenceRun:
+    """The same through ``training.layers``: its time and largest difference from ``output``."""
+    start = time.perf_counter()
+    stack = applied_kernels(kernel, operation)
+    # The reference combines the Sobel pair with NumPy, not cv2.magnitude.
+    responses = [reference_filter(image, k, stride, padding) for k in stack]
+    ref = responses[0] if len(responses) == 1 else np.sqrt(responses[0] ** 2 + responses[1] ** 2)
+    ref = layers.ACTIVATIONS[activation][0](ref)[0]
+    ms = (time.perf_counter() - start) * 1000.0
+    diff = float(np.max(np.abs(ref - output))) if output.size else 0.0
+    return ReferenceRun(ms=ms, max_abs_diff=diff)
 
 
 class KernelStage(Stage):
@@ -255,7 +254,7 @@ class KernelStage(Stage):
             self.kernels[name] = validate_kernel(name, value)
         self.custom_names = tuple(custom)
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         name = state.kernel
         kernel = self.kernels.get(name)
         if kernel is None:
@@ -268,33 +267,28 @@ class KernelStage(Stage):
         if state.padding == "valid" and min(image.shape) < k:
             # A smaller image than the kernel has no valid position: show an empty map.
             image = np.zeros((k, k), np.float32)
-        result = apply_kernel(
-            image,
-            kernel,
-            stride=state.stride,
-            padding=state.padding,
-            activation=state.activation,
-            operation=state.operation,
-            reference=state.numpy_reference,
-        )
+        how = {
+            "stride": state.stride,
+            "padding": state.padding,
+            "activation": state.activation,
+            "operation": state.operation,
+        }
+        output = apply_kernel(image, kernel, **how)
+        reference = reference_run(image, kernel, output, **how) if state.numpy_reference else None
         lo, hi = display_range(kernel, state.activation)
         pad = 0 if state.padding == "valid" else k // 2
         h, w = image.shape
         stack = applied_kernels(kernel, state.operation)
-        metadata["kernel.name"] = name
-        metadata["kernel.matrix"] = stack[0]
-        metadata["kernel.matrices"] = tuple(stack)
-        metadata["kernel.combine"] = "magnitude" if len(stack) == 2 else None
-        metadata["kernel.operation"] = state.operation
-        metadata["kernel.output"] = result.output
-        metadata["kernel.image"] = to_display(result.output, lo, hi)
-        metadata["kernel.range"] = (lo, hi)
-        metadata["kernel.in_shape"] = (h, w)
-        metadata["kernel.out_shape"] = result.output.shape
-        metadata["kernel.formula"] = size_formula(h, k, state.stride, pad, "H")
-        metadata["kernel.formula_w"] = size_formula(w, k, state.stride, pad, "W")
-        metadata["kernel.padding"] = state.padding
-        metadata["kernel.stride"] = state.stride
-        metadata["kernel.activation"] = state.activation
-        if result.reference is not None:
-            metadata["kernel.reference"] = result.reference
+        results.kernel = KernelResult(
+            name=name,
+            matrices=tuple(stack),
+            combine="magnitude" if len(stack) == 2 else None,
+            output=output,
+            image=to_display(output, lo, hi),
+            value_range=(lo, hi),
+            in_shape=(h, w),
+            out_shape=output.shape,
+            formula_h=size_formula(h, k, state.stride, pad, "H"),
+            formula_w=size_formula(w, k, state.stride, pad, "W"),
+            reference=reference,
+        )

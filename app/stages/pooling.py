@@ -13,6 +13,7 @@ from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.activation import to_display
 from app.stages.base import Stage
+from app.stages.results import FrameResults, PoolResult, ReferenceRun
 from app.state import ViewState
 from training import layers
 
@@ -58,7 +59,7 @@ def pool_formula(size_in: int, size: int, axis: str = "H") -> str:
 
 
 class PoolStage(Stage):
-    """Pool ``kernel.output``; shown with the kernel's grey mapping (pooling keeps the range)."""
+    """Pool the kernel output; shown with the kernel's grey mapping (pooling keeps the range)."""
 
     name = "pool"
     views = ("pooling",)
@@ -73,29 +74,32 @@ class PoolStage(Stage):
                 "it takes none (mode and size are live settings)"
             )
 
-    def process(self, frame: Frame, state: ViewState, metadata: dict[str, Any]) -> None:
-        source = metadata.get("kernel.output")
-        if source is None:
+    def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
+        kernel = results.kernel
+        if kernel is None:
             if not self._warned:
-                log.warning("pool: no kernel.output in metadata; is the kernel stage first?")
+                log.warning("pool: no kernel result; is the kernel stage first?")
                 self._warned = True
             return
+        source = kernel.output
         size, mode = state.pool_size, state.pool_mode
         out = pool_fast(source, size, mode)
-        lo, hi = metadata.get("kernel.range", (0.0, 1.0))
+        lo, hi = kernel.value_range
         h, w = source.shape
-        metadata["pool.output"] = out
-        metadata["pool.image"] = to_display(out, lo, hi)
-        metadata["pool.range"] = (lo, hi)
-        metadata["pool.in_shape"] = (h, w)
-        metadata["pool.out_shape"] = out.shape
-        metadata["pool.mode"] = mode
-        metadata["pool.size"] = size
-        metadata["pool.formula"] = pool_formula(h, size, "H")
-        metadata["pool.formula_w"] = pool_formula(w, size, "W")
+        reference = None
         if state.numpy_reference:
             start = time.perf_counter()
             ref = pool_reference(source, size, mode)
             ms = (time.perf_counter() - start) * 1000.0
             diff = float(np.max(np.abs(ref - out))) if out.size else 0.0
-            metadata["pool.reference"] = {"ms": ms, "max_abs_diff": diff}
+            reference = ReferenceRun(ms=ms, max_abs_diff=diff)
+        results.pool = PoolResult(
+            output=out,
+            image=to_display(out, lo, hi),
+            value_range=(lo, hi),
+            in_shape=(h, w),
+            out_shape=out.shape,
+            formula_h=pool_formula(h, size, "H"),
+            formula_w=pool_formula(w, size, "W"),
+            reference=reference,
+        )
