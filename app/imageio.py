@@ -1,8 +1,11 @@
-"""Read a still photo robustly: EXIF orientation, transparency, 16-bit and grey or colour."""
+"""Read a still photo robustly and safely: size checked before decoding, regular files only,
+EXIF orientation, transparency, 16-bit and grey or colour."""
 
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import struct
 from pathlib import Path
 
@@ -10,14 +13,19 @@ import cv2
 import numpy as np
 
 from app.errors import ConvlensError
+from app.image_header import ACCEPTED_FORMATS, HeaderError, ImageHeader, image_header
 
 log = logging.getLogger(__name__)
 
 #: Pictures smaller than this on either side cannot hold a recognisable digit.
 MIN_SIDE = 8
-#: Refuse absurd dimensions before OpenCV allocates them (a 100-megapixel phone photo
-#: is about 11000x9000).
-MAX_PIXELS = 120_000_000
+#: Dimensions refused from the header, before the decoder allocates them: 40 megapixels
+#: is a 7300x5500 photo (phones save 12-megapixel pictures by default).
+MAX_PIXELS = 40_000_000
+#: What the decoder may allocate for the pixels (40 megapixels RGBA, 20 at 16 bits).
+MAX_DECODED_BYTES = 160_000_000
+#: Largest photo file read (a 40-megapixel JPEG is 10-25 MB, a PNG up to ~60 MB).
+MAX_FILE_BYTES = 64 * 1024 * 1024
 _ORIENTATION_TAG = 0x0112
 
 
@@ -147,14 +155,36 @@ def composite_on_white(image: np.ndarray) -> np.ndarray:
     raise PhotoError(f"{channels} colour channels are not supported; expected 1, 3 or 4")
 
 
+def check_header(data: bytes, name: str = "image") -> ImageHeader:
+    """The image's header, refused (PhotoError) when its declared size is out of bounds."""
+    if not data:
+        raise PhotoError(f"{name}: empty file; expected a {ACCEPTED_FORMATS} image")
+    try:
+        header = image_header(data)
+    except HeaderError as e:
+        raise PhotoError(f"{name}: {e}; expected a {ACCEPTED_FORMATS} image") from e
+    w, h = header.width, header.height
+    if header.pixels > MAX_PIXELS:
+        raise PhotoError(
+            f"{name}: {header.format} declares {w}x{h} px; expected at most {MAX_PIXELS} pixels"
+        )
+    if header.decoded_bytes > MAX_DECODED_BYTES:
+        raise PhotoError(
+            f"{name}: {header.format} of {w}x{h} px, {header.channels} channels at "
+            f"{8 * header.bytes_per_sample} bits would decode to {header.decoded_bytes} bytes; "
+            f"expected at most {MAX_DECODED_BYTES}"
+        )
+    return header
+
+
 def decode_photo(data: bytes, name: str = "image") -> np.ndarray:
-    """Decode image bytes to an upright (H, W, 3) uint8 BGR picture.
+    """Decode image bytes to an upright (H, W, 3) uint8 BGR picture; the header first.
 
     Raises:
-        PhotoError: one line naming ``name``: empty, not an image, too small or too large.
+        PhotoError: one line naming ``name``: empty, not an accepted format, declared too
+            large, corrupt, too small.
     """
-    if not data:
-        raise PhotoError(f"{name}: empty file; expected a JPEG, PNG, WebP, BMP or TIFF image")
+    check_header(data, name)
     buffer = np.frombuffer(data, np.uint8)
     try:
         # UNCHANGED keeps alpha and 16 bits, and (unlike IMREAD_COLOR) ignores EXIF
@@ -165,7 +195,7 @@ def decode_photo(data: bytes, name: str = "image") -> np.ndarray:
     if image is None or image.size == 0:
         raise PhotoError(
             f"{name}: not a readable image (corrupt or unsupported); "
-            "expected a JPEG, PNG, WebP, BMP or TIFF image"
+            f"expected a {ACCEPTED_FORMATS} image"
         )
     h, w = image.shape[:2]
     if h < MIN_SIDE or w < MIN_SIDE:
@@ -176,19 +206,62 @@ def decode_photo(data: bytes, name: str = "image") -> np.ndarray:
     return apply_orientation(image, exif_orientation(data))
 
 
-def read_photo(path: str | Path) -> np.ndarray:
-    """Read a photo file: (H, W, 3) uint8 BGR, upright, transparency over white, 8-bit.
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def read_regular_file(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``max_bytes``; anything else refused by type.
+
+    FIFOs, devices and sockets are refused from ``os.stat`` (through symlinks), never by
+    reading them: a FIFO blocks for ever and ``/dev/zero`` never ends. The file is
+    opened non-blocking and checked again on its descriptor, in case it was swapped.
 
     Raises:
-        PhotoError: one line naming the file (missing, unreadable, empty, corrupt, tiny).
+        PhotoError: one line naming the file and what it is instead.
     """
     path = Path(path)
     try:
-        data = path.read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise PhotoError(f"{path}: is {_kind(info.st_mode)}; expected an image file")
+        if info.st_size > max_bytes:
+            raise PhotoError(f"{path}: {info.st_size} bytes; expected at most {max_bytes}")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError as e:
         raise PhotoError(f"{path}: no such file") from e
-    except IsADirectoryError as e:
-        raise PhotoError(f"{path}: is a directory; expected an image file") from e
     except OSError as e:
         raise PhotoError(f"{path}: cannot read ({e.strerror or e})") from e
-    return decode_photo(data, str(path))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise PhotoError(f"{path}: is {_kind(info.st_mode)}; expected an image file")
+        try:
+            data = f.read(max_bytes + 1)
+        except OSError as e:
+            raise PhotoError(f"{path}: cannot read ({e.strerror or e})") from e
+    if len(data) > max_bytes:
+        raise PhotoError(f"{path}: more than {max_bytes} bytes; expected at most {max_bytes}")
+    return data
+
+
+def read_photo(path: str | Path) -> np.ndarray:
+    """Read a photo file: (H, W, 3) uint8 BGR, upright, transparency over white, 8-bit.
+
+    Only regular files of at most ``MAX_FILE_BYTES``, whose header declares at most
+    ``MAX_PIXELS`` pixels and ``MAX_DECODED_BYTES`` of samples, reach the decoder.
+
+    Raises:
+        PhotoError: one line naming the file (missing, not a file, too large, unsupported,
+            corrupt, tiny).
+    """
+    return decode_photo(read_regular_file(path), str(path))

@@ -10,6 +10,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.errors import ConvlensError
 from app.imageio import PhotoError, read_photo
 from app.stages.mnist_preprocess import (
     TOO_MUCH_INK,
@@ -19,6 +20,11 @@ from app.stages.mnist_preprocess import (
 )
 
 log = logging.getLogger(__name__)
+
+
+class PredictError(ConvlensError):
+    """The classifier failed on one photo (raised, or gave non-finite probabilities)."""
+
 
 #: Photos are first downscaled (area) so their longest side is at most this; a digit
 #: filling a tenth of the picture is then still 80 px, four times MNIST's 20 px box.
@@ -108,11 +114,23 @@ def classify_array(bgr: np.ndarray, classifier: Any) -> dict[str, Any]:
     Returns:
         ``{"digit": int | None, "confidence": float, "probs": [10 floats],
         "reason": str | None}``; ``reason`` says why ``digit`` is None.
+    Raises:
+        PredictError: the classifier raised, or gave anything but 10 finite probabilities.
     """
     tensor, reason = photo_tensor(bgr)
     if tensor is None:
         return {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": reason}
-    probs = np.asarray(classifier.predict(tensor).probs, np.float64)
+    try:
+        probs = np.asarray(classifier.predict(tensor).probs, np.float64)
+    except (ConvlensError, ValueError, RuntimeError, ArithmeticError, TypeError) as e:
+        # LiteRT raises RuntimeError from invoke(), NumPy ValueError or FloatingPointError.
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise PredictError(f"the model failed on this photo: {message}") from e
+    if probs.shape != (10,) or not np.isfinite(probs).all():
+        raise PredictError(
+            f"the model gave {probs.size} probabilities, not all finite; expected 10 finite "
+            "values (are its weights NaN or infinite?)"
+        )
     digit = int(np.argmax(probs))
     return {
         "digit": digit,
@@ -126,17 +144,25 @@ def classify_files(paths: Sequence[str | Path], classifier: Any) -> Iterator[dic
     """Classify each photo; one dict per path, in order, whatever happens to the others.
 
     Each dict has ``file``, ``digit`` (int or None), ``confidence``, ``probs`` (10
-    floats), ``reason`` (why no digit, else None) and ``error`` (one line when the file
-    could not be read, else None).
+    finite floats), ``reason`` (why no digit, else None) and ``error`` (one line when
+    the file could not be read or the classifier failed on it, else None): one bad
+    file or one failed prediction never stops the files after it.
     """
     for path in paths:
         name = str(path)
         try:
-            bgr = read_photo(path)
+            result = classify_array(read_photo(path), classifier)
         except PhotoError as e:
             log.warning("%s", e)
-            yield {"file": name, "digit": None, "confidence": 0.0, "probs": [0.0] * 10,
-                   "reason": None, "error": str(e)}  # fmt: skip
+            yield _failed(name, str(e))
             continue
-        result = classify_array(bgr, classifier)
+        except PredictError as e:
+            log.warning("%s: %s", name, e)
+            yield _failed(name, f"{name}: {e}")
+            continue
         yield {"file": name, **result, "error": None}
+
+
+def _failed(name: str, error: str) -> dict[str, Any]:
+    return {"file": name, "digit": None, "confidence": 0.0, "probs": [0.0] * 10,
+            "reason": None, "error": error}  # fmt: skip

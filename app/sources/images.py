@@ -11,6 +11,7 @@ import numpy as np
 
 from app.errors import SourceError
 from app.frame import Frame
+from app.imageio import PhotoError, read_photo
 from app.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ def list_images(folder: Path) -> list[Path]:
 class ImageFolderSource(Source):
     """Shows each photo of a folder for ``seconds_per_image`` (counted in frames at ``fps``).
 
-    Photos are read when their turn comes (``cv2.imread`` applies the EXIF orientation),
-    letterboxed to ``size``; unreadable ones are skipped with a warning. ``loop=False``
+    Photos are read when their turn comes by ``app.imageio.read_photo`` (regular files
+    only, size checked from the header before decoding, EXIF orientation applied),
+    letterboxed to ``size``; unreadable or oversized ones are skipped with a warning. ``loop=False``
     ends (``read`` returns None) after the last photo.
     """
 
@@ -111,11 +113,11 @@ class ImageFolderSource(Source):
             path = self._paths[position]
             if path in self._unreadable:
                 continue
-            # IMREAD_COLOR turns the picture upright by its EXIF orientation tag.
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
+            try:
+                image = read_photo(path)
+            except PhotoError as exc:
                 self._unreadable.add(path)
-                log.warning("images: skipping %s: not a readable image", path)
+                log.warning("images: skipping %s", exc)
                 continue
             self._picture = letterbox(image, self.size)
             self._gray = cv2.cvtColor(self._picture, cv2.COLOR_BGR2GRAY)
