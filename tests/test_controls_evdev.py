@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import fcntl
+import logging
 import os
 import struct
 import time
@@ -14,18 +16,18 @@ from app.controls import evdev_input
 from app.controls.actions import ActionQueue
 from app.controls.evdev_input import (
     EV_KEY,
+    EVIOCGRAB,
     INPUT_EVENT,
-    KEY_LEFTSHIFT,
-    KEY_TAB,
-    KEY_UP,
     EvdevInput,
     is_keyboard_capability,
-    key_name,
 )
+from app.controls.keymap import UsKeymap
+from tests.keyboards import xkb_keymap
 from tests.waiting import drain_until, wait_for
 
 EV_SYN = 0
-KEY_V, KEY_K, KEY_Q = 47, 37, 16
+KEY_V, KEY_K, KEY_Q, KEY_Z, KEY_W = 47, 37, 16, 44, 17
+KEY_LEFTSHIFT, KEY_UP = 42, 103
 # A real keyboard's capabilities/key (64-bit kernel words) and a mouse's (buttons only).
 KEYBOARD_CAPS = "1000000000007 ff9f207ac14057ff febeffdfffefffff fffffffffffffffe\n"
 MOUSE_CAPS = "1f0000 0 0 0 0\n"
@@ -84,13 +86,20 @@ def fake(tmp_path):
     fake.close()
 
 
-def make_input(fake: FakeInput, queue: ActionQueue) -> EvdevInput:
-    return EvdevInput(queue, dev_dir=fake.dev, sysfs_dir=fake.sys, rescan_interval=0.05)
+def make_input(fake: FakeInput, queue: ActionQueue, **kwargs) -> EvdevInput:
+    kwargs.setdefault("keymap", UsKeymap())
+    return EvdevInput(queue, dev_dir=fake.dev, sysfs_dir=fake.sys, rescan_interval=0.05, **kwargs)
 
 
 def test_event_struct_is_the_kernel_layout():
     long_size = struct.calcsize("l")
     assert INPUT_EVENT.size == 2 * long_size + 8
+
+
+def test_eviocgrab_is_iow_e_0x90_int():
+    # asm-generic/ioctl.h: dir << 30 | size << 14+2 | type << 8 | nr, _IOC_WRITE = 1.
+    iow = (1 << 30) | (struct.calcsize("i") << 16) | (ord("E") << 8) | 0x90
+    assert EVIOCGRAB == iow == 0x40044590  # 0x40044590: printf of EVIOCGRAB from linux/input.h
 
 
 def test_capability_detection():
@@ -99,13 +108,6 @@ def test_capability_detection():
     assert not is_keyboard_capability(MOUSE_CAPS)
     assert not is_keyboard_capability("")
     assert not is_keyboard_capability("zz")
-
-
-def test_keymap_with_shift():
-    assert key_name(KEY_V, False) == "v" and key_name(KEY_V, True) == "V"
-    assert key_name(KEY_TAB, True) == "Shift+Tab" and key_name(KEY_UP, False) == "ArrowUp"
-    assert key_name(13, True) == "+" and key_name(2, False) == "1"
-    assert key_name(240, False) is None
 
 
 def test_only_keyboards_are_opened_and_keys_become_actions(fake):
@@ -203,3 +205,128 @@ def test_unreadable_device_is_skipped_with_a_hint(fake, caplog, monkeypatch):
     monkeypatch.undo()
     assert keys.device_paths == []
     assert caplog.text.count("'input' group") == 1
+
+
+class GrabRecorder:
+    """Stands in for the EVIOCGRAB ioctl: records (fd, on) and can refuse like the kernel."""
+
+    def __init__(self, error: int | None = None) -> None:
+        self.calls: list[tuple[int, bool]] = []
+        self.error = error
+
+    def __call__(self, fd: int, grab: bool) -> None:
+        if grab and self.error is not None:
+            raise OSError(self.error, os.strerror(self.error))
+        self.calls.append((fd, grab))
+
+
+def test_grab_takes_each_keyboard_read_write_and_releases_it_on_stop(fake, monkeypatch):
+    fake.add("event3")
+    grabs = GrabRecorder()
+    monkeypatch.setattr(evdev_input, "_set_grab", grabs)
+    queue = ActionQueue()
+    keys = make_input(fake, queue, grab=True)
+    keys.start()
+    try:
+        [device] = keys._devices.values()
+        assert device.grabbed
+        assert fcntl.fcntl(device.fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+        assert grabs.calls == [(device.fd, True)]
+        fake.send("event3", press(KEY_K))
+        assert drain_until(queue, 1) == ["next_kernel"]
+    finally:
+        keys.stop()
+    assert grabs.calls == [(device.fd, True), (device.fd, False)]
+
+
+def test_unplugged_keyboard_is_released_and_a_new_one_grabbed(fake, monkeypatch):
+    grabs = GrabRecorder()
+    monkeypatch.setattr(evdev_input, "_set_grab", grabs)
+    keys = make_input(fake, ActionQueue(), grab=True)
+    keys.start()
+    try:
+        fake.add("event5")
+        assert wait_for(lambda: len(grabs.calls) == 1)
+        fake.unplug("event5")
+        assert wait_for(lambda: keys.device_paths == [])
+        fd = grabs.calls[0][0]
+        assert grabs.calls == [(fd, True), (fd, False)]
+    finally:
+        keys.stop()
+
+
+def test_no_grab_unless_asked(fake, monkeypatch):
+    fake.add("event3")
+    grabs = GrabRecorder()
+    monkeypatch.setattr(evdev_input, "_set_grab", grabs)
+    keys = make_input(fake, ActionQueue())
+    keys.start()
+    keys.stop()
+    assert grabs.calls == []
+
+
+def test_a_refused_grab_is_one_log_line_and_keys_still_work(fake, caplog):
+    # The real ioctl on a FIFO fails (ENOTTY), as a grab held by another program would
+    # (EBUSY): one warning per keyboard, and the keys still act.
+    fake.add("event3")
+    queue = ActionQueue()
+    keys = make_input(fake, queue, grab=True)
+    keys.start()
+    try:
+        keys.rescan()
+        fake.send("event3", press(KEY_V))
+        assert drain_until(queue, 1) == ["next_view"]
+        assert not keys._devices[str(fake.dev / "event3")].grabbed
+    finally:
+        keys.stop()
+    assert caplog.text.count("cannot grab it") == 1
+    assert "its keys also reach the console" in caplog.text
+
+
+def test_grab_refused_with_ebusy_is_reported_by_name(fake, monkeypatch, caplog):
+    fake.add("event3")
+    monkeypatch.setattr(evdev_input, "_set_grab", GrabRecorder(errno.EBUSY))
+    keys = make_input(fake, ActionQueue(), grab=True)
+    keys.rescan()
+    keys.stop()
+    assert "cannot grab it (Device or resource busy)" in caplog.text
+
+
+def test_debug_log_names_actions_never_the_keys_typed(fake, caplog):
+    fake.add("event3")
+    queue = ActionQueue()
+    keys = make_input(fake, queue)
+    caplog.set_level(logging.DEBUG, logger="app.controls.evdev_input")
+    keys.start()
+    try:
+        # "zw" is bound to nothing, like most of a password; k is bound.
+        fake.send("event3", press(KEY_Z) + press(KEY_W) + press(KEY_K))
+        assert drain_until(queue, 1) == ["next_kernel"]
+        time.sleep(0.05)
+    finally:
+        keys.stop()
+    path = fake.dev / "event3"
+    key_lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "app.controls.evdev_input" and r.levelno == logging.DEBUG
+    ]
+    assert key_lines == [f"keyboard {path}: next_kernel"]
+
+
+def test_layout_reaches_the_actions(fake, tmp_path):
+    # A Spanish keyboard: the key labelled + (KEY_RIGHTBRACE) grows the ROI, and
+    # AltGr with it types ] (pool size +1), as printed on the keycap.
+    fake.add("event3")
+    queue = ActionQueue()
+    keys = make_input(fake, queue, keymap=xkb_keymap("es"))
+    keys.start()
+    try:
+        altgr = 100
+        fake.send(
+            "event3",
+            press(27) + event(EV_KEY, altgr, 1) + press(27) + event(EV_KEY, altgr, 0),
+        )
+        assert drain_until(queue, 2) == ["roi_grow", "pool_size_up"]
+    finally:
+        keys.stop()

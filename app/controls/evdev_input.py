@@ -4,13 +4,19 @@ Each read gives whole ``struct input_event`` records (a ``struct timeval``, then
 u16 type, u16 code, s32 value, in native sizes). Keyboards are found through
 sysfs (``/sys/class/input/eventN/device/capabilities/key``), reopened on a
 periodic rescan (hot-plug), and dropped when they vanish (ENODEV or end of file).
-Reading needs membership of the ``input`` group, not root. Keycodes are mapped
-with a US layout, the same as the Linux console's default.
+Reading needs membership of the ``input`` group, not root. Keycodes become key
+names with the console's layout (``app.controls.keymap``).
+
+While convlens owns the screen (``grab=True``), each keyboard is grabbed with
+``EVIOCGRAB``: the kernel then hands its keys to convlens only, so they are not also
+typed into the login prompt or a shell behind the picture. Closing the device (or the
+process ending) releases the grab.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
 import logging
 import os
 import select
@@ -20,53 +26,20 @@ import time
 from pathlib import Path
 
 from app.controls.actions import ActionQueue
+from app.controls.keymap import Keymap, KeyState, load_keymap
 
 log = logging.getLogger(__name__)
 
 #: struct input_event with native long sizes: 24 bytes on 64-bit, 16 on 32-bit.
 INPUT_EVENT = struct.Struct("@llHHi")
 EV_KEY = 1
-KEY_RELEASE, KEY_PRESS, KEY_REPEAT = 0, 1, 2
 
-# Linux keycodes (include/uapi/linux/input-event-codes.h).
-KEY_ESC = 1
-KEY_TAB = 15
-KEY_LEFTSHIFT = 42
-KEY_RIGHTSHIFT = 54
-KEY_SPACE = 57
-KEY_UP, KEY_LEFT, KEY_RIGHT, KEY_DOWN = 103, 105, 106, 108
-KEY_KPMINUS, KEY_KPPLUS = 74, 78
-
-_ROWS = {2: "1234567890", 16: "qwertyuiop", 30: "asdfghjkl", 44: "zxcvbnm"}
-_SHIFTED_DIGITS = dict(zip("1234567890", "!@#$%^&*()", strict=True))
-#: keycode -> (key name, key name with shift).
-KEYMAP: dict[int, tuple[str, str]] = {}
-for _start, _chars in _ROWS.items():
-    for _offset, _char in enumerate(_chars):
-        _shifted = _SHIFTED_DIGITS.get(_char, _char.upper())
-        KEYMAP[_start + _offset] = (_char, _shifted)
-KEYMAP.update(
-    {
-        KEY_ESC: ("Escape", "Escape"),
-        12: ("-", "_"),
-        13: ("=", "+"),
-        KEY_TAB: ("Tab", "Shift+Tab"),
-        26: ("[", "{"),
-        27: ("]", "}"),
-        28: ("Enter", "Enter"),
-        53: ("/", "?"),
-        KEY_SPACE: (" ", " "),
-        KEY_KPMINUS: ("-", "-"),
-        KEY_KPPLUS: ("+", "+"),
-        KEY_UP: ("ArrowUp", "ArrowUp"),
-        KEY_LEFT: ("ArrowLeft", "ArrowLeft"),
-        KEY_RIGHT: ("ArrowRight", "ArrowRight"),
-        KEY_DOWN: ("ArrowDown", "ArrowDown"),
-    }
-)
+#: _IOW('E', 0x90, int) from linux/input.h: (1 << 30) | (sizeof(int) << 16) | ('E' << 8) | 0x90;
+#: the same number on x86-64 and arm64 (asm-generic/ioctl.h).
+EVIOCGRAB = 0x40044590
 #: Keys every keyboard has in the lowest capability word (bits 0-31, whatever the
 #: kernel's word size): Esc, Q, W, E, A, S.
-_KEYBOARD_BITS = (KEY_ESC, 16, 17, 18, 30, 31)
+_KEYBOARD_BITS = (1, 16, 17, 18, 30, 31)
 
 
 def is_keyboard_capability(text: str) -> bool:
@@ -81,20 +54,18 @@ def is_keyboard_capability(text: str) -> bool:
     return all(lowest >> bit & 1 for bit in _KEYBOARD_BITS)
 
 
-def key_name(code: int, shift: bool) -> str | None:
-    """The key name for a keycode (US layout), or None for keys convlens does not use."""
-    names = KEYMAP.get(code)
-    if names is None:
-        return None
-    return names[1] if shift else names[0]
-
-
 class _Device:
-    def __init__(self, path: str, fd: int) -> None:
+    def __init__(self, path: str, fd: int, keys: KeyState) -> None:
         self.path = path
         self.fd = fd
         self.buffer = b""
-        self.shift = 0  # number of shift keys held on this keyboard
+        self.keys = keys  # this keyboard's modifiers (shift, AltGr, caps lock)
+        self.grabbed = False
+
+
+def _set_grab(fd: int, grab: bool) -> None:
+    """EVIOCGRAB on or off; a separate function so tests can stand in for the kernel."""
+    fcntl.ioctl(fd, EVIOCGRAB, 1 if grab else 0)
 
 
 def _read(fd: int) -> bytes:
@@ -112,9 +83,12 @@ class EvdevInput:
             ``device/capabilities/key`` has letter keys. When it does not exist,
             every ``eventN`` the user can open is read.
         rescan_interval: seconds between looks for new or vanished keyboards.
+        keymap: keycodes to key names; None loads the console's layout at ``start``.
+        grab: grab each keyboard (EVIOCGRAB) so its keys reach convlens only; for when
+            convlens owns the screen (HDMI, framebuffer), never under a desktop.
 
     Key presses and auto-repeats act (holding an arrow keeps moving the ROI);
-    releases only track shift.
+    releases only update the modifiers.
     """
 
     def __init__(
@@ -124,13 +98,18 @@ class EvdevInput:
         dev_dir: str | os.PathLike = "/dev/input",
         sysfs_dir: str | os.PathLike = "/sys/class/input",
         rescan_interval: float = 2.0,
+        keymap: Keymap | None = None,
+        grab: bool = False,
     ) -> None:
         self.queue = queue
         self.dev_dir = Path(dev_dir)
         self.sysfs_dir = Path(sysfs_dir)
         self.rescan_interval = rescan_interval
+        self.keymap = keymap
+        self.grab = grab
         self._devices: dict[str, _Device] = {}
         self._refused: set[str] = set()
+        self._grab_refused: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -142,6 +121,7 @@ class EvdevInput:
     def start(self) -> None:
         """Open the keyboards there are now and start reading them (and looking for more)."""
         self._stop.clear()
+        self._keymap()  # the layout's log line comes before the keyboards'
         self.rescan()
         if not self._devices:
             log.info(
@@ -193,26 +173,67 @@ class EvdevInput:
             path = str(self.dev_dir / name)
             if path in self._devices or not os.path.exists(path):
                 continue
-            try:
-                fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-            except PermissionError:
-                if path not in self._refused:
-                    self._refused.add(path)
-                    log.warning(
-                        "cannot read keyboard %s: permission denied (add the user to the "
-                        "'input' group)",
-                        path,
-                    )
-                continue
-            except OSError as exc:
-                log.debug("cannot open %s: %s", path, exc)
+            fd = self._open(path)
+            if fd is None:
                 continue
             self._refused.discard(path)
-            self._devices[path] = _Device(path, fd)
-            log.info("reading keyboard %s", path)
+            device = _Device(path, fd, self._keymap().new_state())
+            self._devices[path] = device
+            if self.grab:
+                self._grab(device)
+            log.info("reading keyboard %s%s", path, " (grabbed)" if device.grabbed else "")
+
+    def _keymap(self) -> Keymap:
+        if self.keymap is None:
+            self.keymap = load_keymap()
+        return self.keymap
+
+    def _open(self, path: str) -> int | None:
+        flags = os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
+            try:
+                # Read-write when grabbing, as the unit's DeviceAllow grants; the kernel
+                # allows EVIOCGRAB on a read-only descriptor too, so fall back to that.
+                return os.open(path, flags | (os.O_RDWR if self.grab else os.O_RDONLY))
+            except PermissionError:
+                if not self.grab:
+                    raise
+                return os.open(path, flags | os.O_RDONLY)
+        except PermissionError:
+            if path not in self._refused:
+                self._refused.add(path)
+                log.warning(
+                    "cannot read keyboard %s: permission denied (add the user to the "
+                    "'input' group)",
+                    path,
+                )
+        except OSError as exc:
+            log.debug("cannot open %s: %s", path, exc)
+        return None
+
+    def _grab(self, device: _Device) -> None:
+        try:
+            _set_grab(device.fd, True)
+        except OSError as exc:
+            if device.path not in self._grab_refused:
+                self._grab_refused.add(device.path)
+                log.warning(
+                    "keyboard %s: cannot grab it (%s); its keys also reach the console",
+                    device.path,
+                    os.strerror(exc.errno) if exc.errno else exc,
+                )
+            return
+        device.grabbed = True
 
     def _drop(self, device: _Device, why: str) -> None:
         self._devices.pop(device.path, None)
+        if device.grabbed:
+            try:
+                _set_grab(device.fd, False)
+            except OSError as exc:  # an unplugged device is released by the kernel anyway
+                log.debug("releasing the grab on %s: %s", device.path, exc)
+            device.grabbed = False
+        device.keys.close()
         try:
             os.close(device.fd)
         except OSError as exc:
@@ -264,16 +285,11 @@ class EvdevInput:
                 self._key_event(device, code, value)
 
     def _key_event(self, device: _Device, code: int, value: int) -> None:
-        if code in (KEY_LEFTSHIFT, KEY_RIGHTSHIFT):
-            if value == KEY_PRESS:
-                device.shift += 1
-            elif value == KEY_RELEASE:
-                device.shift = max(0, device.shift - 1)
-            return
-        if value not in (KEY_PRESS, KEY_REPEAT):
-            return
-        name = key_name(code, device.shift > 0)
+        name = device.keys.feed(code, value)
         if name is None:
             return
         action = self.queue.put_key(name)
-        log.debug("keyboard %s: key %r -> %s", device.path, name, action)
+        if action is not None:
+            # The action only: the key itself would put what is typed (a password on
+            # a shared keyboard) in the journal.
+            log.debug("keyboard %s: %s", device.path, action)
