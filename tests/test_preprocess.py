@@ -46,6 +46,16 @@ def centre_of_mass(t: np.ndarray) -> tuple[float, float]:
     return float(t.sum(axis=1) @ rows / total), float(t.sum(axis=0) @ cols / total)
 
 
+def aligned_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """The best correlation of two 28x28 tensors over shifts of up to one pixel (the
+    centre of mass is placed to the nearest pixel, so half a pixel can round either way)."""
+    return max(
+        float(np.corrcoef(np.roll(a, (dy, dx), axis=(0, 1)).ravel(), b.ravel())[0, 1])
+        for dy in (-1, 0, 1)
+        for dx in (-1, 0, 1)
+    )
+
+
 def bbox(t: np.ndarray, level: float = 0.05) -> tuple[int, int]:
     ys, xs = np.nonzero(t > level)
     return int(ys.max() - ys.min() + 1), int(xs.max() - xs.min() + 1)
@@ -188,3 +198,22 @@ def test_faint_pencil_is_found():
     assert reason is None
     original = images[11].astype(np.float32) / 255.0
     assert np.corrcoef(tensor.ravel(), original.ravel())[0, 1] > 0.8
+
+
+@pytest.mark.parametrize("side", ["left", "right", "above"])
+@pytest.mark.parametrize("digit_in_shadow", [False, True])
+def test_a_shadow_edge_beside_the_digit_is_not_ink(side, digit_in_shadow):
+    """A soft shadow edge 5 px from the strokes (a hand or the phone over the sheet) must
+    not join the digit to the border, whichever side of the edge the digit is on."""
+    images, _ = mnist_test_split()
+    clean = digit_picture(images[0], 130, noise=2.5).astype(np.float32)
+    ys, xs = np.nonzero(clean < 150)
+    rows, cols = np.mgrid[0:130, 0:130].astype(np.float32)
+    outside = {"left": xs.min() - 5 - cols, "right": cols - xs.max() - 5,
+               "above": ys.min() - 5 - rows}[side]  # fmt: skip
+    inside = -outside if digit_in_shadow else outside
+    shaded = clean * (1.0 - 0.45 / (1.0 + np.exp(-inside / 2.0)))
+    tensor, reason = roi_to_mnist_tensor(finish(shaded))
+    assert reason is None
+    reference, _ = roi_to_mnist_tensor(finish(clean))
+    assert aligned_correlation(tensor, reference) > 0.9

@@ -11,7 +11,8 @@ measured noise.
 
 1. Paper: a morphological closing (max then min filter) wider than any pen stroke
    removes the dark strokes and keeps the smooth light falloff and shadows, and regions
-   too large to be ink (a desk, a hand). ``ink strength = paper - pixel`` is then
+   too large to be ink (a desk, a hand); it is smoothed but never raised, so a
+   shadow's edge does not turn into a line of ink. ``ink strength = paper - pixel`` is then
    independent of uneven light. It is an adaptive threshold against a local *maximum*
    rather than ``cv2.adaptiveThreshold``'s local mean, which hollows out thick marker
    strokes as wide as its block and fires on noise on blank paper.
@@ -54,8 +55,10 @@ MAX_INK_FRACTION = 0.38
 #: A digit is at least this fraction of the picture's shorter side tall or wide.
 MIN_DIGIT_SIDE = 0.06
 #: Closing element (paper estimate) as a fraction of the shorter side: wider than a
-#: thick marker stroke (about 12 %), narrow enough to follow a shadow's edge.
-PAPER_KERNEL = 0.2
+#: thick marker stroke (about 12 %) and than the dark knot of a small loop (a bold 5 or
+#: 9); a closing keeps a shadow's straight edge whatever its width, but fills dark
+#: bands narrower than this.
+PAPER_KERNEL = 0.25
 #: A component's mean ink strength, in units of the noise floor, to count as ink.
 MIN_MEAN_STRENGTH = 1.25
 #: Pieces whose bounding box is within this fraction of the digit's size are merged.
@@ -98,7 +101,12 @@ def paper_estimate(gray: np.ndarray) -> tuple[np.ndarray, float]:
     edge = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     extended = cv2.addWeighted(edge, 2.0, mirror, -1.0, 0.0)
     closed = cv2.morphologyEx(extended, cv2.MORPH_CLOSE, element)
-    closed = cv2.GaussianBlur(closed, (0, 0), k / 4.0 + 0.5)[pad:-pad, pad:-pad]
+    # Smooth the closing's blocky plateaus, but never above the closing itself: blurring
+    # a shadow's edge would spill bright paper into the shadow, and that band of "ink"
+    # along the edge joined digits to the border ("ink touches the edge"; measured on
+    # the dev sets: 22 of 1,500 digits lost that way, 5 with the minimum).
+    smooth = cv2.GaussianBlur(closed, (0, 0), k / 4.0 + 0.5)
+    closed = np.minimum(smooth, closed)[pad:-pad, pad:-pad]
     level = float(np.percentile(closed, 90))
     if factor > 1:
         closed = cv2.resize(closed, (w, h), interpolation=cv2.INTER_LINEAR)
