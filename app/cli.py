@@ -16,7 +16,6 @@ from typing import Any
 from app import __version__
 from app.config import Config, check_kernel_name, load_config, parse_size
 from app.errors import ConfigError, ConvlensError, DisplayError, SourceError
-from app.state import VIEWS
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--source", help="auto, picamera2, usb:N, /dev/videoN, file:PATH, images:DIR, demo[:SEED]"
     )
     run.add_argument("--display", help="auto, drm, fb[:DEV], web, file:PATH, null")
-    run.add_argument("--view", choices=VIEWS, help="the view to start in")
+    run.add_argument("--view", help="the view to start in, by name (camera, kernel, ...)")
     run.add_argument("--host", help="web viewer address (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="web viewer port (default 8000; 0 = any free)")
     run.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
@@ -72,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--source", default="demo", help="source spec (default demo)")
     bench.add_argument("--size", type=_size, default=(640, 480), metavar="WxH")
-    bench.add_argument("--view", choices=VIEWS, default="camera", help="the current view")
+    bench.add_argument("--view", default="camera", help="the current view (default camera)")
     bench.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
 
     classify = sub.add_parser("classify", help="classify digit photos or scans")
@@ -360,7 +359,7 @@ def command_bench(args: argparse.Namespace) -> int:
         raise ConfigError(f"--frames {args.frames}: expected a positive number of frames")
     config = config.with_section(
         "source", spec=args.source, width=args.size[0], height=args.size[1]
-    )
+    ).with_section("view", view=args.view)
     if args.model is not None:
         config = config.with_section("model", path=args.model)
     # Benchmarks print figures; only warnings go to the log.
@@ -379,7 +378,7 @@ def command_bench(args: argparse.Namespace) -> int:
         stages=stages,
         source_factory=new_source,
         kernel_names=kernel_names,
-        view=args.view,
+        view=config.view.view,
     )
     print(json.dumps(report) if args.json else format_table(report))
     return 0

@@ -22,19 +22,20 @@ from typing import Any
 
 import numpy as np
 
+from app import views
 from app.config import FaultsConfig
-from app.controls.actions import ActionQueue, apply_action
+from app.controls.actions import ActionQueue, apply_action, key_legend
 from app.display.base import Display
 from app.errors import SourceError
 from app.faults import Backoff, RateLimitedLog, StageFaults
 from app.frame import Frame
 from app.heap_trim import HeapTrimmer
-from app.overlay import OverlayInfo, OverlayRenderer
 from app.snapshot import save_snapshot
 from app.sources.base import Source
 from app.stages.base import Stage
 from app.stages.results import FrameResults
 from app.state import ViewState
+from app.views.renderer import OverlayInfo, OverlayRenderer
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,8 @@ class CaptureLoop:
         source_factory: returns a new, unopened Source; called at start and again to
             reconnect after the camera is lost.
         display: an opened display (the caller opens and closes it).
-        stages: in pipeline order; each runs only for the views in ``stage.views``
-            unless ``all_views``.
+        stages: in pipeline order; each runs only for the views that need it (the
+            views table's ``stages``) unless ``all_views``.
         state: the initial settings.
         kernel_names: the kernel cycle for ``next_kernel``.
         actions: the queue inputs push to; drained once per frame.
@@ -357,9 +358,9 @@ class CaptureLoop:
             self._snapshot(frame, overlay, results)
 
     def _run_stages(self, frame: Frame, results: FrameResults) -> None:
-        view = self.state.view
+        needed = views.stages_for(self.state.view)
         for stage in self.stages:
-            if not (self.all_views or view in stage.views):
+            if not (self.all_views or stage.name in needed):
                 continue
             if not self.stage_faults.is_enabled(stage.name):
                 continue
@@ -394,10 +395,10 @@ class CaptureLoop:
         return (len(self._frame_times) - 1) / span if span > 0 else None
 
     def _build_info(self) -> OverlayInfo:
-        view = self.state.view
+        needed = views.stages_for(self.state.view)
         stage_ms = []
         for stage in self.stages:
-            if (self.all_views or view in stage.views) and stage.name in self._times:
+            if (self.all_views or stage.name in needed) and stage.name in self._times:
                 stage_ms.append((stage.name, self.median_ms(stage.name) or 0.0))
         if "overlay" in self._times:
             stage_ms.append(("overlay", self.median_ms("overlay") or 0.0))
@@ -420,8 +421,8 @@ class CaptureLoop:
         self._notice_until = self.clock() + NOTICE_S
 
     def _renderer_for(self, size: tuple[int, int]) -> OverlayRenderer:
-        if self._renderer is None or (self._renderer.width, self._renderer.height) != size:
-            self._renderer = OverlayRenderer(size)
+        if self._renderer is None or self._renderer.size != size:
+            self._renderer = OverlayRenderer(size, key_legend())
         return self._renderer
 
     def _show(self, frame: Frame, overlay: np.ndarray) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-VIEWS = ("camera", "kernel", "pooling", "features")
 PADDINGS = ("valid", "zero", "reflect")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
 POOL_MODES = ("max", "avg")
@@ -29,6 +28,7 @@ class Roi:
 class ViewState:
     """Everything a key can change. Immutable: actions return a new value."""
 
+    #: The name of a view in ``app.views.VIEWS``.
     view: str = "camera"
     kernel: str = "horizontal_edge"
     stride: int = 1

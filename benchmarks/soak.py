@@ -98,7 +98,6 @@ class FlakyStage(Stage):
     def __init__(self, inner: Stage, rate: float, seed: int = 1) -> None:
         self.inner = inner
         self.name = inner.name
-        self.views = inner.views
         self.rate = rate
         self.rng = random.Random(seed)
         self.raised = 0

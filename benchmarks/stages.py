@@ -33,6 +33,7 @@ from app.sources.demo import DemoSource
 from app.stages.pipeline import build_stages
 from app.stages.results import FrameResults
 from app.state import ViewState
+from app.views import stages_for
 
 CASES: list[tuple[str, dict[str, Any], ViewState]] = [
     ("edge 3x3, stride 1, zero", {}, ViewState(view="pooling")),
@@ -59,7 +60,7 @@ def run_case(
 ) -> dict[str, dict[str, float]]:
     """Time every stage the view needs on every frame (after a warm-up pass)."""
     stages = build_stages(config, factory)
-    active = [s for s in stages if state.view in s.views or s.name == "digit"]
+    active = [s for s in stages if s.name in stages_for(state.view) or s.name == "digit"]
     times: dict[str, list[float]] = {s.name: [] for s in active}
     totals: list[float] = []
     for warm in (True, False):

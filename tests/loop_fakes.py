@@ -102,12 +102,12 @@ class RecordingDisplay(Display):
 
 
 class CountingStage(Stage):
-    """Records each call (state, frame seq, whether it finished); raises on the call
-    numbers in ``fail_at`` (or always)."""
+    """A stage called ``name`` (it runs for the views that need that stage): records each
+    call (state, frame seq, whether it finished); raises on the call numbers in
+    ``fail_at`` (or always)."""
 
-    def __init__(self, name: str, views: tuple[str, ...], *, fail_always: bool = False) -> None:
+    def __init__(self, name: str, *, fail_always: bool = False) -> None:
         self.name = name
-        self.views = views
         self.fail_always = fail_always
         self.fail_at: set[int] = set()
         self.calls = 0

@@ -12,7 +12,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.overlay import OverlayInfo
 from app.stages.results import (
     DIGIT,
     NO_DIGIT,
@@ -26,6 +25,7 @@ from app.stages.results import (
     ReferenceRun,
 )
 from app.state import Roi, ViewState
+from app.views.renderer import OverlayInfo
 
 WIDTH, HEIGHT = 640, 480
 

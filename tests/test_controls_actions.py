@@ -7,16 +7,19 @@ import threading
 import pytest
 
 from app.controls.actions import (
-    ACTIONS,
-    KEY_ACTIONS,
-    KEY_LEGEND,
     SIDE_EFFECT_ACTIONS,
     ActionQueue,
     action_for_key,
+    action_table,
     apply_action,
+    key_legend,
+    key_table,
     legend_markdown,
 )
-from app.state import ACTIVATIONS, PADDINGS, POOL_SIZES, STRIDES, VIEWS, Roi, ViewState
+from app.state import ACTIVATIONS, PADDINGS, POOL_SIZES, STRIDES, Roi, ViewState
+from app.views import view_names
+
+VIEWS = view_names()
 
 KERNELS = ("horizontal_edge", "vertical_edge", "sobel_x", "blur")
 
@@ -28,8 +31,8 @@ def apply(state: ViewState, *actions: str) -> ViewState:
 
 
 def test_every_key_maps_to_a_known_action_and_every_action_has_a_key():
-    assert set(KEY_ACTIONS.values()) <= set(ACTIONS)
-    assert set(ACTIONS) == set(KEY_ACTIONS.values())
+    assert set(key_table().values()) <= set(action_table())
+    assert set(action_table()) == set(key_table().values())
 
 
 def test_required_actions_exist():
@@ -40,7 +43,7 @@ def test_required_actions_exist():
         "roi_grow", "roi_shrink", "toggle_freeze", "snapshot", "toggle_numpy_reference",
         "toggle_help", "quit",
     }  # fmt: skip
-    assert required <= set(ACTIONS)
+    assert required <= set(action_table())
 
 
 def test_views_cycle_both_ways_and_direct_keys():
@@ -153,13 +156,13 @@ def test_queue_is_bounded_and_thread_safe():
 
 
 def test_legend_covers_every_action_and_renders_markdown():
-    descriptions = [description for _, description in KEY_LEGEND]
-    assert descriptions == [ACTIONS[a] for a in ACTIONS]
-    labels = dict((d, k) for k, d in KEY_LEGEND)
-    assert labels[ACTIONS["next_view"]] == "v / Tab"
-    assert labels[ACTIONS["snapshot"]] == "space / x"
+    descriptions = [description for _, description in key_legend()]
+    assert descriptions == list(action_table().values())
+    labels = dict((d, k) for k, d in key_legend())
+    assert labels[action_table()["next_view"]] == "v / Tab"
+    assert labels[action_table()["snapshot"]] == "space / x"
     table = legend_markdown()
     lines = table.strip().splitlines()
-    assert lines[0] == "| Key | Action |" and len(lines) == 2 + len(KEY_LEGEND)
+    assert lines[0] == "| Key | Action |" and len(lines) == 2 + len(key_legend())
     assert "| `[` | pool size -1 |" in lines
     assert "| `v` / `Tab` | next view |" in lines

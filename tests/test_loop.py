@@ -36,8 +36,8 @@ def make_loop(source: ScriptedSource, stages: list[Stage], **kwargs: Any) -> Cap
 
 def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
     source = ScriptedSource()
-    kernel = CountingStage("kernel", ("kernel", "pooling"))
-    digit = CountingStage("digit", ("camera", "features"))
+    kernel = CountingStage("kernel")
+    digit = CountingStage("digit")
     display = RecordingDisplay()
     loop = make_loop(source, [kernel, digit], display=display, state=ViewState(view="camera"))
     result = loop.run(max_frames=10)
@@ -70,7 +70,7 @@ def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
 
 def test_all_views_runs_every_stage() -> None:
     source = ScriptedSource()
-    stages = [CountingStage("kernel", ("kernel",)), CountingStage("digit", ("camera",))]
+    stages = [CountingStage("kernel"), CountingStage("digit")]
     recorder: dict[str, list[float]] = {}
     make_loop(source, stages, all_views=True, recorder=recorder).run(max_frames=5)
     assert [s.calls for s in stages] == [5, 5]
@@ -91,7 +91,7 @@ def test_end_of_stream_stops_the_loop() -> None:
 
 def test_actions_apply_before_the_frame_and_quit_only_when_interactive() -> None:
     source = ScriptedSource()
-    kernel = CountingStage("kernel", ("kernel",))
+    kernel = CountingStage("kernel")
     actions = ActionQueue()
     actions.put("view_kernel")
     actions.put("stride_up")
@@ -109,7 +109,7 @@ def test_actions_apply_before_the_frame_and_quit_only_when_interactive() -> None
 
 def test_freeze_keeps_processing_the_same_frame() -> None:
     source = ScriptedSource()
-    stage = CountingStage("digit", ("camera",))
+    stage = CountingStage("digit")
     actions = ActionQueue()
     loop = make_loop(source, [stage], actions=actions)
     loop.run(max_frames=2)
@@ -217,21 +217,21 @@ def test_factory_failure_is_retried() -> None:
 
 def test_a_stage_exception_skips_only_that_stage_for_that_frame() -> None:
     source = ScriptedSource()
-    flaky = CountingStage("kernel", ("camera",))
+    flaky = CountingStage("digit")
     flaky.fail_at = {2}
-    steady = CountingStage("digit", ("camera",))
-    loop = make_loop(source, [flaky, steady])
+    steady = CountingStage("features")
+    loop = make_loop(source, [flaky, steady], state=ViewState(view="features"))
     loop.run(max_frames=3)
     assert flaky.calls == 3 and steady.calls == 3
-    assert loop.stage_faults.is_enabled("kernel")
+    assert loop.stage_faults.is_enabled("digit")
     assert flaky.completed == [0, 1] and steady.completed == [0, 1, 2]
 
 
 def test_a_stage_that_keeps_failing_is_switched_off_with_a_message() -> None:
     source = ScriptedSource()
-    broken = CountingStage("features", ("camera",), fail_always=True)
+    broken = CountingStage("features", fail_always=True)
     display = RecordingDisplay()
-    loop = make_loop(source, [broken], display=display)
+    loop = make_loop(source, [broken], display=display, state=ViewState(view="features"))
     result = loop.run(max_frames=30)
     assert result.frames == 30
     assert broken.calls == 20

@@ -14,18 +14,20 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from app.controls.actions import key_legend
 from app.display.compose import compose
-from app.overlay import OverlayInfo, OverlayRenderer
-from app.overlay_draw import fit_image
 from app.stages.results import FrameResults
 from app.state import ViewState
+from app.views.chrome import draw_help
+from app.views.draw import Line, fit_image
+from app.views.renderer import OverlayInfo, OverlayRenderer
 from tests import overlay_samples as samples
 from tests.goldens import check_golden
 
 
 def render_case(name: str) -> np.ndarray:
     state, results, info = samples.CASES[name]
-    renderer = OverlayRenderer((samples.WIDTH, samples.HEIGHT))
+    renderer = OverlayRenderer((samples.WIDTH, samples.HEIGHT), key_legend())
     overlay = renderer.render(state, results, info)
     return compose(samples.camera_frame(), overlay)
 
@@ -96,12 +98,12 @@ def test_static_parts_come_from_the_cache() -> None:
     state, results, info = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
     renderer.render(state, results, info)
-    misses = renderer.cache.misses
+    misses = renderer.canvas.cache.misses
     for _ in range(5):
         digit = replace(results.digit, probs=results.digit.probs * 0.99)
         results = replace(results, digit=digit)
         renderer.render(state, results, info)
-    assert renderer.cache.misses == misses  # bars changed, nothing was redrawn from scratch
+    assert renderer.canvas.cache.misses == misses  # bars changed, nothing was redrawn from scratch
 
 
 def test_changed_text_is_redrawn() -> None:
@@ -139,29 +141,28 @@ def test_changing_figures_do_not_fill_the_static_cache() -> None:
     state, results, info = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
     renderer.render(state, results, info)
-    static = len(renderer.cache)
+    static = len(renderer.canvas.cache)
     for i in range(300):
         fps_info = OverlayInfo(fps=10 + i / 10, stage_ms=(("digit", i / 7),), message=f"{i} s")
         conf = replace(results, digit=replace(results.digit, confidence=(i % 100) / 100))
         renderer.render(state, conf, fps_info)
-    assert len(renderer.cache) == static
-    assert len(renderer.volatile_cache) <= renderer.volatile_cache.capacity
+    assert len(renderer.canvas.cache) == static
+    assert len(renderer.canvas.volatile_cache) <= renderer.canvas.volatile_cache.capacity
 
 
 @pytest.mark.parametrize("size", [(640, 480), (320, 240), (800, 480), (1920, 1080)])
 def test_help_table_fits_the_frame_whatever_the_font_widths(size: tuple[int, int]) -> None:
     renderer = OverlayRenderer(size)
-    panel = renderer._draw_help(opaque=False)
-    assert panel.shape[1] <= size[0] - 2 * renderer._px(8)
+    panel = draw_help(renderer.canvas, key_legend(), opaque=False)
+    assert panel.shape[1] <= size[0] - 2 * renderer.canvas.px(8)
     assert panel.shape[0] <= size[1]
 
 
 def test_a_column_panel_with_long_text_is_shrunk_to_its_column() -> None:
     renderer = OverlayRenderer((640, 480))
-    from app.overlay_draw import Line
 
     long = [Line("NumPy ref 12.5 ms, diff 2e-07, and then some more words", 0.55)]
-    panel = renderer._panel(long, opaque=True, width=200)
+    panel = renderer.canvas.panel(long, opaque=True, width=200)
     assert panel.shape[1] <= 200
-    short = renderer._panel([Line("in 240x320", 0.55)], opaque=True, width=200)
+    short = renderer.canvas.panel([Line("in 240x320", 0.55)], opaque=True, width=200)
     assert short.shape[1] == 200  # width is also the minimum: columns stay aligned

@@ -18,7 +18,8 @@ from app.config import config_from_dict
 from app.display.compose import compose
 from app.loop import CaptureLoop
 from app.sources.demo import DemoSource
-from app.state import VIEWS, ViewState
+from app.state import ViewState
+from app.views import stages_for, view_names
 from tests.goldens import check_golden
 from tests.loop_fakes import RecordingDisplay
 
@@ -54,15 +55,14 @@ def run_view(view: str) -> tuple[CaptureLoop, RecordingDisplay, DemoSource]:
     return loop, display, source
 
 
-@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("view", view_names())
 def test_every_view_of_the_real_pipeline_matches_its_golden(view: str, caplog) -> None:
     with caplog.at_level(logging.WARNING):
         loop, display, _ = run_view(view)
     assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
     # Every stage the view needs produced its result on the last frame.
-    for stage in loop.stages:
-        if view in stage.views:
-            assert getattr(loop.last_results, stage.name) is not None, stage.name
+    for name in stages_for(view):
+        assert getattr(loop.last_results, name) is not None, name
     assert display.last_frame is not None and display.last_overlay is not None
     check_golden(f"pipeline_{view}", compose(display.last_frame.array, display.last_overlay))
 

@@ -1,5 +1,8 @@
 """The one key -> action table every input uses, the pure state update, and the action queue.
 
+The per-view actions and number keys come from the views table (``app.views.VIEWS``),
+so a new view appears in the key table, the legend and the view cycle by itself.
+
 Key names follow the browser's ``KeyboardEvent.key``: a printable key is its
 character (``"k"``, ``"K"``, ``"+"``, ``" "`` for space), other keys have names
 (``"ArrowUp"``, ``"Tab"``, ``"Escape"``); shift+Tab is ``"Shift+Tab"``. The
@@ -12,16 +15,12 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 
-from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, VIEWS, Roi, ViewState
+from app import views
+from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, Roi, ViewState
 
-#: Every action name with the description the legend shows.
-ACTIONS: dict[str, str] = {
-    "next_view": "next view",
-    "prev_view": "previous view",
-    "view_camera": "camera view",
-    "view_kernel": "kernel view",
-    "view_pooling": "pooling view",
-    "view_features": "feature maps view",
+#: The view-independent actions around the per-view ones, with their legend texts.
+_NAVIGATION = {"next_view": "next view", "prev_view": "previous view"}
+_SETTINGS = {
     "next_kernel": "next kernel",
     "prev_kernel": "previous kernel",
     "stride_up": "stride +1",
@@ -48,16 +47,13 @@ ACTIONS: dict[str, str] = {
 #: Actions the loop carries out itself; ``apply_action`` returns the state unchanged.
 SIDE_EFFECT_ACTIONS = frozenset({"snapshot", "quit"})
 
-#: The one key table (key name -> action).
-KEY_ACTIONS: dict[str, str] = {
+_NAVIGATION_KEYS = {
     "v": "next_view",
     "Tab": "next_view",
     "V": "prev_view",
     "Shift+Tab": "prev_view",
-    "1": "view_camera",
-    "2": "view_kernel",
-    "3": "view_pooling",
-    "4": "view_features",
+}
+_SETTING_KEYS = {
     "k": "next_kernel",
     "K": "prev_kernel",
     "s": "stride_up",
@@ -89,20 +85,34 @@ KEY_ACTIONS: dict[str, str] = {
 _KEY_LABELS = {" ": "space", "ArrowLeft": "←", "ArrowRight": "→", "ArrowUp": "↑", "ArrowDown": "↓"}
 
 
-def _legend() -> list[tuple[str, str]]:
+def action_table() -> dict[str, str]:
+    """Every action name with the legend's description, in legend order.
+
+    ``view_<name>`` for each view in ``app.views.VIEWS`` (read at each call, so the
+    table always matches the views table).
+    """
+    per_view = {f"view_{view.name}": view.description for view in views.VIEWS}
+    return {**_NAVIGATION, **per_view, **_SETTINGS}
+
+
+def key_table() -> dict[str, str]:
+    """The one key table, key name -> action: every input and the web page use it."""
+    per_view = {view.key: f"view_{view.name}" for view in views.VIEWS}
+    return {**_NAVIGATION_KEYS, **per_view, **_SETTING_KEYS}
+
+
+def key_legend() -> list[tuple[str, str]]:
+    """(key labels, description) in the order of ``action_table``: for the help overlay,
+    the web page and the README."""
     keys_by_action: dict[str, list[str]] = {}
-    for key, action in KEY_ACTIONS.items():
+    for key, action in key_table().items():
         keys_by_action.setdefault(action, []).append(_KEY_LABELS.get(key, key))
     return [
         (" / ".join(keys_by_action[action]), description)
-        for action, description in ACTIONS.items()
+        for action, description in action_table().items()
         if action in keys_by_action
     ]
 
-
-#: (key label, description) in the order of ``ACTIONS``: for the help overlay,
-#: the web page and the README.
-KEY_LEGEND: list[tuple[str, str]] = _legend()
 
 #: How far one key press moves the ROI centre, as a fraction of the frame.
 ROI_STEP = 0.05
@@ -114,13 +124,13 @@ ROI_MAX_SIZE = 1.0
 
 def action_for_key(key: str) -> str | None:
     """The action bound to a key name, or None when the key is not bound."""
-    return KEY_ACTIONS.get(key)
+    return key_table().get(key)
 
 
 def legend_markdown() -> str:
     """The key legend as a Markdown table (for the README)."""
     lines = ["| Key | Action |", "| --- | --- |"]
-    for label, description in KEY_LEGEND:
+    for label, description in key_legend():
         keys = " / ".join(f"`{key}`" for key in label.split(" / "))
         keys = keys.replace("|", "\\|")  # a literal pipe would end the cell
         lines.append(f"| {keys} | {description} |")
@@ -158,7 +168,7 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
 
     Args:
         state: the current settings.
-        action: a name from ``ACTIONS``. Side-effect actions (``snapshot``,
+        action: a name from ``action_table()``. Side-effect actions (``snapshot``,
             ``quit``) return ``state`` unchanged: the loop handles them.
         kernel_names: the kernels ``next_kernel``/``prev_kernel`` cycle through,
             in order. Empty: kernel actions change nothing.
@@ -167,11 +177,10 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
         ValueError: ``action`` is not a known action name.
     """
     roi = state.roi
-    if action == "next_view":
-        return state.with_changes(view=_cycle(VIEWS, state.view, 1))
-    if action == "prev_view":
-        return state.with_changes(view=_cycle(VIEWS, state.view, -1))
-    if action.startswith("view_") and action in ACTIONS:
+    if action in ("next_view", "prev_view"):
+        step = 1 if action == "next_view" else -1
+        return state.with_changes(view=_cycle(views.view_names(), state.view, step))
+    if action.startswith("view_") and action in action_table():
         return state.with_changes(view=action.removeprefix("view_"))
     if action in ("next_kernel", "prev_kernel"):
         if not kernel_names:
@@ -213,7 +222,7 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
         return state.with_changes(show_help=not state.show_help)
     if action in SIDE_EFFECT_ACTIONS:
         return state
-    raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}")
+    raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(action_table())}")
 
 
 class ActionQueue:
@@ -233,8 +242,9 @@ class ActionQueue:
         Raises:
             ValueError: ``action`` is not a known action name.
         """
-        if action not in ACTIONS:
-            raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(ACTIONS)}")
+        known = action_table()
+        if action not in known:
+            raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(known)}")
         with self._lock:
             self._items.append(action)
 

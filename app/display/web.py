@@ -26,7 +26,13 @@ from urllib.parse import urlsplit
 import numpy as np
 from aiohttp import web
 
-from app.controls.actions import ACTIONS, KEY_ACTIONS, KEY_LEGEND, ActionQueue, action_for_key
+from app.controls.actions import (
+    ActionQueue,
+    action_for_key,
+    action_table,
+    key_legend,
+    key_table,
+)
 from app.display.base import Display
 from app.display.compose import check_pair
 from app.display.http_guard import (
@@ -287,9 +293,9 @@ class WebViewer(Display):
 
     async def _api_legend(self, request: web.Request) -> web.Response:
         legend = {
-            "legend": [list(row) for row in KEY_LEGEND],
-            "keys": KEY_ACTIONS,
-            "actions": ACTIONS,
+            "legend": [list(row) for row in key_legend()],
+            "keys": key_table(),
+            "actions": action_table(),
         }
         return web.json_response(legend)
 
@@ -323,7 +329,7 @@ class WebViewer(Display):
     async def _api_action(self, request: web.Request) -> web.Response:
         queue = self._check_control(request)
         action = _name_field(await read_json_object(request, self.limits), "action")
-        if action not in ACTIONS:
+        if action not in action_table():
             raise RequestRefusedError(400, f"unknown action {action!r}")
         queue.put(action)
         return web.json_response({"action": action})

@@ -16,16 +16,14 @@ class Stage(ABC):
 
     A stage reads its own parameters once in ``configure`` (raising ``ConfigError``
     with its name in the message for a bad one), then ``process`` runs on every
-    frame the current view needs. Its result is one frozen dataclass from
-    ``app.stages.results``, stored in its own field of the frame's ``FrameResults``
-    (``results.kernel``); it reads earlier stages' fields, never the stages themselves.
+    frame whose view needs it (each view in ``app.views`` names its stages). Its
+    result is one frozen dataclass from ``app.stages.results``, stored in its own
+    field of the frame's ``FrameResults`` (``results.kernel``); it reads earlier
+    stages' fields, never the stages themselves.
     """
 
     #: Unique name, used in config sections, its ``FrameResults`` field and timing tables.
     name: str = ""
-    #: The views that need this stage; the loop skips it for other views unless
-    #: it is asked to compute everything (``bench`` all-views mode).
-    views: tuple[str, ...] = ()
 
     def configure(self, params: Mapping[str, Any]) -> None:  # noqa: B027 - optional hook
         """Read this stage's config section; the default takes no parameters."""

@@ -162,7 +162,6 @@ class DigitStage(Stage):
     """
 
     name = "digit"
-    views = ("camera", "features")
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.colormaps import colourise, palette_for
 from app.errors import SourceError
 from app.frame import Frame
 from app.stages.base import Stage
@@ -34,23 +35,6 @@ DENSE_COLUMNS = 12
 LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
 
 
-def diverging_lut() -> np.ndarray:
-    """(256, 1, 3) uint8 BGR colour map for signed values: blue < 0, dark 0, orange > 0.
-
-    Zero is dark so a signed map reads like the ReLU ones on the dark overlay, and the
-    sign is the hue.
-    """
-    t = np.linspace(-1.0, 1.0, 256)[:, None]
-    dark = np.array([34.0, 34.0, 34.0])
-    blue = np.array([250.0, 150.0, 40.0])
-    orange = np.array([40.0, 160.0, 255.0])
-    lut = np.where(t < 0, dark + (-t) * (blue - dark), dark + t * (orange - dark))
-    return np.clip(lut, 0, 255).astype(np.uint8)[:, None, :]
-
-
-_DIVERGING = diverging_lut()
-
-
 def _nice(value: float) -> float:
     """``value`` rounded up to two significant digits (legend-friendly), at least 1e-3."""
     value = max(float(value), 1e-3)
@@ -71,15 +55,6 @@ def layer_range(values: np.ndarray) -> tuple[float, float]:
         return (0.0, _nice(hi))
     m = _nice(max(abs(lo), abs(hi)))
     return (-m, m)
-
-
-def colourise(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    """(h, w) float -> (h, w, 3) uint8 BGR: viridis for lo >= 0, the diverging map otherwise."""
-    scale = 255.0 / (hi - lo) if hi > lo else 1.0
-    grey = cv2.convertScaleAbs(np.clip((values - lo) * scale, 0, 255))
-    if lo < 0:
-        return cv2.applyColorMap(grey, _DIVERGING)
-    return cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)
 
 
 @functools.lru_cache(maxsize=32)
@@ -114,29 +89,18 @@ def mosaic_layout(shape: tuple[int, ...], tile_px: int, gap: int = 2) -> np.ndar
     return layout
 
 
-def _palette(lo: float) -> np.ndarray:
-    """(256, 3) uint8 BGR colours: the diverging map for signed ranges, else viridis."""
-    return _DIVERGING_TABLE if lo < 0 else _VIRIDIS_TABLE
-
-
-_VIRIDIS_TABLE = cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv2.COLORMAP_VIRIDIS)[
-    :, 0, :
-]
-_DIVERGING_TABLE = _DIVERGING[:, 0, :]
-
-
 def layer_mosaic(
     name: str, activation: np.ndarray, value_range: tuple[float, float], tile_px: int
 ) -> LayerMosaic:
-    """One layer as a colour mosaic: layout ``mosaic_layout``, colours ``colourise``'s
-    fixed mapping of ``value_range``, gaps in GAP_BGR."""
+    """One layer as a colour mosaic: layout ``mosaic_layout``, ``value_range`` mapped
+    through ``palette_for`` (fixed per layer), gaps in GAP_BGR."""
     act = np.asarray(activation, np.float32)
     lo, hi = value_range
     # Channel-major order, as the layout indexes it.
     flat = np.moveaxis(act, 2, 0).ravel() if act.ndim == 3 else act.ravel()
     scale = 255.0 / (hi - lo) if hi > lo else 1.0
     levels = np.clip((flat - lo) * scale + 0.5, 0, 255).astype(np.uint8)
-    table = np.vstack([_palette(lo)[levels], np.array([GAP_BGR], np.uint8)])
+    table = np.vstack([palette_for(lo)[levels], np.array([GAP_BGR], np.uint8)])
     image = table[mosaic_layout(tuple(act.shape), tile_px)]
     return LayerMosaic(name=name, image=image, value_range=value_range, shape=tuple(act.shape))
 
@@ -183,7 +147,6 @@ class FeaturesStage(Stage):
     """
 
     name = "features"
-    views = ("features",)
 
     def __init__(
         self, classifier: Any | None = None, kernels: Mapping[str, np.ndarray] | None = None

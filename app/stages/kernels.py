@@ -222,7 +222,6 @@ class KernelStage(Stage):
     """
 
     name = "kernel"
-    views = ("kernel", "pooling")
 
     def __init__(self) -> None:
         self.processing_width = 320

@@ -62,7 +62,6 @@ class PoolStage(Stage):
     """Pool the kernel output; shown with the kernel's grey mapping (pooling keeps the range)."""
 
     name = "pool"
-    views = ("pooling",)
 
     def __init__(self) -> None:
         self._warned = False

@@ -1,4 +1,8 @@
-"""Drawing primitives for the overlay: cached text panels, blits, images, legends on RGBA layers."""
+"""Drawing primitives for the views: text panels, a patch cache, blits, images, legends on RGBA.
+
+Layers and patches are (h, w, 4) uint8 RGBA with straight alpha; sizes are in pixels of
+the layer, font scales at a 480-row screen times the layout scale ``s``.
+"""
 
 from __future__ import annotations
 
@@ -197,21 +201,21 @@ def legend_bar(
     hi: float,
     s: float,
     *,
-    colormap: int | np.ndarray | None = None,
+    palette: np.ndarray | None = None,
     labels: bool = True,
     bg: tuple[int, int, int] = VIEW_BG,
 ) -> np.ndarray:
     """A colour-scale legend: gradient strip from black (``lo``) to white (``hi``).
 
-    Returns an opaque (h, width, 4) RGBA patch. ``colormap`` (a cv2.COLORMAP_* or a
-    (256, 1, 3) BGR lookup table) draws the strip in that map instead of grey;
+    Returns an opaque (h, width, 4) RGBA patch. ``palette`` (a (256, 3) BGR table from
+    ``app.colormaps``) draws the strip in that map instead of grey;
     ``labels`` writes ``lo`` and ``hi`` under its ends (else the caller shows them).
     """
     ramp = np.linspace(0, 255, max(2, width - 2)).astype(np.uint8)[None, :]
     ramp = np.repeat(ramp, max(2, height), axis=0)
     strip = (
-        cv2.cvtColor(cv2.applyColorMap(ramp, colormap), cv2.COLOR_BGR2RGB)
-        if colormap is not None
+        cv2.cvtColor(palette[ramp], cv2.COLOR_BGR2RGB)
+        if palette is not None
         else cv2.cvtColor(ramp, cv2.COLOR_GRAY2RGB)
     )
     text = render_panel(
@@ -230,3 +234,36 @@ def legend_bar(
         blit(out, text, 0, y)
         blit(out, text_hi, width - text_hi.shape[1], y)
     return out
+
+
+def over(dst: np.ndarray, src: np.ndarray, x: int, y: int) -> None:
+    """Alpha-composite ``src`` (h, w, 4) over ``dst`` at (x, y), clipped (for cached drawings)."""
+    H, W = dst.shape[:2]
+    h, w = src.shape[:2]
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + w), min(H, y + h)
+    if x1 <= x0 or y1 <= y0:
+        return
+    s = src[y0 - y : y1 - y, x0 - x : x1 - x].astype(np.float32) / 255.0
+    d = dst[y0:y1, x0:x1].astype(np.float32) / 255.0
+    sa, da = s[:, :, 3:4], d[:, :, 3:4]
+    out_a = sa + da * (1 - sa)
+    rgb = (s[:, :, :3] * sa + d[:, :, :3] * da * (1 - sa)) / np.maximum(out_a, 1e-6)
+    dst[y0:y1, x0:x1, :3] = np.clip(rgb * 255 + 0.5, 0, 255)
+    dst[y0:y1, x0:x1, 3:4] = np.clip(out_a * 255 + 0.5, 0, 255)
+
+
+def flatten(patch: np.ndarray, bg: tuple[int, int, int]) -> None:
+    """Blend ``patch`` onto the opaque colour ``bg`` in place: it becomes fully opaque."""
+    a = patch[:, :, 3:4].astype(np.float32) / 255.0
+    patch[:, :, :3] = np.clip(
+        patch[:, :, :3] * a + np.array(bg, np.float32) * (1 - a) + 0.5, 0, 255
+    )
+    patch[:, :, 3] = 255
+
+
+def shape_text(shape: Any) -> str:
+    """``(240, 320)`` -> ``"240x320"``."""
+    try:
+        return "x".join(str(int(v)) for v in shape)
+    except (TypeError, ValueError):
+        return str(shape)

@@ -1,0 +1,38 @@
+"""The views: one module each, and the one table of them.
+
+The view cycle, the number keys, the help legend, the web page's key list, the config's
+``[view] view`` values and the stages run per frame all come from ``VIEWS``. Adding a
+view is one module (a ``View`` subclass), one line here and one golden.
+"""
+
+from __future__ import annotations
+
+from app.views.base import View
+from app.views.camera import CameraView
+from app.views.features import FeaturesView
+from app.views.kernel import KernelView
+from app.views.pooling import PoolingView
+
+#: Every view, in the order ``next_view`` cycles through them.
+VIEWS: tuple[View, ...] = (
+    CameraView(),
+    KernelView(),
+    PoolingView(),
+    FeaturesView(),
+)
+
+
+def view_names() -> tuple[str, ...]:
+    """The views' names in cycle order."""
+    return tuple(view.name for view in VIEWS)
+
+
+def find_view(name: str) -> View | None:
+    """The view called ``name``, or None."""
+    return next((view for view in VIEWS if view.name == name), None)
+
+
+def stages_for(name: str) -> tuple[str, ...]:
+    """The names of the stages view ``name`` needs (none for an unknown view)."""
+    view = find_view(name)
+    return view.stages if view is not None else ()

@@ -1,0 +1,192 @@
+"""What every view is (``View``) and the canvas it draws on (``Canvas``: size, scale, caches).
+
+Layout is in units of a 640x480 screen scaled by ``scale = min(W / 640, H / 480)``.
+Every panel whose content did not change comes from a cache, so a frame costs one
+layer allocation, a few copies and the processed image's resize.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+
+from app.stages.results import FrameResults
+from app.state import ViewState
+from app.views.draw import (
+    GREY,
+    PANEL_BG,
+    VIEW_BG,
+    Line,
+    PatchCache,
+    fit_image,
+    legend_bar,
+    render_panel,
+    to_rgba,
+)
+
+#: Margin around panels, in 640x480 units.
+MARGIN = 8
+#: Font scales (at 480 rows).
+TITLE = 0.8
+BODY = 0.5
+SMALL = 0.42
+
+
+class Body(NamedTuple):
+    """The rows a view draws in: below the header (``top``), above the footer (``bottom``)."""
+
+    top: int
+    bottom: int
+
+
+class Canvas:
+    """The drawing tools for frames of one size: scale, pixel units, cached panels.
+
+    Args:
+        size: (width, height) of ``Frame.array``; layers are (height, width, 4).
+    """
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.width, self.height = int(size[0]), int(size[1])
+        self.scale = min(self.width / 640.0, self.height / 480.0)
+        self.cache = PatchCache()
+        # Whole-frame pictures are large: keep only a few (the countdown changes each second).
+        self.message_cache = PatchCache(capacity=4)
+        self.volatile_cache = PatchCache(capacity=24)
+
+    def px(self, v: float) -> int:
+        """``v`` 640x480 units in pixels of this canvas (at least 1)."""
+        return max(1, round(v * self.scale))
+
+    def base(self, opaque: bool) -> np.ndarray:
+        """A new layer: transparent, or the opaque view background."""
+        if not opaque:
+            return np.zeros((self.height, self.width, 4), np.uint8)
+        base = self.cache.get(
+            ("base",),
+            lambda: np.full((self.height, self.width, 4), (*VIEW_BG, 255), np.uint8),
+        )
+        return base.copy()
+
+    def panel(
+        self,
+        lines: Sequence[Line],
+        *,
+        opaque: bool,
+        width: int | None = None,
+        bg: tuple[int, int, int] = PANEL_BG,
+        bg_alpha: int = 185,
+        volatile: bool = False,
+    ) -> np.ndarray:
+        """A cached text panel, at least ``width`` wide and shrunk to fit it.
+
+        ``volatile`` text (figures that keep changing) goes to a small cache of its own,
+        so it never pushes the static panels out nor fills the big cache with one-off
+        pictures.
+        """
+        lines = tuple(lines)
+        key = ("panel", lines, opaque, width, bg, bg_alpha)
+        cache = self.volatile_cache if volatile else self.cache
+
+        def draw(text_lines: tuple[Line, ...]) -> np.ndarray:
+            return render_panel(
+                text_lines,
+                self.scale,
+                width=width,
+                bg=bg,
+                bg_alpha=bg_alpha,
+                flatten_on=VIEW_BG if opaque else None,
+            )
+
+        def draw_fitted() -> np.ndarray:
+            panel = draw(lines)
+            # A column panel must stay in its column: OpenCV 4's fonts are wider than
+            # OpenCV 5's, and a long figure would otherwise run off the screen.
+            factor = 1.0
+            for _ in range(4):
+                if width is None or panel.shape[1] <= width:
+                    break
+                factor *= 0.98 * width / panel.shape[1]
+                panel = draw(tuple(replace(ln, scale=ln.scale * factor) for ln in lines))
+            return panel
+
+        return cache.get(key, draw_fitted)
+
+    def show_image(
+        self, layer: np.ndarray, image: np.ndarray, area: tuple[int, int, int, int]
+    ) -> tuple[int, int, int, int]:
+        """Draw an image fitted into area (x, y, w, h), top-left aligned; return its box."""
+        x, y, w, h = area
+        # Never draw past the layer, whatever the layout asked for.
+        w = min(w, self.width - x)
+        h = min(h, self.height - y)
+        image = np.asarray(image)
+        if image.dtype != np.uint8:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        fitted = fit_image(image, w - 2, h - 2)
+        fh, fw = fitted.shape[:2]
+        if fh == 0 or fw == 0 or x < 0 or y < 0:
+            return (x, y, 0, 0)
+        layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
+        layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
+        return (x, y, fw + 2, fh + 2)
+
+    def legend(
+        self,
+        width: int,
+        height: int,
+        value_range: tuple[float, float],
+        *,
+        palette: np.ndarray | None = None,
+        labels: bool = True,
+    ) -> np.ndarray:
+        """A cached ``legend_bar`` of ``width`` x ``height`` px for ``value_range``."""
+        lo, hi = float(value_range[0]), float(value_range[1])
+        # The palette's identity is enough: there are two, and they never change.
+        key = ("legend", width, height, lo, hi, id(palette), labels)
+        return self.cache.get(
+            key,
+            lambda: legend_bar(width, height, lo, hi, self.scale, palette=palette, labels=labels),
+        )
+
+
+class View(ABC):
+    """One way of looking at the pipeline: the camera, a kernel's output, the feature maps...
+
+    A view says who it is (``name``, ``title``, ``key``, ``description``), which
+    stages it needs (their names, e.g. ``("kernel", "pool")``: the loop runs only
+    those for it) and how it draws their results between the header and the footer.
+    Views are listed once, in ``app.views.VIEWS``; the view cycle, the number keys,
+    the help legend and the stages run per frame come from that table.
+    """
+
+    #: ``ViewState.view``, the ``view_<name>`` action and the config value.
+    name: ClassVar[str]
+    #: The header's title, e.g. ``"KERNEL"``.
+    title: ClassVar[str]
+    #: The key that shows this view, e.g. ``"2"``.
+    key: ClassVar[str]
+    #: The help legend's text for that key, e.g. ``"kernel view"``.
+    description: ClassVar[str]
+    #: Names of the stages whose results this view draws, in any order.
+    stages: ClassVar[tuple[str, ...]] = ()
+    #: True: the view's picture replaces the camera's; False: it is drawn over it.
+    opaque: ClassVar[bool] = True
+
+    @abstractmethod
+    def draw(
+        self,
+        canvas: Canvas,
+        layer: np.ndarray,
+        state: ViewState,
+        results: FrameResults,
+        body: Body,
+    ) -> None:
+        """Draw this view's panels onto ``layer`` (H, W, 4) RGBA within ``body``'s rows.
+
+        Any result may be None (its stage is off or failed): draw a note, never raise.
+        """

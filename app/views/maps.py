@@ -1,0 +1,107 @@
+"""The layout the kernel and pooling views share: the map on the left with its grey legend,
+the size formulas under it, a settings column on the right (title, picture, lines)."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from app.stages.results import FrameResults, MapResult, ReferenceRun
+from app.state import ViewState
+from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
+from app.views.draw import AMBER, CYAN, GREEN, WHITE, Line, blit, shape_text
+
+#: The settings column's width (640x480 units).
+COLUMN_W = 200
+
+#: Draws a picture into the column at (x, y), w wide; returns the height it used.
+ColumnPicture = Callable[[int, int, int], int]
+
+
+class MapView(View):
+    """A view of one stage's (H', W') map: see the module docstring for the layout."""
+
+    #: The general output-size formula shown above the one with the numbers in.
+    formula: ClassVar[str]
+
+    @abstractmethod
+    def shown_map(self, results: FrameResults) -> MapResult | None:
+        """The result whose map this view shows (None when its stage is off or failed)."""
+
+    @abstractmethod
+    def draw_column(
+        self,
+        canvas: Canvas,
+        layer: np.ndarray,
+        state: ViewState,
+        results: FrameResults,
+        where: tuple[int, int, int],
+    ) -> None:
+        """Draw the settings column with its top left at (x, y) and width w (``where``)."""
+
+    def draw(
+        self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
+    ) -> None:
+        m = canvas.px(MARGIN)
+        col_w = canvas.px(COLUMN_W)
+        shown = self.shown_map(results)
+        # Bottom band: the size formulas.
+        band_top = body.bottom
+        if shown is not None:
+            lines = [Line(self.formula, SMALL, CYAN)]
+            lines += [Line(text, SMALL, WHITE) for text in (shown.formula_h, shown.formula_w)]
+            formulas = canvas.panel(lines, opaque=True)
+            band_top -= formulas.shape[0] + canvas.px(4)
+            blit(layer, formulas, m, band_top)
+        legend_h = canvas.px(26)
+        area = (
+            m,
+            body.top + m,
+            canvas.width - col_w - 2 * m,
+            band_top - legend_h - body.top - 2 * m,
+        )
+        self.draw_column(canvas, layer, state, results, (canvas.width - col_w - m, m, col_w))
+        if shown is None:
+            note = Line(f"no image: {self.name} stage off or failed", BODY, AMBER)
+            blit(layer, canvas.panel([note], opaque=True), *area[:2])
+            return
+        x, y, w, h = canvas.show_image(layer, shown.image, area)
+        legend = canvas.legend(w, canvas.px(10), shown.value_range)
+        blit(layer, legend, x, y + h + canvas.px(3))
+
+
+def shape_lines(shown: MapResult | None) -> list[Line]:
+    """``in 240x320`` and ``out 120x160 (H' x W')``."""
+    if shown is None:
+        return []
+    return [
+        Line(f"in   {shape_text(shown.in_shape)}", SMALL),
+        Line(f"out  {shape_text(shown.out_shape)}  (H' x W')", SMALL, GREEN, True),
+    ]
+
+
+def reference_lines(ref: ReferenceRun | None) -> list[Line]:
+    """The NumPy reference path's time and difference, when it ran."""
+    if ref is None:
+        return []
+    return [Line(f"NumPy ref {ref.ms:.1f} ms, diff {ref.max_abs_diff:.1g}", SMALL, AMBER)]
+
+
+def settings_column(
+    canvas: Canvas,
+    layer: np.ndarray,
+    lines: Sequence[Line],
+    where: tuple[int, int, int],
+    picture: ColumnPicture | None = None,
+) -> None:
+    """The first line as the column's title, then ``picture``, then the other lines."""
+    x, y, w = where
+    head = canvas.panel(lines[:1], opaque=True, width=w)
+    blit(layer, head, x, y)
+    y += head.shape[0]
+    if picture is not None:
+        y += picture(x, y, w)
+    blit(layer, canvas.panel(lines[1:], opaque=True, width=w), x, y)

@@ -1,0 +1,53 @@
+"""The pooling view: the kernel output after max or average pooling, window = step."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from app.stages.results import FrameResults, MapResult
+from app.state import ViewState
+from app.views.base import BODY, SMALL, Canvas
+from app.views.draw import CYAN, GREY, Line, blit, fit_image, to_rgba
+from app.views.maps import MapView, reference_lines, settings_column, shape_lines
+
+
+class PoolingView(MapView):
+    """The pooled map, with the map before pooling as a thumbnail in the column."""
+
+    name = "pooling"
+    title = "POOLING"
+    key = "3"
+    description = "pooling view"
+    stages = ("kernel", "pool")
+    formula = "H' = floor((H - n) / n) + 1   (window n, step n)"
+
+    def shown_map(self, results: FrameResults) -> MapResult | None:
+        return results.pool
+
+    def draw_column(
+        self,
+        canvas: Canvas,
+        layer: np.ndarray,
+        state: ViewState,
+        results: FrameResults,
+        where: tuple[int, int, int],
+    ) -> None:
+        pool, kernel = results.pool, results.kernel
+        n = state.pool_size
+        lines = [
+            Line(f"{state.pool_mode} pooling", BODY, CYAN, True),
+            Line(f"window {n}x{n}, step {n}", SMALL),
+        ]
+        lines += shape_lines(pool) + reference_lines(pool.reference if pool else None)
+
+        def before(x: int, y: int, w: int) -> int:
+            assert kernel is not None
+            thumb = fit_image(kernel.image, w, canvas.px(90), integer_zoom=False)
+            caption = canvas.panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
+            blit(layer, caption, x, y)
+            th, tw = thumb.shape[:2]
+            if th and tw:
+                blit(layer, to_rgba(thumb), x, y + caption.shape[0])
+            return caption.shape[0] + th + canvas.px(4)
+
+        settings_column(canvas, layer, lines, where, before if kernel is not None else None)
