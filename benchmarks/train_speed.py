@@ -101,80 +101,52 @@ class TorchTrainer:
         return total / len(order)
 
 
-def _median_ms(fn, repeats: int) -> float:
-    """Median CPU milliseconds of ``fn()`` (CPU time: other processes do not inflate it)."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn()
-        times.append(time.process_time() - t0)
-    return 1000 * float(np.median(times))
+def layer_times(x: np.ndarray, y: np.ndarray, seed: int, batch: int, steps: int = 60) -> list[dict]:
+    """Median CPU milliseconds of each layer's forward and backward over ``steps`` training steps.
 
-
-def layer_times(x: np.ndarray, y: np.ndarray, seed: int, repeats: int = 30) -> list[dict]:
-    """Median milliseconds of each layer's forward and backward (with its activation) on ``x``."""
+    The steps are real ones (``network.layer_forward`` / ``layer_backward`` in order,
+    then Adam) on consecutive batches, so every layer sees the caches and the memory
+    traffic that training gives it. CPU time: other processes do not inflate it.
+    """
     spec = lenet5_spec("relu", "max")
     params = network.init_params(spec, seed=seed)
-    rows = []
-    h = x
-    for index, layer in enumerate(spec["layers"]):
-        name, kind = layer["name"], layer["type"]
-        act_f, act_b = layers.ACTIVATIONS.get(layer.get("activation", "none"))
-        if kind == "conv":
-            w, b = params[f"{name}/w"], params[f"{name}/b"]
-
-            def fwd(h=h, w=w, b=b, s=layer["stride"], p=layer["padding"], act_f=act_f):
-                out, c1 = layers.conv2d_forward(h, w, b, s, p)
-                return (*act_f(out), c1)
-
-            def bwd(d, cache, first=index == 0, act_b=act_b):
-                return layers.conv2d_backward(act_b(d, cache[1]), cache[2], need_dx=not first)
-        elif kind == "pool":
-
-            def fwd(h=h, k=layer["size"], s=layer["stride"], m=layer["mode"]):
-                return layers.pool_forward(h, k, s, m)
-
-            def bwd(d, cache):
-                return layers.pool_backward(d, cache[1])
-        elif kind == "dense":
-            w, b = params[f"{name}/w"], params[f"{name}/b"]
-
-            def fwd(h=h, w=w, b=b, act_f=act_f):
-                out, c1 = layers.dense_forward(h, w, b)
-                return (*act_f(out), c1)
-
-            def bwd(d, cache, act_b=act_b):
-                return layers.dense_backward(act_b(d, cache[1]), cache[2])
-        else:
-            h = h.reshape(len(h), -1)
-            continue
-        result = fwd()
-        d = np.ones_like(result[0])
-        rows.append(
-            {
-                "layer": name,
-                "forward_ms": round(_median_ms(fwd, repeats), 3),
-                "backward_ms": round(_median_ms(lambda d=d, r=result: bwd(d, r), repeats), 3),
-            }
-        )
-        h = result[0]
-    spec_logits = network.forward(spec, params, x)[0]
-    rows.append(
+    opt = Adam(lr=1e-3)
+    deferred = network.relu_after_pool(spec)
+    names = [layer["name"] for layer in spec["layers"]]
+    fwd: dict[str, list[float]] = {name: [] for name in [*names, "loss", "adam"]}
+    bwd: dict[str, list[float]] = {name: [] for name in fwd}
+    clock = time.process_time
+    for step in range(steps):
+        start = step * batch % max(1, len(x) - batch)
+        xb, yb = x[start : start + batch], y[start : start + batch]
+        h = layers.to_channels_first(xb)
+        caches = []
+        for index, name in enumerate(names):
+            t0 = clock()
+            h, cache = network.layer_forward(spec, index, params, h, deferred)
+            fwd[name].append(clock() - t0)
+            caches.append(cache)
+        t0 = clock()
+        _, d = softmax_cross_entropy(h, yb)
+        fwd["loss"].append(clock() - t0)
+        grads = {}
+        for index in range(len(names) - 1, -1, -1):
+            t0 = clock()
+            d, g = network.layer_backward(spec, index, d, caches[index])
+            bwd[names[index]].append(clock() - t0)
+            grads.update({f"{names[index]}/{k}": v for k, v in g.items()})
+        t0 = clock()
+        opt.step(params, grads)
+        bwd["adam"].append(clock() - t0)
+    skip = min(5, steps // 2)  # warm-up steps
+    return [
         {
-            "layer": "loss",
-            "forward_ms": round(
-                _median_ms(lambda: softmax_cross_entropy(spec_logits, y), repeats), 3
-            ),
-            "backward_ms": 0.0,
+            "layer": name,
+            "forward_ms": round(1000 * float(np.median(fwd[name][skip:] or [0.0])), 3),
+            "backward_ms": round(1000 * float(np.median(bwd[name][skip:] or [0.0])), 3),
         }
-    )
-    opt = Adam()
-    grads = network.loss_and_grads(spec, params, x, y)[1]
-    rows.append(
-        {"layer": "adam", "forward_ms": 0.0,
-         "backward_ms": round(_median_ms(lambda: opt.step(params, grads), repeats), 3)}
-    )  # fmt: skip
-    return rows
+        for name in fwd
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,8 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result.update(torch_s_per_epoch=None, ratio=None, cpu_ratio=None, note=torch_note)
     if args.layers:
-        batch = slice(0, args.batch_size)
-        result["numpy_layer_ms"] = layer_times(x[batch], y[batch], args.seed)
+        result["numpy_layer_ms"] = layer_times(x, y, args.seed, args.batch_size)
     if args.json:
         print(json.dumps(result))
         return 0
@@ -258,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"  {torch_note}")
     if args.layers:
-        print(f"NumPy per layer, one batch of {args.batch_size} (median CPU ms):")
+        print(f"NumPy per layer, batches of {args.batch_size} (median CPU ms of training steps):")
         for row in result["numpy_layer_ms"]:
             print(f"  {row['layer']:8s} forward {row['forward_ms']:7.3f}  "
                   f"backward {row['backward_ms']:7.3f}")  # fmt: skip

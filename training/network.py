@@ -38,45 +38,102 @@ def init_params(spec: Spec, seed: int = 0, dtype: Any = np.float32) -> Params:
     return params
 
 
+def relu_after_pool(spec: Spec) -> set[int]:
+    """Indices of conv layers whose ReLU can run after the max pooling that follows them.
+
+    ReLU and max pooling commute exactly: max(relu(a), relu(b)) = relu(max(a, b)), and
+    the gradient reaches the same input either way (a window whose maximum is <= 0 passes
+    none). Applied to the pooled map, ReLU touches a quarter of the values.
+    """
+    stack = spec["layers"]
+    return {
+        index
+        for index in range(len(stack) - 1)
+        if stack[index]["type"] == "conv"
+        and stack[index]["activation"] == "relu"
+        and stack[index + 1]["type"] == "pool"
+        and stack[index + 1]["mode"] == "max"
+    }
+
+
+def layer_forward(
+    spec: Spec, index: int, params: Params, h: np.ndarray, deferred: set[int]
+) -> tuple[np.ndarray, layers.Cache]:
+    """Layer ``index`` of ``forward``: its output and cache.
+
+    ``h`` is channel-first (C, N, H, W) up to the flatten layer, (N, D) after it.
+    ``deferred``: conv layers whose ReLU runs after their pooling (``relu_after_pool``).
+    """
+    layer = spec["layers"][index]
+    name, kind = layer["name"], layer["type"]
+    act_cache = None
+    if kind == "conv":
+        h, c1 = layers.conv2d_forward_cf(
+            h, params[f"{name}/w"], params[f"{name}/b"], layer["stride"], layer["padding"]
+        )
+        if index not in deferred:
+            h, act_cache = layers.ACTIVATIONS[layer["activation"]][0](h)
+        return h, (c1, act_cache)
+    if kind == "pool":
+        h, c1 = layers.pool_forward_cf(h, layer["size"], layer["stride"], layer["mode"])
+        if index - 1 in deferred:
+            h, act_cache = layers.relu_forward(h)
+        return h, (c1, act_cache)
+    if kind == "flatten":
+        # (C, N, H, W) -> (N, H W C): the next layer's weights are in NHWC order.
+        return h.transpose(1, 2, 3, 0).reshape(h.shape[1], -1), (h.shape, None)
+    if kind == "dense":
+        h, c1 = layers.dense_forward(h, params[f"{name}/w"], params[f"{name}/b"])
+        h, act_cache = layers.ACTIVATIONS[layer["activation"]][0](h)
+        return h, (c1, act_cache)
+    raise ValueError(f"layer {name!r}: unknown type {kind!r}")
+
+
+def layer_backward(
+    spec: Spec, index: int, d: np.ndarray, cache: layers.Cache
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """Layer ``index`` of ``backward``: the gradient of its input and of its parameters."""
+    layer = spec["layers"][index]
+    kind = layer["type"]
+    if kind == "flatten":
+        c, n, h, w = cache[0]
+        return layers.to_channels_first(d.reshape(n, h, w, c)), {}
+    if cache[1] is not None:  # the activation this layer applied (a deferred ReLU too)
+        activation = "relu" if kind == "pool" else layer["activation"]
+        d = layers.ACTIVATIONS[activation][1](d, cache[1])
+    if kind == "pool":
+        return layers.pool_backward_cf(d, cache[0]), {}
+    if kind == "conv":
+        return layers.conv2d_backward_cf(d, cache[0], need_dx=index > 0)
+    return layers.dense_backward(d, cache[0])
+
+
 def forward(
     spec: Spec, params: Params, x: np.ndarray, keep: bool = False
 ) -> tuple[np.ndarray, list[layers.Cache], dict[str, np.ndarray]]:
     """Run the network on a batch.
 
+    Feature maps stay channel-first, (C, N, H, W), from the first convolution to the
+    flatten layer (see ``training.layers``); the input and kept outputs are NHWC.
     Args:
         spec: the network description.
         params: arrays keyed like ``param_shapes(spec)``.
         x: (N, 28, 28, 1) float input, already scaled (ink = 1).
-        keep: also return every layer's output (after its activation).
+        keep: also return every layer's output (after its activation), NHWC.
     Returns:
         logits: (N, num_classes); caches for ``backward``; ``{layer name: output}``
         (empty unless ``keep``).
     """
     caches: list[layers.Cache] = []
     outputs: dict[str, np.ndarray] = {}
-    h = x
-    for layer in spec["layers"]:
-        name, kind = layer["name"], layer["type"]
-        if kind == "conv":
-            h, c1 = layers.conv2d_forward(
-                h, params[f"{name}/w"], params[f"{name}/b"], layer["stride"], layer["padding"]
-            )
-            h, c2 = layers.ACTIVATIONS[layer["activation"]][0](h)
-            caches.append((c1, c2))
-        elif kind == "pool":
-            h, c = layers.pool_forward(h, layer["size"], layer["stride"], layer["mode"])
-            caches.append((c,))
-        elif kind == "flatten":
-            caches.append((h.shape,))
-            h = h.reshape(h.shape[0], -1)
-        elif kind == "dense":
-            h, c1 = layers.dense_forward(h, params[f"{name}/w"], params[f"{name}/b"])
-            h, c2 = layers.ACTIVATIONS[layer["activation"]][0](h)
-            caches.append((c1, c2))
-        else:
-            raise ValueError(f"layer {name!r}: unknown type {kind!r}")
+    # Kept outputs show each conv layer's own activation map: no ReLU moved then.
+    deferred = set() if keep else relu_after_pool(spec)
+    h = layers.to_channels_first(x)
+    for index, layer in enumerate(spec["layers"]):
+        h, cache = layer_forward(spec, index, params, h, deferred)
+        caches.append(cache)
         if keep:
-            outputs[name] = h
+            outputs[layer["name"]] = layers.to_channels_last(h) if h.ndim == 4 else h
     return h, caches, outputs
 
 
@@ -89,21 +146,9 @@ def backward(spec: Spec, dlogits: np.ndarray, caches: list[layers.Cache]) -> Par
     grads: Params = {}
     d = dlogits
     for index in range(len(spec["layers"]) - 1, -1, -1):
-        layer, cache = spec["layers"][index], caches[index]
-        name, kind = layer["name"], layer["type"]
-        if kind == "conv":
-            d = layers.ACTIVATIONS[layer["activation"]][1](d, cache[1])
-            d, g = layers.conv2d_backward(d, cache[0], need_dx=index > 0)
-        elif kind == "pool":
-            d = layers.pool_backward(d, cache[0])
-        elif kind == "flatten":
-            d = d.reshape(cache[0])
-        else:
-            d = layers.ACTIVATIONS[layer["activation"]][1](d, cache[1])
-            d, g = layers.dense_backward(d, cache[0])
-        if kind in ("conv", "dense"):
-            grads[f"{name}/w"] = g["w"]
-            grads[f"{name}/b"] = g["b"]
+        d, g = layer_backward(spec, index, d, caches[index])
+        name = spec["layers"][index]["name"]
+        grads.update({f"{name}/{key}": value for key, value in g.items()})
     return grads
 
 
