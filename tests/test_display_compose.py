@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.display.compose import compose
+from app.display.compose import _blend, compose, covered_row_bands
 from app.errors import DisplayError
 
 
@@ -83,3 +83,28 @@ def test_bad_shapes_raise_one_line_display_error(frame, overlay, word):
     with pytest.raises(DisplayError, match=word) as info:
         compose(frame, overlay)
     assert "\n" not in str(info.value)
+
+
+def test_row_bands_hold_every_covered_row_and_merge_close_ones():
+    alpha = np.zeros((160, 8), np.uint8)
+    alpha[0:5, 2] = 1  # a panel at the top
+    alpha[12:14, 0] = 255  # 7 rows below it: merged (gaps under 160 / 16 rows)
+    alpha[100, 7] = 9  # far below: a band of its own
+    alpha[159] = 200  # the last row
+    assert covered_row_bands(alpha) == [(0, 14), (100, 101), (159, 160)]
+    assert covered_row_bands(np.zeros((10, 4), np.uint8)) == []
+
+
+def test_sparse_overlay_blends_only_its_bands_and_equals_the_full_blend(rng):
+    frame = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
+    overlay = rng.integers(0, 256, (120, 90, 4), dtype=np.uint8)
+    overlay[..., 3] = 0
+    overlay[:10, :40, 3] = 170  # settings panel
+    overlay[60:62, 20:70, 3] = 255  # a box edge
+    overlay[-8:, :, 3] = 90  # status line
+    out = compose(frame, overlay)
+    alpha = np.ascontiguousarray(overlay[..., 3])
+    np.testing.assert_array_equal(out, _blend(frame, overlay, alpha))
+    np.testing.assert_array_equal(out[20:50], frame[20:50])  # rows with nothing: the frame
+    diff = np.abs(out.astype(int) - reference(frame, overlay).astype(int))
+    assert diff.max() <= 1

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.display import fb
 from app.display.fb import FramebufferDisplay, letterbox_rect, read_geometry
+from app.display.vt import ConsoleGraphicsMode
 from app.errors import DisplayError
 from app.frame import Frame
 
@@ -117,3 +119,89 @@ def test_missing_device_is_a_display_error(tmp_path):
     _, sysfs = fake_fb(tmp_path, 8, 8, 32, stride=32)
     with pytest.raises(DisplayError, match="cannot open"):
         FramebufferDisplay(str(tmp_path / "nope"), sysfs_dir=sysfs).open()
+
+
+class RecordingConsole(ConsoleGraphicsMode):
+    """A console that records what the display asks of it, and what the screen held then."""
+
+    def __init__(self, device: str) -> None:
+        super().__init__()
+        self.device = device
+        self.events: list[tuple[str, bytes]] = []
+
+    def enter(self) -> bool:
+        self.events.append(("enter", Path(self.device).read_bytes()))
+        return True
+
+    def leave(self) -> None:
+        self.events.append(("leave", b""))
+
+
+def test_console_is_kept_off_while_open_and_given_back_on_close(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 4, 2, 32, stride=16)
+    console = RecordingConsole(device)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs, console=console)
+    display.open()
+    display.show(*solid_frame(2, 4, (1, 2, 3)))
+    assert [name for name, _ in console.events] == ["enter"]
+    # Graphics mode first, then the screen is cleared: fbcon cannot draw in between.
+    assert console.events[0][1] == b"\xaa" * 32
+    display.close()
+    assert [name for name, _ in console.events] == ["enter", "leave"]
+
+
+def test_a_stand_in_file_never_touches_the_console(tmp_path):
+    device, sysfs = fake_fb(tmp_path, 4, 2, 32, stride=16)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs)  # console="auto"
+    display.open()
+    assert display._console is None  # only a character device gets ConsoleGraphicsMode
+    display.close()
+
+
+@pytest.mark.parametrize("bpp", [16, 32])
+def test_without_mmap_rows_are_written_and_the_picture_is_the_same(tmp_path, monkeypatch, bpp):
+    pictures = []
+    for mapped in (True, False):
+        folder = tmp_path / str(mapped)
+        folder.mkdir()
+        device, sysfs = fake_fb(folder, 16, 6, bpp, stride=16 * bpp // 8 + 8)
+        if not mapped:
+            monkeypatch.setattr(fb.mmap, "mmap", refuse_mmap)
+        display = FramebufferDisplay(device, sysfs_dir=sysfs)
+        display.open()
+        assert (display._map is not None) == mapped
+        frame, overlay = solid_frame(30, 40, (10, 200, 30))
+        overlay[:10, :10] = (255, 0, 0, 128)
+        display.show(frame, overlay)
+        display.close()
+        monkeypatch.undo()
+        pictures.append(Path(device).read_bytes())
+    assert pictures[0] == pictures[1]
+    assert pictures[0] != b"\xaa" * len(pictures[0])
+
+
+def refuse_mmap(*args, **kwargs):
+    raise OSError(19, "No such device")
+
+
+@pytest.mark.parametrize(("bpp", "code"), [(16, "COLOR_BGR2BGR565"), (32, "COLOR_BGR2BGRA")])
+def test_scaled_picture_is_the_composed_frame_resized_then_converted(tmp_path, bpp, code):
+    # XRGB8888 is converted before scaling (fewer bytes): per-channel interpolation makes
+    # that the same picture, byte for byte, as scaling the BGR frame and converting it.
+    import cv2
+
+    from app.display.compose import compose
+
+    device, sysfs = fake_fb(tmp_path, 64, 36, bpp, stride=64 * bpp // 8)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs, console=None)
+    display.open()
+    rng = np.random.default_rng(1)
+    array = rng.integers(0, 256, (30, 40, 3), np.uint8)
+    overlay = rng.integers(0, 256, (30, 40, 4), np.uint8)
+    display.show(Frame(array, array[..., 0], 0, 0.0), overlay)
+    display.close()
+    x, y, w, h = letterbox_rect(40, 30, 64, 36)
+    scaled = cv2.resize(compose(array, overlay), (w, h), interpolation=cv2.INTER_LINEAR)
+    expected = cv2.cvtColor(scaled, getattr(cv2, code)).reshape(h, w * bpp // 8)
+    rows = screen(device, 36, 64 * bpp // 8)
+    np.testing.assert_array_equal(rows[y : y + h, x * bpp // 8 : (x + w) * bpp // 8], expected)

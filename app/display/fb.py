@@ -4,22 +4,32 @@ Geometry, stride and depth come from sysfs (``/sys/class/graphics/fbN``); the
 channel order from the ``FBIOGET_VSCREENINFO`` ioctl when the device answers it
 (an ordinary file standing in for the device does not: then the usual layouts are
 assumed, RGB565, or XRGB8888 / RGB888 with blue in the lowest byte).
+
+Per frame: blend the overlay at the camera's size (the smallest picture), scale into a
+buffer kept between frames, and convert the pixel format straight into the mapped
+framebuffer, so the screen-sized picture is written once (no staging copy, no write of
+the whole screen). While it draws, the text console is kept off the screen
+(``app.display.vt``).
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import mmap
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
 
 from app.display.base import Display
 from app.display.compose import compose
+from app.display.vt import ConsoleGraphicsMode
 from app.errors import DisplayError
 from app.frame import Frame
 
@@ -93,16 +103,21 @@ def _query_device(fd: int, geometry: FbGeometry) -> FbGeometry:
     return FbGeometry(width, height, geometry.stride, geometry.bits_per_pixel, red_low)
 
 
-def to_pixels(picture_bgr: np.ndarray, geometry: FbGeometry) -> np.ndarray:
-    """Convert (h, w, 3) uint8 BGR to the framebuffer's pixel bytes: (h, w, bytes_per_pixel)."""
+def _pixel_code(geometry: FbGeometry) -> int | None:
+    """The cv2.cvtColor code from BGR to the framebuffer's byte order (None: BGR already)."""
     bpp = geometry.bits_per_pixel
     if bpp == 16:
         # OpenCV's BGR565 is the fbdev RGB565 value (red in the top 5 bits), little-endian.
-        return cv2.cvtColor(picture_bgr, cv2.COLOR_BGR2BGR565)
+        return cv2.COLOR_BGR2BGR565
     if bpp == 24:
-        return cv2.cvtColor(picture_bgr, cv2.COLOR_BGR2RGB) if geometry.red_low else picture_bgr
-    code = cv2.COLOR_BGR2RGBA if geometry.red_low else cv2.COLOR_BGR2BGRA
-    return cv2.cvtColor(picture_bgr, code)
+        return cv2.COLOR_BGR2RGB if geometry.red_low else None
+    return cv2.COLOR_BGR2RGBA if geometry.red_low else cv2.COLOR_BGR2BGRA
+
+
+def _into(result: np.ndarray, target: np.ndarray) -> None:
+    """Make sure ``target`` holds ``result`` (OpenCV may have written elsewhere)."""
+    if result is not target:
+        np.copyto(target, result.reshape(target.shape))
 
 
 def letterbox_rect(src_w: int, src_h: int, dst_w: int, dst_h: int) -> tuple[int, int, int, int]:
@@ -122,15 +137,29 @@ class FramebufferDisplay(Display):
             as a stand-in; it must be at least ``stride * height`` bytes).
         sysfs_dir: where ``virtual_size`` etc. live; default
             ``/sys/class/graphics/<device name>``.
+        console: keeps the text console off the screen while open. By default a
+            ``ConsoleGraphicsMode`` when ``device`` is a character device (a real
+            framebuffer), none for a stand-in file; None for never.
     """
 
-    def __init__(self, device: str = "/dev/fb0", *, sysfs_dir: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        device: str = "/dev/fb0",
+        *,
+        sysfs_dir: str | os.PathLike | None = None,
+        console: ConsoleGraphicsMode | Literal["auto"] | None = "auto",
+    ):
         self.device = device
         self.sysfs_dir = Path(sysfs_dir or Path("/sys/class/graphics") / Path(device).name)
         self.description = f"framebuffer {device}"
         self.geometry: FbGeometry | None = None
+        self._console = console
         self._fd: int | None = None
+        self._map: mmap.mmap | None = None
         self._screen: np.ndarray | None = None
+        self._scaled: np.ndarray | None = None
+        self._scaling = False
+        self._converted: np.ndarray | None = None
         self._rect: tuple[int, int, int, int] | None = None
         self._source_size: tuple[int, int] | None = None
 
@@ -144,22 +173,48 @@ class FramebufferDisplay(Display):
                 f"framebuffer: cannot open {self.device}: {exc.strerror}{hint}"
             ) from exc
         self._fd = fd
-        self.geometry = _query_device(fd, geometry)
-        g = self.geometry
-        # One screen-sized buffer with the pixel rows at `stride` bytes apart; the
-        # letterbox bars stay black and are written once.
-        self._screen = np.zeros((g.height, g.stride), np.uint8)
+        self.geometry = g = _query_device(fd, geometry)
+        if self._console == "auto":
+            self._console = ConsoleGraphicsMode() if _is_char_device(fd) else None
+        if isinstance(self._console, ConsoleGraphicsMode):
+            self._console.enter()  # before clearing, or fbcon may draw again
+        try:
+            self._map = mmap.mmap(fd, g.stride * g.height, mmap.MAP_SHARED)
+            self._screen = np.frombuffer(self._map, np.uint8).reshape(g.height, g.stride)
+        except (OSError, ValueError) as exc:
+            # No mmap (or a short stand-in file): one screen-sized buffer, written with pwrite.
+            log.info("framebuffer %s: not mapped (%s); writing rows instead", self.device, exc)
+            self._map = None
+            self._screen = np.zeros((g.height, g.stride), np.uint8)
+        self._scaled = None
         self._rect = None
         self._source_size = None
-        os.pwrite(fd, self._screen.data, 0)
+        self._clear()
         log.info(
-            "framebuffer %s: %dx%d, %d bpp, stride %d",
+            "framebuffer %s: %dx%d, %d bpp, stride %d%s",
             self.device,
             g.width,
             g.height,
             g.bits_per_pixel,
             g.stride,
+            ", mapped" if self._map is not None else "",
         )
+
+    def _clear(self) -> None:
+        # The letterbox bars stay black: written once, not per frame.
+        self._screen[:] = 0
+        self._flush(0, self._screen.shape[0])
+
+    def _flush(self, first_row: int, rows: int) -> None:
+        """Send rows of the staging buffer to the device (a mapped screen has them already)."""
+        if self._map is not None:
+            return
+        data = self._screen[first_row : first_row + rows]
+        written = os.pwrite(self._fd, data.data, first_row * self.geometry.stride)
+        if written != data.nbytes:
+            raise DisplayError(
+                f"framebuffer: short write to {self.device} ({written} of {data.nbytes} bytes)"
+            )
 
     def show(self, frame: Frame, overlay: np.ndarray) -> None:
         if self._fd is None or self.geometry is None or self._screen is None:
@@ -170,26 +225,60 @@ class FramebufferDisplay(Display):
         if self._source_size != (src_w, src_h):
             self._source_size = (src_w, src_h)
             self._rect = letterbox_rect(src_w, src_h, g.width, g.height)
-            self._screen[:] = 0
-            os.pwrite(self._fd, self._screen.data, 0)
+            x, y, w, h = self._rect
+            scaling = (w, h) != (src_w, src_h)
+            # RGB565 is scaled before it is packed; the other formats after conversion.
+            packed = g.bits_per_pixel == 16
+            self._scaled = np.empty((h, w, 3), np.uint8) if scaling and packed else None
+            self._scaling = scaling
+            self._converted = None
+            self._clear()
         x, y, w, h = self._rect
-        if (w, h) != (src_w, src_h):
-            shrinking = w < src_w
-            interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-            picture = cv2.resize(picture, (w, h), interpolation=interpolation)
-        pixels = to_pixels(picture, g).reshape(h, w * g.bytes_per_pixel)
         bpp = g.bytes_per_pixel
-        self._screen[y : y + h, x * bpp : (x + w) * bpp] = pixels
-        # Only the rows that carry the picture change.
-        rows = self._screen[y : y + h]
-        written = os.pwrite(self._fd, rows.data, y * g.stride)
-        if written != rows.nbytes:
-            raise DisplayError(
-                f"framebuffer: short write to {self.device} ({written} of {rows.nbytes} bytes)"
-            )
+        target = self._screen[y : y + h, x * bpp : (x + w) * bpp].reshape(h, w, bpp)
+        self._draw(picture, target)
+        self._flush(y, h)  # only the rows that carry the picture change
+
+    def _draw(self, picture: np.ndarray, target: np.ndarray) -> None:
+        """Scale and convert (h, w, 3) BGR into ``target``, a view of the screen.
+
+        8-bit channels are converted at the camera's size and scaled straight into the
+        screen (the fewest bytes touched); RGB565 cannot be interpolated once packed, so it
+        is scaled first and packed into the screen.
+        """
+        h, w = target.shape[:2]
+        interpolation = cv2.INTER_AREA if w < picture.shape[1] else cv2.INTER_LINEAR
+        code = _pixel_code(self.geometry)
+        if self.geometry.bits_per_pixel == 16:
+            if self._scaling:
+                picture = cv2.resize(picture, (w, h), dst=self._scaled, interpolation=interpolation)
+            _into(cv2.cvtColor(picture, code, dst=target), target)
+            return
+        if code is not None:
+            picture = cv2.cvtColor(picture, code, dst=self._converted)
+            self._converted = picture  # kept for the next frame
+        if self._scaling:
+            _into(cv2.resize(picture, (w, h), dst=target, interpolation=interpolation), target)
+        else:
+            np.copyto(target, picture)
 
     def close(self) -> None:
+        if isinstance(self._console, ConsoleGraphicsMode):
+            self._console.leave()
+        self._screen = None
+        self._scaled = None
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError as exc:  # a view still alive; the mapping goes with it
+                log.debug(
+                    "framebuffer %s: mapping left to the garbage collector: %s", self.device, exc
+                )
+            self._map = None
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        self._screen = None
+
+
+def _is_char_device(fd: int) -> bool:
+    return stat.S_ISCHR(os.fstat(fd).st_mode)

@@ -1,0 +1,102 @@
+"""Keeping the text console off the screen: KDSETMODE through a stand-in ioctl, or a pty."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import struct
+
+from app.display.vt import (
+    KD_GRAPHICS,
+    KD_TEXT,
+    KDGETMODE,
+    KDSETMODE,
+    VT_GETSTATE,
+    ConsoleGraphicsMode,
+)
+
+
+class FakeVt:
+    """Answers the VT ioctls as the kernel would for VT ``active``; records KDSETMODE."""
+
+    def __init__(self, active: int = 3, mode: int = KD_TEXT, refuse: int | None = None):
+        self.active, self.mode, self.refuse = active, mode, refuse
+        self.calls: list[tuple[str, int | None]] = []
+
+    def __call__(self, fd: int, request: int, arg):
+        name = os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1]
+        if request == VT_GETSTATE:
+            return struct.pack("=HHH", self.active, 0, 0b1110)
+        if request == KDGETMODE:
+            return struct.pack("=i", self.mode)
+        if request == KDSETMODE:
+            if self.refuse is not None:
+                raise OSError(self.refuse, os.strerror(self.refuse))
+            self.calls.append((name, arg))
+            self.mode = arg
+            return 0
+        raise OSError(errno.ENOTTY, "unexpected ioctl")
+
+
+def terminals(tmp_path, count: int = 4):
+    for n in range(count):
+        (tmp_path / f"tty{n}").write_bytes(b"")
+    return tmp_path
+
+
+def test_enter_switches_the_active_vt_to_graphics_and_leave_restores_text(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
+    vt = FakeVt(active=3)
+    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    assert console.enter()
+    assert console.terminal == str(tmp_path / "tty3")
+    assert vt.calls == [("tty3", KD_GRAPHICS)]
+    assert console.enter()  # twice is harmless
+    console.leave()
+    assert vt.calls == [("tty3", KD_GRAPHICS), ("tty3", KD_TEXT)]
+    # The cursor is hidden while drawing and shown again afterwards.
+    assert (tmp_path / "tty3").read_bytes() == b"\x1b[?25l\x1b[?25h"
+    assert (tmp_path / "tty1").read_bytes() == b""
+    assert "tty3 in graphics mode" in caplog.text and "tty3 back in text mode" in caplog.text
+    console.leave()  # and so is leaving twice
+    assert len(vt.calls) == 2
+
+
+def test_a_vt_already_in_graphics_mode_is_left_that_way(tmp_path):
+    vt = FakeVt(active=1, mode=KD_GRAPHICS)
+    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    console.enter()
+    console.leave()
+    assert vt.calls == [("tty1", KD_GRAPHICS), ("tty1", KD_GRAPHICS)]
+
+
+def test_refused_ioctl_is_one_line_naming_the_vt_and_the_fix(tmp_path, caplog):
+    vt = FakeVt(active=2, refuse=errno.EPERM)
+    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    assert not console.enter()
+    console.leave()
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "tty2" in line and "Operation not permitted" in line
+    assert "CAP_SYS_TTY_CONFIG" in line
+    assert console.terminal is None
+
+
+def test_no_console_device_is_one_line(tmp_path, caplog):
+    console = ConsoleGraphicsMode(tmp_path, ioctl=FakeVt())
+    assert not console.enter()
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "tty0" in line and "No such file or directory" in line
+
+
+def test_a_pseudo_terminal_is_not_a_vt_and_the_real_ioctl_says_so(tmp_path, caplog):
+    # The real fcntl.ioctl on a pty (an SSH session's terminal): VT ioctls fail (ENOTTY).
+    leader, follower = os.openpty()
+    try:
+        (tmp_path / "tty0").symlink_to(os.ttyname(follower))
+        console = ConsoleGraphicsMode(tmp_path)
+        assert not console.enter()
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert "cannot switch" in caplog.text
