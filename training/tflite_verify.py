@@ -13,7 +13,21 @@ from __future__ import annotations
 
 import struct
 
+from training.tflite_graph import GraphError, Operator, Tensor, check_operator
+
 FILE_IDENTIFIER = b"TFL3"
+#: TensorType -> bytes per element, for the fixed-size types a convlens model could hold
+#: (float32, float16, int32, uint8, int64, bool, int16, int8, float64, uint32, uint16).
+#: Strings, resources, variants, complex and packed int4 are refused: their sizes are
+#: not a product of the shape, and no convlens model has them.
+_TYPE_SIZES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 15: 4, 16: 2}
+#: Options table field kinds ("b" byte, "i" int32) by BuiltinOptions type: Conv2D,
+#: Pool2D, FullyConnected (tensorflow/lite/schema/schema.fbs).
+_OPTION_KINDS = {1: "biibii", 5: "biiiib", 8: "bbb"}
+#: More dimensions than any TFLite kernel supports.
+_MAX_RANK = 8
+#: Elements in one tensor (2 GiB of float32 / 4): beyond it sizes overflow int32 maths.
+_MAX_ELEMENTS = 1 << 29
 #: BuiltinOptions union member whose table holds a vector (ReshapeOptions.new_shape).
 _RESHAPE_OPTIONS = 17
 
@@ -138,14 +152,23 @@ def verify_model(data: bytes) -> None:
     r = _Reader(data)
     model = r.table(r.u32(0, "root offset"), "model")
     opcodes = model.tables(1, "operator_codes")
+    builtins = []
     for i, code in enumerate(opcodes):
         code.string(1, f"operator_codes[{i}].custom_code")
+        # The newer builtin_code field, or the older byte for codes below 127.
+        builtin = max(code.scalar(0, "u8"), code.scalar(3, "i32"))
+        if not 0 <= builtin <= 255 or code.scalar(3, "i32") < 0:
+            raise FlatbufferError(f"operator_codes[{i}] names builtin operator {builtin}")
+        builtins.append(builtin)
     buffers = model.tables(4, "buffers")
+    buffer_sizes = []
     for i, buf in enumerate(buffers):
-        buf.vector(0, 1, f"buffers[{i}].data")
+        _, count = buf.vector(0, 1, f"buffers[{i}].data")
         offset, size = buf.scalar(1, "u64"), buf.scalar(2, "u64")
         if offset > 1:
             r._need(offset, size, f"buffers[{i}] external data")
+            count = size
+        buffer_sizes.append(count)
     model.string(3, "description")
     model.ints(5, "metadata_buffer")
     for i, meta in enumerate(model.tables(6, "metadata")):
@@ -155,7 +178,7 @@ def verify_model(data: bytes) -> None:
     if not subgraphs:
         raise FlatbufferError("model has no subgraph")
     for s, subgraph in enumerate(subgraphs):
-        _verify_subgraph(subgraph, s, len(buffers), len(opcodes))
+        _verify_subgraph(subgraph, s, buffer_sizes, builtins)
     for i, sig in enumerate(model.tables(7, "signature_defs")):
         sig.string(2, f"signature_defs[{i}].signature_key")
         _check_index(sig.scalar(4, "u32"), len(subgraphs), f"signature_defs[{i}].subgraph")
@@ -166,22 +189,28 @@ def verify_model(data: bytes) -> None:
                 _check_index(tensor_map.scalar(1, "u32"), n_tensors, "signature tensor")
 
 
-def _verify_subgraph(subgraph: _Table, s: int, n_buffers: int, n_opcodes: int) -> None:
+def buffer_data_ranges(data: bytes) -> list[tuple[int, int]]:
+    """(start, end) byte ranges of the buffers' data in a model that ``verify_model`` accepts."""
+    r = _Reader(data)
+    model = r.table(r.u32(0, "root offset"), "model")
+    ranges = []
+    for i, buf in enumerate(model.tables(4, "buffers")):
+        start, count = buf.vector(0, 1, f"buffers[{i}].data")
+        if count:
+            ranges.append((start, start + count))
+    return ranges
+
+
+def _verify_subgraph(
+    subgraph: _Table, s: int, buffer_sizes: list[int], builtins: list[int]
+) -> None:
     where = f"subgraphs[{s}]"
     tensors = subgraph.tables(0, f"{where}.tensors")
-    for t, tensor in enumerate(tensors):
-        what = f"{where}.tensors[{t}]"
-        tensor.ints(0, f"{what}.shape")
-        tensor.string(3, f"{what}.name")
-        tensor.ints(7, f"{what}.shape_signature")
-        _check_index(tensor.scalar(2, "u32"), n_buffers, f"{what}.buffer")
-        if tensor.field(6) is not None:
-            raise FlatbufferError(f"{what} is sparse, which convlens models never are")
-        quant = tensor.table(4, f"{what}.quantization")
-        if quant is not None:
-            for field, size in ((0, 4), (1, 4), (2, 4), (3, 8)):
-                quant.vector(field, size, f"{what}.quantization field {field}")
-            quant.table(5, f"{what}.quantization.details")
+    graph_tensors = [
+        _verify_tensor(tensor, f"{where}.tensors[{t}]", buffer_sizes)
+        for t, tensor in enumerate(tensors)
+    ]
+    n_opcodes = len(builtins)
     for index in subgraph.ints(1, f"{where}.inputs") + subgraph.ints(2, f"{where}.outputs"):
         _check_index(index, len(tensors), f"{where} input/output tensor")
     for o, op in enumerate(subgraph.tables(3, f"{where}.operators")):
@@ -192,12 +221,86 @@ def _verify_subgraph(subgraph: _Table, s: int, n_buffers: int, n_opcodes: int) -
                 if index != -1:  # -1 marks an omitted optional input
                     _check_index(index, len(tensors), f"{what} tensor")
         options = op.table(4, f"{what}.builtin_options")
-        if options is not None and op.scalar(3, "u8") == _RESHAPE_OPTIONS:
+        options_type = op.scalar(3, "u8")
+        if options is not None and options_type == _RESHAPE_OPTIONS:
             options.ints(0, f"{what}.new_shape")
         op.vector(5, 1, f"{what}.custom_options")
         op.vector(7, 1, f"{what}.mutating_variable_inputs")
         op.table(12, f"{what}.builtin_options_2")
+        operator = Operator(
+            where=f"{what} ({builtins[op.scalar(0, 'u32')]})",
+            code=builtins[op.scalar(0, "u32")],
+            inputs=tuple(op.ints(1, what)),
+            outputs=tuple(op.ints(2, what)),
+            options_type=options_type,
+            options=_options_reader(options, options_type),
+        )
+        try:
+            check_operator(operator, graph_tensors)
+        except GraphError as exc:
+            raise FlatbufferError(str(exc)) from exc
     subgraph.string(4, f"{where}.name")
+
+
+def _options_reader(options: _Table | None, options_type: int):
+    """field, default -> the options table's scalar (its kind from the schema)."""
+    kinds = _OPTION_KINDS.get(options_type, "")
+
+    def read(field: int, default: int) -> int:
+        if options is None or field >= len(kinds):
+            return default
+        return options.scalar(field, "u8" if kinds[field] == "b" else "i32", default)
+
+    return read
+
+
+def _verify_tensor(tensor: _Table, what: str, buffer_sizes: list[int]) -> Tensor:
+    """Shape, type, buffer and quantisation: what the runtime sizes its memory by."""
+    shape = tensor.ints(0, f"{what}.shape")
+    if len(shape) > _MAX_RANK or any(d < 0 for d in shape):
+        raise FlatbufferError(
+            f"{what} has shape {shape[:10]}; expected up to {_MAX_RANK} dims >= 0"
+        )
+    tensor.string(3, f"{what}.name")
+    signature = tensor.ints(7, f"{what}.shape_signature")
+    if signature and (len(signature) != len(shape) or any(d < -1 for d in signature)):
+        raise FlatbufferError(f"{what} has shape_signature {signature[:10]} for shape {shape}")
+    kind = tensor.scalar(1, "u8")
+    if kind not in _TYPE_SIZES:
+        raise FlatbufferError(f"{what} has tensor type {kind}, which convlens models never use")
+    elements = 1
+    for d in shape:
+        elements *= d
+        if elements > _MAX_ELEMENTS:
+            raise FlatbufferError(f"{what} has shape {shape}: over {_MAX_ELEMENTS} elements")
+    buffer = tensor.scalar(2, "u32")
+    _check_index(buffer, len(buffer_sizes), f"{what}.buffer")
+    if buffer_sizes[buffer] and buffer_sizes[buffer] != elements * _TYPE_SIZES[kind]:
+        raise FlatbufferError(
+            f"{what} of shape {shape} needs {elements * _TYPE_SIZES[kind]} bytes but its "
+            f"buffer {buffer} holds {buffer_sizes[buffer]}"
+        )
+    if tensor.field(6) is not None:
+        raise FlatbufferError(f"{what} is sparse, which convlens models never are")
+    quant = tensor.table(4, f"{what}.quantization")
+    if quant is not None:
+        _verify_quantization(quant, f"{what}.quantization", shape)
+    return Tensor(tuple(shape), kind)
+
+
+def _verify_quantization(quant: _Table, what: str, shape: list[int]) -> None:
+    counts = [quant.vector(field, size, f"{what} field {field}")[1]
+              for field, size in ((0, 4), (1, 4), (2, 4), (3, 8))]  # fmt: skip
+    quant.table(5, f"{what}.details")
+    scales, zero_points = counts[2], counts[3]
+    if scales and zero_points and scales != zero_points:
+        raise FlatbufferError(f"{what} has {scales} scales but {zero_points} zero points")
+    if scales > 1:
+        axis = quant.scalar(6, "i32")
+        if not 0 <= axis < len(shape) or shape[axis] != scales:
+            raise FlatbufferError(
+                f"{what} has {scales} per-channel scales on axis {axis} of shape {shape}"
+            )
 
 
 def _check_index(index: int, count: int, what: str) -> None:
