@@ -10,9 +10,9 @@ import numpy as np
 
 from app.config import Config
 from app.display.null import NullDisplay
-from app.loop import CaptureLoop
+from app.loop import CaptureLoop, LoopOptions
 from app.sources.base import Source
-from app.stages.base import Stage
+from app.stages.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,8 @@ def run_bench(
     *,
     frames: int,
     config: Config,
-    stages: Sequence[Stage],
+    pipeline: Pipeline,
     source_factory: Callable[[], Source],
-    kernel_names: Sequence[str] = (),
     view: str = "camera",
     runtime: str = "",
 ) -> dict[str, Any]:
@@ -77,26 +76,22 @@ def run_bench(
         "size": list(config.source.size),
         "runtime": runtime,
     }
-    names = [stage.name for stage in stages]
+    names = [stage.name for stage in pipeline.stages]
     for mode, all_views in (("current_view", False), ("all_views", True)):
-        recorder: dict[str, list[float]] = {}
         display = NullDisplay()
         display.open()
-        loop = CaptureLoop(
-            source_factory,
-            display,
-            stages,
-            state=config.view.with_changes(view=view),
-            kernel_names=kernel_names,
+        options = LoopOptions(
             faults=config.faults,
             all_views=all_views,
             runtime=runtime,
             size=config.source.size,
-            recorder=recorder,
+            record=True,
         )
+        state = config.view.with_changes(view=view)
+        loop = CaptureLoop(source_factory(), display, pipeline, state=state, options=options)
         result = loop.run(max_frames=frames + WARMUP_FRAMES)
         display.close()
-        report[mode] = _mode_report(recorder, names)
+        report[mode] = _mode_report(loop.timer.recorded or {}, names)
         report[mode]["frames_processed"] = result.frames - WARMUP_FRAMES
         digit = loop.last_results.digit
         report["runtime"] = (digit.runtime if digit is not None else "") or report["runtime"]

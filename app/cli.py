@@ -11,11 +11,15 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.config import Config, check_kernel_name, load_config, parse_size
-from app.errors import ConfigError, ConvlensError, DisplayError, SourceError
+from app.errors import ConfigError, ConvlensError, DisplayError, one_line
+
+if TYPE_CHECKING:
+    from app.sources.base import Source
+    from app.stages.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +135,10 @@ def classifier_factory(config: Config) -> Callable[[], Any]:
     return load
 
 
-def build_pipeline(config: Config) -> tuple[list[Any], list[str]]:
+def build_pipeline(config: Config) -> Pipeline:
     """The configured stages and the kernel cycle; checks ``[view] kernel`` against it."""
     from app.stages.kernels import KERNEL_PRESETS
-    from app.stages.pipeline import build_stages
+    from app.stages.pipeline import Pipeline, build_stages
 
     stages = build_stages(config, classifier_factory(config))
     names = list(KERNEL_PRESETS)
@@ -142,7 +146,7 @@ def build_pipeline(config: Config) -> tuple[list[Any], list[str]]:
         if stage.name == "kernel" and getattr(stage, "kernels", None):
             names = list(stage.kernels)
     check_kernel_name(config, names)
-    return stages, names
+    return Pipeline(tuple(stages), tuple(names))
 
 
 # ---- run ------------------------------------------------------------------------------
@@ -219,18 +223,19 @@ def _picamera2_preview(config: Config, probe_source: Any) -> str:
     return "null"
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from app.controls.actions import ActionQueue
-    from app.loop import CaptureLoop, install_signal_handlers, restore_signal_handlers
-    from app.sdnotify import SystemdNotifier
+def _run_source(config: Config) -> Source:
+    """The configured source; opened first when the DRM display will draw on its camera.
+
+    Opening may fail with anything (a camera missing, a PermissionError from the DMA
+    heap, a libcamera or NumPy ABI error): logged in one line, and the capture loop
+    keeps retrying it with the message on screen. Only the DRM display needs the camera
+    before the loop starts; every other source is opened by the loop.
+    """
     from app.sources.factory import make_source
 
-    config = _run_overrides(_load(args), args)
-    _setup_logging(config.logging.level)
-    stages, kernel_names = build_pipeline(config)
     src = config.source
 
-    def new_source(preview: str) -> Any:
+    def new_source(preview: str) -> Source:
         return make_source(
             src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=src.loop,
             realtime=True, picamera2_preview=preview,
@@ -238,14 +243,25 @@ def command_run(args: argparse.Namespace) -> int:
 
     source = new_source("null")
     preview = _picamera2_preview(config, source)
-    if preview != "null":
-        source = new_source(preview)
+    if preview == "null":
+        return source
+    source = new_source(preview)
     try:
         source.open()
-    except SourceError as exc:
-        log.warning("source %s did not open (%s); the loop keeps retrying", src.spec, exc)
-        source = None
+    except Exception as exc:  # see the docstring: never a crash and a restart loop
+        log.warning("source %s did not open (%s); the loop keeps retrying", src.spec, one_line(exc))
+    return source
 
+
+def command_run(args: argparse.Namespace) -> int:
+    from app.controls.actions import ActionQueue
+    from app.loop import CaptureLoop, LoopOptions, install_signal_handlers, restore_signal_handlers
+    from app.sdnotify import SystemdNotifier
+
+    config = _run_overrides(_load(args), args)
+    _setup_logging(config.logging.level)
+    pipeline = build_pipeline(config)
+    source = _run_source(config)
     actions = ActionQueue()
     stop = threading.Event()
     previous = install_signal_handlers(stop)
@@ -256,32 +272,24 @@ def command_run(args: argparse.Namespace) -> int:
         url = getattr(display, "url", None)
         if url:
             print(f"convlens: open {url} in a browser (Ctrl-C to stop)", flush=True)
-        interactive = sys.stdin is not None and sys.stdin.isatty()
-        inputs = _start_inputs(config, actions)
-        loop = CaptureLoop(
-            lambda: new_source(preview),
-            display,
-            stages,
-            state=config.view,
-            kernel_names=kernel_names,
-            actions=actions,
-            notifier=SystemdNotifier(),
+        options = LoopOptions(
             faults=config.faults,
             snapshot_dir=config.snapshot.directory,
-            interactive=interactive,
-            size=src.size,
-            stop_event=stop,
-            source=source,
+            interactive=sys.stdin is not None and sys.stdin.isatty(),
+            size=config.source.size,
         )
-        source = None  # the loop owns (and closes) it now
+        inputs = _start_inputs(config, actions)
+        loop = CaptureLoop(
+            source, display, pipeline, state=config.view, actions=actions,
+            notifier=SystemdNotifier(), options=options, stop_event=stop,
+        )  # fmt: skip
         loop.run()
     finally:
         for item in inputs:
             item.stop()
         if display is not None:
             display.close()
-        if source is not None:
-            source.close()
+        source.close()  # the loop closed it already, unless it never ran
         restore_signal_handlers(previous)
     return 0
 
@@ -364,10 +372,10 @@ def command_bench(args: argparse.Namespace) -> int:
         config = config.with_section("model", path=args.model)
     # Benchmarks print figures; only warnings go to the log.
     _setup_logging(args.log_level or "warning")
-    stages, kernel_names = build_pipeline(config)
+    pipeline = build_pipeline(config)
     src = config.source
 
-    def new_source() -> Any:
+    def new_source() -> Source:
         return make_source(
             src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=True, realtime=False
         )
@@ -375,9 +383,8 @@ def command_bench(args: argparse.Namespace) -> int:
     report = run_bench(
         frames=args.frames,
         config=config,
-        stages=stages,
+        pipeline=pipeline,
         source_factory=new_source,
-        kernel_names=kernel_names,
         view=config.view.view,
     )
     print(json.dumps(report) if args.json else format_table(report))

@@ -19,3 +19,13 @@ class DisplayError(ConvlensError):
 
 class ModelError(ConvlensError):
     """A model file is missing, truncated or not the expected network."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: ours as their message (it already says what happened),
+    any other as ``"PermissionError: [Errno 13] Permission denied: ..."``."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if isinstance(exc, ConvlensError) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

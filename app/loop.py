@@ -1,4 +1,4 @@
-"""The capture loop: source -> stages -> overlay -> display, with timing, faults and the watchdog.
+"""The capture loop: source -> stages -> results -> view -> display, with the watchdog.
 
 The loop never dies from a bad frame, a failing stage, a failing display or a lost
 camera: each is logged (rate-limited), shown on screen and worked around. It stops
@@ -11,11 +11,9 @@ from __future__ import annotations
 import logging
 import math
 import signal
-import statistics
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,29 +24,28 @@ from app import views
 from app.config import FaultsConfig
 from app.controls.actions import ActionQueue, apply_action, key_legend
 from app.display.base import Display
-from app.errors import SourceError
+from app.errors import one_line
 from app.faults import Backoff, RateLimitedLog, StageFaults
 from app.frame import Frame
 from app.heap_trim import HeapTrimmer
 from app.snapshot import save_snapshot
+from app.source_keeper import SourceKeeper
 from app.sources.base import Source
 from app.stages.base import Stage
+from app.stages.pipeline import Pipeline
 from app.stages.results import FrameResults
 from app.state import ViewState
-from app.views.renderer import OverlayInfo, OverlayRenderer
+from app.status import Figures, FrameStatus, frame_status
+from app.status_board import Notifier, NullNotifier, StatusBoard
+from app.timing import FrameTimer
+from app.views.renderer import OverlayRenderer
 
 log = logging.getLogger(__name__)
 
-#: Samples in each stage's moving median (about one second at 30 fps).
-MEDIAN_WINDOW = 31
 #: How often the footer's figures are refreshed: steadier to read, cheaper to draw.
 INFO_REFRESH_S = 0.5
 #: How often the waiting screen is re-sent to the display while there is no camera.
 WAIT_FRAME_S = 0.25
-#: How long a transient message ("snapshot saved ...") stays on screen.
-NOTICE_S = 4.0
-#: How often ``STATUS=`` is refreshed for systemctl status while running.
-SD_STATUS_S = 10.0
 
 
 @dataclass
@@ -61,6 +58,31 @@ class LoopResult:
     bad_frames: int = 0
     display_failures: int = 0
     snapshots: list[Path] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoopOptions:
+    """How a run behaves.
+
+    Attributes:
+        faults: back-off and stage switch-off thresholds.
+        snapshot_dir: where ``snapshot`` writes.
+        interactive: honour ``quit`` (a service ignores it).
+        all_views: run every stage every frame (``bench``).
+        size: (width, height) of the waiting screen before any frame arrived.
+        runtime: the classifier shown in the footer until the digit stage reports one.
+        clock: monotonic seconds for timings, retries and notices (tests step it).
+        record: keep every timing sample in ``CaptureLoop.timer.recorded`` (benchmarks).
+    """
+
+    faults: FaultsConfig = field(default_factory=FaultsConfig)
+    snapshot_dir: str | Path = "snapshots"
+    interactive: bool = False
+    all_views: bool = False
+    size: tuple[int, int] = (640, 480)
+    runtime: str = ""
+    clock: Callable[[], float] | None = None
+    record: bool = False
 
 
 def frame_problem(frame: object) -> str | None:
@@ -79,108 +101,73 @@ def frame_problem(frame: object) -> str | None:
     return None
 
 
-class _NoNotifier:
-    def ready(self) -> None: ...
-    def watchdog(self) -> None: ...
-    def status(self, text: str) -> None: ...
-    def stopping(self) -> None: ...
-
-
 class CaptureLoop:
-    """Runs the pipeline until stopped.
+    """Runs the pipeline on one source until stopped.
 
     Args:
-        source_factory: returns a new, unopened Source; called at start and again to
-            reconnect after the camera is lost.
+        source: opened or not; the loop opens it, and closes and reopens this same
+            object when the camera is lost. It closes it at the end.
         display: an opened display (the caller opens and closes it).
-        stages: in pipeline order; each runs only for the views that need it (the
-            views table's ``stages``) unless ``all_views``.
+        pipeline: the stages in order (each runs for the views that need it) and the
+            kernel cycle for ``next_kernel``.
         state: the initial settings.
-        kernel_names: the kernel cycle for ``next_kernel``.
         actions: the queue inputs push to; drained once per frame.
-        notifier: ``SystemdNotifier`` (or anything with ready/watchdog/status/stopping).
-        faults: thresholds for back-off and switching off stages.
-        snapshot_dir: where ``snapshot`` writes.
-        interactive: honour ``quit`` (a service ignores it).
-        all_views: run every stage every frame (``bench``).
-        runtime: the classifier description shown in the footer.
-        size: (width, height) of the waiting screen before any frame arrived.
-        recorder: when given, every frame's milliseconds are appended per stage and for
-            ``overlay``, ``display`` and ``total`` (benchmarks).
+        notifier: ``SystemdNotifier`` or anything with ready/watchdog/status/stopping.
+        options: see ``LoopOptions``.
         stop_event: set it to stop; the loop makes one when not given.
-        source: an already opened source to start with (the DRM display needs the
-            camera open before the loop starts); ``source_factory`` replaces it if lost.
     """
 
     def __init__(
         self,
-        source_factory: Callable[[], Source],
+        source: Source,
         display: Display,
-        stages: Sequence[Stage],
+        pipeline: Pipeline,
         *,
         state: ViewState | None = None,
-        kernel_names: Sequence[str] = (),
         actions: ActionQueue | None = None,
-        notifier: Any = None,
-        faults: FaultsConfig | None = None,
-        snapshot_dir: str | Path = "snapshots",
-        interactive: bool = False,
-        all_views: bool = False,
-        runtime: str = "",
-        size: tuple[int, int] = (640, 480),
-        recorder: dict[str, list[float]] | None = None,
+        notifier: Notifier | None = None,
+        options: LoopOptions | None = None,
         stop_event: threading.Event | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        source: Source | None = None,
     ) -> None:
-        faults = faults or FaultsConfig()
-        self.source_factory = source_factory
+        self.options = options = options or LoopOptions()
         self.display = display
-        self.stages = list(stages)
+        self.pipeline = pipeline
         self.state = state or ViewState()
-        self.kernel_names = list(kernel_names)
         self.actions = actions
-        self.notifier = notifier or _NoNotifier()
-        self.snapshot_dir = Path(snapshot_dir)
-        self.interactive = interactive
-        self.all_views = all_views
-        self.runtime = runtime
-        self.size = size
-        self.recorder = recorder
+        self.notifier = notifier or NullNotifier()
         self.stop_event = stop_event or threading.Event()
-        self.clock = clock
+        self.timer = FrameTimer(options.clock or time.monotonic, record=options.record)
+        self.clock = self.timer.clock
+        faults = options.faults
+        self._warn = RateLimitedLog(log, faults.log_interval_s, self.clock)
         self.stage_faults = StageFaults(
             max_consecutive=faults.stage_max_consecutive,
             max_ratio=faults.stage_max_failure_ratio,
             window=faults.stage_window,
             log_interval=faults.log_interval_s,
-            clock=clock,
+            clock=self.clock,
         )
-        self.backoff = Backoff(faults.retry_initial_s, faults.retry_max_s)
-        self._heap = HeapTrimmer()
-        self._warn = RateLimitedLog(log, faults.log_interval_s, clock)
-        self.source: Source | None = source
+        backoff = Backoff(faults.retry_initial_s, faults.retry_max_s)
+        self.camera = SourceKeeper(source, backoff, self._warn, self.clock)
+        self.board = StatusBoard(display, self.notifier, self._warn, self.clock)
         self.result = LoopResult()
-        self._renderer: OverlayRenderer | None = None
-        self._times: dict[str, deque[float]] = {}
-        self._frame_times: deque[float] = deque(maxlen=MEDIAN_WINDOW)
-        self._info = OverlayInfo(runtime=runtime)
-        self._info_at = -math.inf
-        self._camera_message = ""
-        self._notice = ""
-        self._notice_until = 0.0
-        self._next_retry = 0.0
-        self._retry_delay = 0.0
-        self._frozen_frame: Frame | None = None
-        self._last_frame: Frame | None = None
-        self._ready_sent = False
-        self._sd_status = ""
-        self._sd_status_at = -math.inf
-        self._seq = 0
         self.last_results = FrameResults()
         self.last_overlay: np.ndarray | None = None
+        self._heap = HeapTrimmer()
+        self._renderer: OverlayRenderer | None = None
+        self._figures = Figures(runtime=options.runtime)
+        self._figures_at = -math.inf
+        self._held: Frame | None = None
+        self._last_frame: Frame | None = None
+        self._ready_sent = False
+        self._seq = 0
 
     # ---- public ---------------------------------------------------------------------
+
+    @property
+    def source(self) -> Source:
+        """The one source this loop reads (and reopens in place)."""
+        return self.camera.source
 
     def stop(self) -> None:
         """Ask the loop to stop after the current frame (thread- and signal-safe)."""
@@ -191,20 +178,11 @@ class CaptureLoop:
         try:
             while not self.stop_event.is_set():
                 self.notifier.watchdog()
-                if self.source is None and not self._try_open():
+                if not self.camera.is_open and not self.camera.try_open():
                     self._wait_for_camera()
                     continue
                 frame = self._read()
-                if frame is None:
-                    continue
-                try:
-                    self.process(frame)
-                except Exception as exc:  # last line of defence: the loop must go on
-                    self._warn.log(
-                        "frame",
-                        logging.ERROR,
-                        f"frame {frame.seq} failed: {type(exc).__name__}: {exc}",
-                    )
+                if frame is None or not self._process_safely(frame):
                     continue
                 self._heap.tick()
                 if max_frames is not None and self.result.frames >= max_frames:
@@ -214,55 +192,116 @@ class CaptureLoop:
                 self.result.reason = self.result.reason or "stopped"
         finally:
             self.notifier.stopping()
-            self._close_source()
+            self.camera.close()
         log.info("capture loop ended (%s) after %d frames", self.result.reason, self.result.frames)
         return self.result
 
-    # ---- source handling ------------------------------------------------------------
+    # ---- per frame -----------------------------------------------------------------
 
-    def _try_open(self) -> bool:
-        now = self.clock()
-        if now < self._next_retry:
-            return False
-        source = None
+    def process(self, frame: Frame) -> None:
+        """Run the stages the view needs, draw the view, show it, publish the status."""
+        start = self.clock()
+        self._last_frame = frame
+        snapshot = self._apply_actions(frame)
+        frame = self._hold(frame)
+        results = self._run_stages(frame)
+        self.timer.frame_done(self.clock())
+        status = self._status(results)
+        overlay = self._draw(frame, status, results)
+        with self.timer.part("display"):
+            self._show(frame, overlay)
+        self.timer.add("total", start)
+        self.board.publish(status)
+        self.result.frames += 1
+        self.last_results, self.last_overlay = results, overlay
+        if snapshot:
+            self._snapshot(frame, overlay, results)
+
+    def _process_safely(self, frame: Frame) -> bool:
         try:
-            source = self.source_factory()
-            source.open()
-        except Exception as exc:  # SourceError, or a driver bug: neither ends the service
-            text = str(exc) if isinstance(exc, SourceError) else f"{type(exc).__name__}: {exc}"
-            self._schedule_retry(f"no camera ({text})", exc)
-            if source is not None:
-                # A half-opened camera must not stay acquired until the next attempt.
-                self.source = source
-                self._close_source()
+            self.process(frame)
+        except Exception as exc:  # last line of defence: the loop must go on
+            self._warn.log("frame", logging.ERROR, f"frame {frame.seq} failed: {one_line(exc)}")
             return False
-        self.source = source
-        # The HDMI overlay display draws through the source's camera object: follow the
-        # new one after a reconnect, or overlays would go to the closed camera.
-        set_source = getattr(self.display, "set_source", None)
-        if callable(set_source):
-            set_source(source)
-        if self._camera_message:
-            log.info("camera back: %s", source.description or type(source).__name__)
-        self._camera_message = ""
-        self.backoff.reset()
         return True
 
-    def _schedule_retry(self, why: str, exc: BaseException) -> None:
-        self._retry_delay = self.backoff.next_delay()
-        self._next_retry = self.clock() + self._retry_delay
-        self._camera_message = why
-        self._warn.log("source", logging.WARNING, f"{why}; retrying in {self._retry_delay:g} s")
-        self.notifier.status(f"{why}; retrying")
+    def _hold(self, frame: Frame) -> Frame:
+        """While frozen, the frame that was current when freezing (the source keeps running)."""
+        if not self.state.frozen:
+            self._held = None
+            return frame
+        if self._held is None:
+            self._held = frame
+        return self._held
+
+    def _stages_now(self) -> list[Stage]:
+        needed = views.stages_for(self.state.view)
+        return [s for s in self.pipeline.stages if self.options.all_views or s.name in needed]
+
+    def _run_stages(self, frame: Frame) -> FrameResults:
+        results = FrameResults()
+        for stage in self._stages_now():
+            if not self.stage_faults.is_enabled(stage.name):
+                continue
+            with self.timer.part(stage.name):
+                try:
+                    stage.process(frame, self.state, results)
+                except Exception as exc:
+                    self.stage_faults.failure(stage.name, exc)
+                else:
+                    self.stage_faults.success(stage.name)
+        return results
+
+    def _status(self, results: FrameResults) -> FrameStatus:
+        now = self.clock()
+        if now - self._figures_at >= INFO_REFRESH_S:
+            self._figures, self._figures_at = self._current_figures(), now
+        problems = (self.camera.message, *self.stage_faults.disabled().values())
+        return frame_status(self.state, results.digit, self._figures, self.board.message(*problems))
+
+    def _current_figures(self) -> Figures:
+        names = [stage.name for stage in self._stages_now()] + ["overlay"]
+        digit = self.last_results.digit
+        return Figures(
+            fps=self.timer.fps(),
+            stage_ms=self.timer.medians(names),
+            runtime=(digit.runtime if digit is not None else "") or self.options.runtime,
+            source=self.camera.description if self.camera.is_open else "",
+        )
+
+    def _draw(self, frame: Frame, status: FrameStatus, results: FrameResults) -> np.ndarray:
+        h, w = frame.array.shape[:2]
+        with self.timer.part("overlay"):
+            try:
+                return self._renderer_for((w, h)).render(status, results)
+            except Exception as exc:
+                self._warn.log("overlay", logging.WARNING, f"overlay failed: {one_line(exc)}")
+                return np.zeros((h, w, 4), np.uint8)
+
+    def _renderer_for(self, size: tuple[int, int]) -> OverlayRenderer:
+        if self._renderer is None or self._renderer.size != size:
+            self._renderer = OverlayRenderer(size, key_legend())
+        return self._renderer
+
+    def _show(self, frame: Frame, overlay: np.ndarray) -> None:
+        try:
+            self.display.show(frame, overlay)
+        except Exception as exc:
+            self.result.display_failures += 1
+            self._warn.log("display", logging.WARNING, f"display failed: {one_line(exc)}")
+            return
+        if not self._ready_sent:
+            self.notifier.ready()
+            self._ready_sent = True
+
+    # ---- the source ------------------------------------------------------------------
 
     def _read(self) -> Frame | None:
-        assert self.source is not None
         try:
-            frame = self.source.read()
+            frame = self.camera.source.read()
         except Exception as exc:
             self.result.source_failures += 1
-            self._close_source()
-            self._schedule_retry(f"camera lost ({type(exc).__name__}: {exc})", exc)
+            self.camera.lost(exc)
             return None
         if frame is None:
             self.result.reason = "end of stream"
@@ -275,202 +314,21 @@ class CaptureLoop:
             return None
         return frame
 
-    def _close_source(self) -> None:
-        source, self.source = self.source, None
-        if source is None:
-            return
-        try:
-            source.close()
-        except Exception as exc:  # closing a lost device often fails; it is gone anyway
-            log.warning("closing the source failed: %s: %s", type(exc).__name__, exc)
-        else:
-            log.info("source closed: %s", source.description or type(source).__name__)
-
     def _wait_for_camera(self) -> None:
         """Keep the screen, status, watchdog and keys alive until the next retry is due."""
-        remaining = max(0.0, self._next_retry - self.clock())
-        message = f"{self._camera_message} - retrying in {math.ceil(remaining)} s"
-        width, height = self._screen_size()
-        renderer = self._renderer_for((width, height))
-        self._apply_actions(None)
-        picture = renderer.message_frame("no camera", message)
-        frame = Frame(
-            array=picture,
-            gray=np.zeros((height, width), np.uint8),
-            seq=self._seq,
-            timestamp=self.clock(),
-        )
-        self._seq += 1
-        overlay = np.zeros((height, width, 4), np.uint8)
-        self._show(frame, overlay)
-        self._update_status(FrameResults(), message)
-        self.stop_event.wait(min(WAIT_FRAME_S, max(0.01, remaining)))
-
-    def _screen_size(self) -> tuple[int, int]:
+        message = self.camera.waiting_text()
+        size = self.options.size
         if self._last_frame is not None:
-            h, w = self._last_frame.array.shape[:2]
-            return (w, h)
-        return self.size
-
-    # ---- per frame -----------------------------------------------------------------
-
-    def process(self, frame: Frame) -> None:
-        """Run the stages the view needs, draw the overlay, show, update the status."""
-        start = self.clock()
-        self._last_frame = frame
-        results = FrameResults()
-        snapshot = self._apply_actions(frame)
-        if self.state.frozen:
-            if self._frozen_frame is None:
-                self._frozen_frame = frame
-            frame = self._frozen_frame
-        else:
-            self._frozen_frame = None
-        self._run_stages(frame, results)
-        now = self.clock()
-        self._frame_times.append(now)
-        if now - self._info_at >= INFO_REFRESH_S:
-            self._info = self._build_info()
-            self._info_at = now
-        info = self._info
-        message = self._message(now)
-        if message != info.message:
-            info = OverlayInfo(info.fps, info.stage_ms, info.runtime, message, info.source)
-        t = self.clock()
-        h, w = frame.array.shape[:2]
-        try:
-            overlay = self._renderer_for((w, h)).render(self.state, results, info)
-        except Exception as exc:
-            self._warn.log(
-                "overlay", logging.WARNING, f"overlay failed: {type(exc).__name__}: {exc}"
-            )
-            overlay = np.zeros((h, w, 4), np.uint8)
-        self._time("overlay", t)
-        t = self.clock()
-        self._show(frame, overlay)
-        self._time("display", t)
-        self._time("total", start)
-        self._update_status(results, message)
-        self.result.frames += 1
-        self.last_results = results
-        self.last_overlay = overlay
-        if snapshot:
-            self._snapshot(frame, overlay, results)
-
-    def _run_stages(self, frame: Frame, results: FrameResults) -> None:
-        needed = views.stages_for(self.state.view)
-        for stage in self.stages:
-            if not (self.all_views or stage.name in needed):
-                continue
-            if not self.stage_faults.is_enabled(stage.name):
-                continue
-            t = self.clock()
-            try:
-                stage.process(frame, self.state, results)
-            except Exception as exc:
-                self.stage_faults.failure(stage.name, exc)
-            else:
-                self.stage_faults.success(stage.name)
-            self._time(stage.name, t)
-
-    def _time(self, name: str, since: float) -> None:
-        ms = (self.clock() - since) * 1000.0
-        times = self._times.get(name)
-        if times is None:
-            times = self._times[name] = deque(maxlen=MEDIAN_WINDOW)
-        times.append(ms)
-        if self.recorder is not None:
-            self.recorder.setdefault(name, []).append(ms)
-
-    def median_ms(self, name: str) -> float | None:
-        """The moving median of a stage's (or overlay/display/total) milliseconds."""
-        times = self._times.get(name)
-        return statistics.median(times) if times else None
-
-    def fps(self) -> float | None:
-        """Frames per second over the last ``MEDIAN_WINDOW`` frames."""
-        if len(self._frame_times) < 2:
-            return None
-        span = self._frame_times[-1] - self._frame_times[0]
-        return (len(self._frame_times) - 1) / span if span > 0 else None
-
-    def _build_info(self) -> OverlayInfo:
-        needed = views.stages_for(self.state.view)
-        stage_ms = []
-        for stage in self.stages:
-            if (self.all_views or stage.name in needed) and stage.name in self._times:
-                stage_ms.append((stage.name, self.median_ms(stage.name) or 0.0))
-        if "overlay" in self._times:
-            stage_ms.append(("overlay", self.median_ms("overlay") or 0.0))
-        source = self.source.description if self.source is not None else ""
-        digit = self.last_results.digit
-        runtime = (digit.runtime if digit is not None else "") or self.runtime
-        return OverlayInfo(self.fps(), tuple(stage_ms), runtime, "", source)
-
-    def _message(self, now: float) -> str:
-        parts = []
-        if self._camera_message:
-            parts.append(self._camera_message)
-        parts.extend(self.stage_faults.disabled().values())
-        if self._notice and now < self._notice_until:
-            parts.append(self._notice)
-        return "  |  ".join(parts)
-
-    def _notify(self, text: str) -> None:
-        self._notice = text
-        self._notice_until = self.clock() + NOTICE_S
-
-    def _renderer_for(self, size: tuple[int, int]) -> OverlayRenderer:
-        if self._renderer is None or self._renderer.size != size:
-            self._renderer = OverlayRenderer(size, key_legend())
-        return self._renderer
-
-    def _show(self, frame: Frame, overlay: np.ndarray) -> None:
-        try:
-            self.display.show(frame, overlay)
-        except Exception as exc:
-            self.result.display_failures += 1
-            self._warn.log(
-                "display", logging.WARNING, f"display failed: {type(exc).__name__}: {exc}"
-            )
-            return
-        if not self._ready_sent:
-            self.notifier.ready()
-            self._ready_sent = True
-
-    def _update_status(self, results: FrameResults, message: str) -> None:
-        state = self.state
-        digit = results.digit
-        probs = digit.probs if digit is not None else None
-        fps = self.fps() if self.source is not None else None
-        status = {
-            "view": state.view,
-            "kernel": state.kernel,
-            "stride": state.stride,
-            "padding": state.padding,
-            "pooling": state.pool_mode,
-            "pool_size": state.pool_size,
-            "activation": state.activation,
-            "operation": state.operation,
-            "prediction": digit.prediction if digit is not None else None,
-            "confidence": digit.confidence if digit is not None else None,
-            "probabilities": None if probs is None else [float(p) for p in np.ravel(probs)],
-            "fps": fps,
-            "runtime": (digit.runtime if digit is not None else "") or self.runtime,
-            "source": self.source.description if self.source is not None else "",
-            "frozen": state.frozen,
-            "message": message,
-        }
-        try:
-            self.display.update_status(status)
-        except Exception as exc:
-            self._warn.log("status", logging.WARNING, f"display status failed: {exc}")
-        now = self.clock()
-        text = message or f"running: {state.view} view"
-        if text != self._sd_status or now - self._sd_status_at >= SD_STATUS_S:
-            fps_text = f", {fps:.1f} fps" if fps else ""
-            self.notifier.status(f"{text}{fps_text}")
-            self._sd_status, self._sd_status_at = text, now
+            size = (self._last_frame.array.shape[1], self._last_frame.array.shape[0])
+        width, height = size
+        self._apply_actions(None)
+        picture = self._renderer_for(size).message_frame("no camera", message)
+        frame = Frame(picture, np.zeros((height, width), np.uint8), self._seq, self.clock())
+        self._seq += 1
+        self._show(frame, np.zeros((height, width, 4), np.uint8))
+        figures = Figures(runtime=self.options.runtime)
+        self.board.publish(frame_status(self.state, None, figures, message))
+        self.stop_event.wait(min(WAIT_FRAME_S, max(0.01, self.camera.retry_in())))
 
     # ---- actions -------------------------------------------------------------------
 
@@ -481,32 +339,38 @@ class CaptureLoop:
         snapshot = False
         for action in self.actions.drain():
             if action == "quit":
-                if self.interactive:
-                    log.info("quit requested")
-                    self.result.reason = "quit"
-                    self.stop_event.set()
-                else:
-                    log.info("quit ignored: not an interactive run (stop the service instead)")
-                continue
-            if action == "snapshot":
+                self._quit()
+            elif action == "snapshot":
                 snapshot = frame is not None
-                continue
-            try:
-                self.state = apply_action(self.state, action, kernel_names=self.kernel_names)
-            except ValueError as exc:
-                log.warning("%s", exc)
+            else:
+                try:
+                    self.state = apply_action(
+                        self.state, action, kernel_names=self.pipeline.kernel_names
+                    )
+                except ValueError as exc:
+                    log.warning("%s", exc)
         return snapshot
+
+    def _quit(self) -> None:
+        if not self.options.interactive:
+            log.info("quit ignored: not an interactive run (stop the service instead)")
+            return
+        log.info("quit requested")
+        self.result.reason = "quit"
+        self.stop_event.set()
 
     def _snapshot(self, frame: Frame, overlay: np.ndarray, results: FrameResults) -> None:
         try:
-            folder = save_snapshot(self.snapshot_dir, frame, overlay, results.digit, self.state)
+            folder = save_snapshot(
+                self.options.snapshot_dir, frame, overlay, results.digit, self.state
+            )
         except OSError as exc:
             log.warning("snapshot failed: %s", exc)
-            self._notify(f"snapshot failed: {exc}")
+            self.board.notice(f"snapshot failed: {exc}")
             return
         log.info("snapshot saved to %s", folder)
         self.result.snapshots.append(folder)
-        self._notify(f"snapshot saved: {folder}")
+        self.board.notice(f"snapshot saved: {folder}")
 
 
 def install_signal_handlers(stop_event: threading.Event) -> dict[int, Any]:

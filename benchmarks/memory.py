@@ -20,7 +20,7 @@ from app.cli import build_pipeline
 from app.config import Config
 from app.controls.actions import ActionQueue
 from app.display.null import NullDisplay
-from app.loop import CaptureLoop
+from app.loop import CaptureLoop, LoopOptions
 from app.sources.factory import make_source
 from benchmarks.report import print_report, resident_mb
 
@@ -35,21 +35,17 @@ def main() -> int:
     args = parser.parse_args()
 
     config = Config()
-    stages, kernel_names = build_pipeline(config)
     source = make_source("demo", size=(640, 480), realtime=False)
-    source.open()
     actions = ActionQueue()
     display = NullDisplay()
     display.open()
     loop = CaptureLoop(
-        lambda: make_source("demo", size=(640, 480), realtime=False),
+        source,
         display,
-        stages,
+        build_pipeline(config),
         state=config.view,
-        kernel_names=kernel_names,
         actions=actions,
-        all_views=True,
-        source=source,
+        options=LoopOptions(all_views=True),
     )
     readings = {}
     start = time.perf_counter()
@@ -59,8 +55,7 @@ def main() -> int:
         if done < args.baseline < done + step:
             step = args.baseline - done
         actions.put("next_view")
-        # The loop's source stays open between chunks: run() closes it, so keep one
-        # loop and reopen through the factory only when needed.
+        # One loop: run() closes its source at the end and the next run() reopens it.
         loop.run(max_frames=done + step)
         loop.stop_event.clear()
         done = loop.result.frames

@@ -33,11 +33,12 @@ from app.controls.actions import ActionQueue
 from app.display.web import WebViewer
 from app.errors import SourceError
 from app.frame import Frame
-from app.loop import CaptureLoop
+from app.loop import CaptureLoop, LoopOptions
 from app.sdnotify import SystemdNotifier
 from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.stages.base import Stage
+from app.stages.pipeline import Pipeline
 from app.stages.results import FrameResults
 from app.state import ViewState
 from benchmarks.report import print_report, resident_mb
@@ -209,8 +210,10 @@ def main() -> int:
     notifier = TimedNotifier(environ)
 
     config = Config()
-    stages, kernel_names = build_pipeline(config)
-    flaky = [FlakyStage(s, args.stage_failure_rate) if s.name == "digit" else s for s in stages]
+    pipeline = build_pipeline(config)
+    flaky = [
+        FlakyStage(s, args.stage_failure_rate) if s.name == "digit" else s for s in pipeline.stages
+    ]
     shared: dict[str, Any] = {}
     actions = ActionQueue()
     display = WebViewer("127.0.0.1", 0, actions=actions)
@@ -220,16 +223,15 @@ def main() -> int:
     baseline_at = min(5_000, args.frames // 5)
     sample_every = max(1, (args.frames - baseline_at) // 45)
     loop = CaptureLoop(
-        lambda: FaultySource(
+        FaultySource(
             shared, args.lose_every, actions, baseline_at=baseline_at, sample_every=sample_every
         ),
         display,
-        flaky,
+        Pipeline(tuple(flaky), pipeline.kernel_names),
         state=config.view,
-        kernel_names=kernel_names,
         actions=actions,
         notifier=notifier,
-        faults=FaultsConfig(retry_initial_s=0.5, retry_max_s=8.0),
+        options=LoopOptions(faults=FaultsConfig(retry_initial_s=0.5, retry_max_s=8.0)),
     )
     notifier.loop = loop
     readings: dict[str, float] = {}

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
@@ -16,6 +14,7 @@ from app.sources.base import Source
 from app.stages.base import Stage
 from app.stages.results import FrameResults
 from app.state import ViewState
+from app.status import FrameStatus
 
 
 def make_frame(seq: int, size: tuple[int, int] = (64, 48)) -> Frame:
@@ -37,6 +36,8 @@ class ScriptedSource(Source):
         self.size = size
         self.limit = limit
         self.fail_open = 0
+        #: Raised by the next opens, one each (any exception, as real drivers raise).
+        self.open_errors: list[BaseException] = []
         self.fail_read_at: set[int] = set()
         self.bad_at: set[int] = set()
         self.reads = 0
@@ -45,6 +46,10 @@ class ScriptedSource(Source):
         self.is_open = False
 
     def open(self) -> None:
+        if self.is_open:
+            return
+        if self.open_errors:
+            raise self.open_errors.pop(0)
         if self.fail_open > 0:
             self.fail_open -= 1
             raise SourceError("scripted: no camera")
@@ -78,7 +83,7 @@ class RecordingDisplay(Display):
         self.shown: list[tuple[int, tuple[int, ...]]] = []
         self.last_frame: Frame | None = None
         self.last_overlay: np.ndarray | None = None
-        self.statuses: list[dict[str, Any]] = []
+        self.statuses: list[FrameStatus] = []
         self.fail = False
         self.lock = threading.Lock()
 
@@ -93,9 +98,9 @@ class RecordingDisplay(Display):
             self.last_frame = frame
             self.last_overlay = overlay
 
-    def update_status(self, status: Mapping[str, Any]) -> None:
+    def update_status(self, status: FrameStatus) -> None:
         with self.lock:
-            self.statuses.append(dict(status))
+            self.statuses.append(status)
 
     def close(self) -> None:
         pass

@@ -24,8 +24,8 @@ from app.stages.results import (
     PoolResult,
     ReferenceRun,
 )
-from app.state import Roi, ViewState
-from app.views.renderer import OverlayInfo
+from app.state import Roi
+from app.status import FrameStatus
 
 WIDTH, HEIGHT = 640, 480
 
@@ -133,44 +133,46 @@ def features_results() -> FrameResults:
     return FrameResults(digit=digit_result(), features=features)
 
 
-INFO = OverlayInfo(
-    fps=29.8,
-    stage_ms=(("kernel", 1.2), ("digit", 0.4), ("overlay", 0.3)),
-    runtime="LiteRT",
-    message="",
-)
+#: The footer's figures of every case but one.
+FIGURES = {
+    "fps": 29.8,
+    "stage_ms": (("kernel", 1.2), ("digit", 0.4), ("overlay", 0.3)),
+    "runtime": "LiteRT",
+}
+
+
+def status(figures: dict | None = None, **settings: Any) -> FrameStatus:
+    """A frame status with these settings (ViewState fields) and footer figures."""
+    return FrameStatus(**settings, **(FIGURES if figures is None else figures))
+
 
 SOBEL_X = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
 SOBEL_Y = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], np.float32)
 
 CASES = {
-    "camera_digit": (ViewState(), digit_results(DIGIT), INFO),
-    "camera_no_digit": (ViewState(roi=Roi(0.3, 0.6, 0.3)), digit_results(NO_DIGIT), INFO),
+    "camera_digit": (status(), digit_results(DIGIT)),
+    "camera_no_digit": (status(roi=Roi(0.3, 0.6, 0.3)), digit_results(NO_DIGIT)),
     "camera_unavailable_message": (
-        ViewState(),
+        status({"fps": 30.0, "message": "camera lost - retrying in 2 s"}),
         digit_results(UNAVAILABLE),
-        OverlayInfo(fps=30.0, message="camera lost - retrying in 2 s"),
     ),
     "kernel_stride2": (
-        ViewState(view="kernel", stride=2),
+        status(view="kernel", stride=2),
         FrameResults(kernel=kernel_result(2)),
-        INFO,
     ),
     "kernel_convolution": (
-        ViewState(view="kernel", operation="convolution", numpy_reference=True),
+        status(view="kernel", operation="convolution", numpy_reference=True),
         FrameResults(kernel=kernel_result(1, reference=ReferenceRun(ms=12.5, max_abs_diff=2e-6))),
-        INFO,
     ),
-    "pooling": (ViewState(view="pooling"), pool_results(), INFO),
-    "features": (ViewState(view="features"), features_results(), INFO),
-    "help": (ViewState(show_help=True), digit_results(DIGIT), INFO),
+    "pooling": (status(view="pooling"), pool_results()),
+    "features": (status(view="features"), features_results()),
+    "help": (status(show_help=True), digit_results(DIGIT)),
     "camera_numpy_reference": (
-        ViewState(numpy_reference=True),
+        status(numpy_reference=True),
         digit_results(DIGIT, reference=ReferenceRun(ms=2.4, max_abs_diff=3e-7, prediction=7)),
-        INFO,
     ),
     "kernel_sobel_magnitude": (
-        ViewState(view="kernel", kernel="sobel_magnitude", padding="reflect", activation="relu"),
+        status(view="kernel", kernel="sobel_magnitude", padding="reflect", activation="relu"),
         FrameResults(
             kernel=kernel_result(
                 1,
@@ -180,6 +182,5 @@ CASES = {
                 value_range=(0.0, 4.0),
             )
         ),
-        INFO,
     ),
 }

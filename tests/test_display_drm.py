@@ -242,13 +242,17 @@ def test_follows_the_source_when_the_camera_is_reopened(fake):
     clock.now += 1.0
     display.show(*frame_and_overlay(1))
     assert display.overlays_sent == 2
-    replacement = SimpleNamespace(camera=None)
-    display.set_source(replacement)  # the loop made a new source object
-    source.camera.close()
-    replacement.camera = started_camera()
     clock.now += 1.0
     display.show(*frame_and_overlay(1, changing=False))
     assert display.overlays_sent == 3
+    # Lost again and reopened: the new camera shows no overlay yet, so the same,
+    # unchanged overlay is sent to it once.
+    source.camera.close()
+    source.camera = started_camera()
+    for _ in range(2):
+        clock.now += 1.0
+        display.show(*frame_and_overlay(1, changing=False))
+    assert display.overlays_sent == 4
     assert fake.state.overlay_calls[-1].shape == (H, W, 4)
     display.close()
-    replacement.camera.close()
+    source.camera.close()

@@ -19,6 +19,7 @@ from app.display.null import NullDisplay
 from app.display.web import WebViewer
 from app.errors import DisplayError
 from app.frame import Frame
+from app.status import FrameStatus
 
 
 @pytest.fixture
@@ -145,5 +146,5 @@ def test_null_display_counts_and_keeps_status():
     with display:
         for frame, overlay in frames(4):
             display.show(frame, overlay)
-        display.update_status({"view": "camera"})
-    assert display.frames_shown == 4 and display.last_status == {"view": "camera"}
+        display.update_status(FrameStatus(view="kernel"))
+    assert display.frames_shown == 4 and display.last_status == FrameStatus(view="kernel")

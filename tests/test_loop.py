@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-import time
+from dataclasses import asdict, fields
 from typing import Any
 
 import numpy as np
@@ -13,8 +13,9 @@ from app.config import FaultsConfig
 from app.controls.actions import ActionQueue
 from app.errors import SourceError
 from app.frame import Frame
-from app.loop import CaptureLoop, frame_problem
+from app.loop import CaptureLoop, LoopOptions, frame_problem
 from app.stages.base import Stage
+from app.stages.pipeline import Pipeline
 from app.stages.results import DIGIT, DigitResult, FrameResults
 from app.state import ViewState
 from tests.loop_fakes import (
@@ -26,12 +27,16 @@ from tests.loop_fakes import (
 )
 
 FAST_FAULTS = FaultsConfig(retry_initial_s=0.01, retry_max_s=0.04, log_interval_s=0.0)
+OPTION_NAMES = {f.name for f in fields(LoopOptions)}
 
 
 def make_loop(source: ScriptedSource, stages: list[Stage], **kwargs: Any) -> CaptureLoop:
+    """A loop on ``source``; LoopOptions fields and ``kernel_names`` may be given by name."""
     display = kwargs.pop("display", RecordingDisplay())
-    kwargs.setdefault("faults", FAST_FAULTS)
-    return CaptureLoop(lambda: source, display, stages, **kwargs)
+    options = {name: kwargs.pop(name) for name in list(kwargs) if name in OPTION_NAMES}
+    options.setdefault("faults", FAST_FAULTS)
+    pipeline = Pipeline(tuple(stages), tuple(kwargs.pop("kernel_names", ())))
+    return CaptureLoop(source, display, pipeline, options=LoopOptions(**options), **kwargs)
 
 
 def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
@@ -45,36 +50,25 @@ def test_runs_only_the_stages_the_view_needs_and_shows_every_frame() -> None:
     assert kernel.calls == 0 and digit.calls == 10
     assert [seq for seq, _ in display.shown] == list(range(10))
     assert {shape for _, shape in display.shown} == {(48, 64, 4)}
-    status = display.statuses[-1]
-    for key in (
-        "view",
-        "kernel",
-        "stride",
-        "padding",
-        "pooling",
-        "pool_size",
-        "activation",
-        "operation",
-        "prediction",
-        "confidence",
-        "probabilities",
-        "fps",
-        "runtime",
-        "source",
-        "frozen",
-        "message",
-    ):
+    # One status per frame, for the web page as JSON: every setting under its own name.
+    assert len(display.statuses) == 10
+    status = asdict(display.statuses[-1])
+    assert status["view"] == "camera" and status["pool_mode"] == "max" and "pooling" not in status
+    for key in ("kernel", "stride", "padding", "pool_size", "activation", "operation",
+                "prediction", "confidence", "probabilities", "fps", "stage_ms", "runtime",
+                "source", "frozen", "message"):  # fmt: skip
         assert key in status
+    json.dumps(status)
     assert source.closes == 1 and not source.is_open
 
 
 def test_all_views_runs_every_stage() -> None:
     source = ScriptedSource()
     stages = [CountingStage("kernel"), CountingStage("digit")]
-    recorder: dict[str, list[float]] = {}
-    make_loop(source, stages, all_views=True, recorder=recorder).run(max_frames=5)
+    loop = make_loop(source, stages, all_views=True, record=True)
+    loop.run(max_frames=5)
     assert [s.calls for s in stages] == [5, 5]
-    assert {k: len(v) for k, v in recorder.items()} == {
+    assert {k: len(v) for k, v in loop.timer.recorded.items()} == {
         "kernel": 5,
         "digit": 5,
         "overlay": 5,
@@ -153,7 +147,7 @@ def test_snapshot_writes_composite_roi_tensor_and_json(tmp_path) -> None:
     record = json.loads((folder / "prediction.json").read_text())
     assert record["prediction"] == 3 and record["confidence"] == 0.75
     assert len(record["probs"]) == 10 and record["state"]["view"] == "camera"
-    assert "snapshot saved" in loop._message(time.monotonic())
+    assert "snapshot saved" in loop.board.message()
 
 
 def test_no_camera_at_start_shows_a_message_then_resumes() -> None:
@@ -164,17 +158,17 @@ def test_no_camera_at_start_shows_a_message_then_resumes() -> None:
     loop = make_loop(source, [], display=display, notifier=notifier, size=(80, 60))
     result = loop.run(max_frames=4)
     assert result.frames == 4 and source.opens == 1
-    waiting = [s for s in display.statuses if s["message"]]
-    assert waiting and "no camera" in waiting[0]["message"]
-    assert "retrying in" in waiting[0]["message"]
+    waiting = [s for s in display.statuses if s.message]
+    assert waiting and "no camera" in waiting[0].message
+    assert "retrying in" in waiting[0].message
     # The waiting screen has the configured size before any frame arrived.
     assert display.shown[0][1] == (60, 80, 4)
-    assert display.statuses[-1]["message"] == ""
+    assert display.statuses[-1].message == ""
     names = [name for name, _ in notifier.events]
     assert names.count("watchdog") > 4 and names[-1] == "stopping"
     assert names.index("ready") < names.index("watchdog", 4)
     # Back-off: 0.01, 0.02, 0.04 (capped) before the 4th attempt succeeded; then reset.
-    assert loop.backoff.next_delay() == 0.01
+    assert loop.camera.backoff.next_delay() == 0.01
 
 
 def test_camera_lost_mid_run_is_reopened_and_the_loop_goes_on() -> None:
@@ -185,7 +179,7 @@ def test_camera_lost_mid_run_is_reopened_and_the_loop_goes_on() -> None:
     result = loop.run(max_frames=10)
     assert result.frames == 10 and result.source_failures == 1
     assert source.opens == 2 and source.closes == 2
-    lost = [s["message"] for s in display.statuses if "camera lost" in s["message"]]
+    lost = [s.message for s in display.statuses if "camera lost" in s.message]
     assert lost and "SourceError" in lost[0]
 
 
@@ -202,17 +196,22 @@ def test_source_exceptions_other_than_source_error_are_survived() -> None:
     assert result.frames == 5 and result.source_failures == 1
 
 
-def test_factory_failure_is_retried() -> None:
-    calls = []
-
-    def factory() -> ScriptedSource:
-        calls.append(1)
-        if len(calls) < 3:
-            raise SourceError("no device")
-        return ScriptedSource()
-
-    loop = CaptureLoop(factory, RecordingDisplay(), [], faults=FAST_FAULTS)
-    assert loop.run(max_frames=2).frames == 2 and len(calls) == 3
+def test_any_exception_from_open_is_retried_with_its_message_on_screen() -> None:
+    source = ScriptedSource()
+    source.open_errors = [
+        PermissionError(13, "Permission denied", "/dev/dma_heap/vidbuf_cached"),
+        RuntimeError("Camera __init__ sequence did not complete."),
+        ValueError("numpy.dtype size changed, may indicate binary incompatibility"),
+        SourceError("scripted: no camera"),
+    ]
+    display = RecordingDisplay()
+    result = make_loop(source, [], display=display).run(max_frames=2)
+    assert result.frames == 2 and source.opens == 1
+    messages = [s.message for s in display.statuses if s.message]
+    for needle in ("PermissionError: [Errno 13] Permission denied", "RuntimeError: Camera",
+                   "ValueError: numpy.dtype size changed", "(scripted: no camera)"):  # fmt: skip
+        assert any(needle in m for m in messages), needle
+    assert all(m.startswith("no camera (") for m in messages)
 
 
 def test_a_stage_exception_skips_only_that_stage_for_that_frame() -> None:
@@ -235,7 +234,7 @@ def test_a_stage_that_keeps_failing_is_switched_off_with_a_message() -> None:
     result = loop.run(max_frames=30)
     assert result.frames == 30
     assert broken.calls == 20
-    message = display.statuses[-1]["message"]
+    message = display.statuses[-1].message
     assert "stage features switched off" in message and "20 frames in a row" in message
 
 
@@ -280,7 +279,7 @@ def test_an_unexpected_error_in_a_frame_skips_only_that_frame(monkeypatch) -> No
     display = RecordingDisplay()
     loop = make_loop(source, [], display=display)
     calls = []
-    original = loop._build_info
+    original = loop._current_figures
 
     def flaky_info():
         calls.append(1)
@@ -288,7 +287,7 @@ def test_an_unexpected_error_in_a_frame_skips_only_that_frame(monkeypatch) -> No
             raise KeyError("boom")
         return original()
 
-    monkeypatch.setattr(loop, "_build_info", flaky_info)
+    monkeypatch.setattr(loop, "_current_figures", flaky_info)
     monkeypatch.setattr("app.loop.INFO_REFRESH_S", 0.0)
     result = loop.run(max_frames=3)
     assert result.frames == 3 and source.reads == 4  # frame 0 was lost, the loop went on
@@ -308,19 +307,13 @@ def test_a_half_opened_source_is_closed_before_the_retry() -> None:
     assert result.frames == 2 and source.closes == 2  # the failed attempt and the end
 
 
-def test_a_reopened_source_is_handed_to_a_display_that_follows_it() -> None:
-    class FollowingDisplay(RecordingDisplay):
-        def __init__(self) -> None:
-            super().__init__()
-            self.sources: list[object] = []
-
-        def set_source(self, source: object) -> None:
-            self.sources.append(source)
-
+def test_a_lost_source_is_reopened_in_place() -> None:
     source = ScriptedSource()
     source.fail_read_at = {3}
-    display = FollowingDisplay()
-    result = make_loop(source, [], display=display).run(max_frames=6)
-    assert result.source_failures == 1
-    # Opened twice by the loop: once at start, once after the loss.
-    assert display.sources == [source, source]
+    display = RecordingDisplay()
+    loop = make_loop(source, [], display=display)
+    result = loop.run(max_frames=6)
+    assert result.source_failures == 1 and result.frames == 6
+    # The same object, closed and opened again: nothing else to follow.
+    assert loop.source is source and source.opens == 2 and source.closes == 2
+    assert [seq for seq, _ in display.shown if seq >= 0][-1] == 6

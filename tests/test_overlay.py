@@ -17,18 +17,18 @@ import pytest
 from app.controls.actions import key_legend
 from app.display.compose import compose
 from app.stages.results import FrameResults
-from app.state import ViewState
+from app.status import FrameStatus
 from app.views.chrome import draw_help
 from app.views.draw import Line, fit_image
-from app.views.renderer import OverlayInfo, OverlayRenderer
+from app.views.renderer import OverlayRenderer
 from tests import overlay_samples as samples
 from tests.goldens import check_golden
 
 
 def render_case(name: str) -> np.ndarray:
-    state, results, info = samples.CASES[name]
+    status, results = samples.CASES[name]
     renderer = OverlayRenderer((samples.WIDTH, samples.HEIGHT), key_legend())
-    overlay = renderer.render(state, results, info)
+    overlay = renderer.render(status, results)
     return compose(samples.camera_frame(), overlay)
 
 
@@ -46,8 +46,8 @@ def test_goldens_differ_between_views() -> None:
 
 
 def test_camera_view_is_transparent_outside_its_panels() -> None:
-    state, results, info = samples.CASES["camera_digit"]
-    overlay = OverlayRenderer((640, 480)).render(state, results, info)
+    status, results = samples.CASES["camera_digit"]
+    overlay = OverlayRenderer((640, 480)).render(status, results)
     assert overlay.shape == (480, 640, 4) and overlay.dtype == np.uint8
     # The ROI's inside and the middle of the frame show the camera.
     assert overlay[240, 320, 3] == 0 and overlay[200, 260, 3] == 0
@@ -58,8 +58,8 @@ def test_camera_view_is_transparent_outside_its_panels() -> None:
 
 def test_processed_views_are_opaque() -> None:
     for name in ("kernel_stride2", "pooling", "features"):
-        state, results, info = samples.CASES[name]
-        overlay = OverlayRenderer((640, 480)).render(state, results, info)
+        status, results = samples.CASES[name]
+        overlay = OverlayRenderer((640, 480)).render(status, results)
         assert (overlay[:, :, 3] == 255).all(), name
 
 
@@ -73,8 +73,8 @@ def test_processed_image_is_scaled_up_by_whole_blocks() -> None:
 
 
 def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
-    state, results, info = samples.CASES["kernel_stride2"]
-    overlay = OverlayRenderer((640, 480)).render(state, results, info)
+    status, results = samples.CASES["kernel_stride2"]
+    overlay = OverlayRenderer((640, 480)).render(status, results)
     image = results.kernel.image  # 120 x 160 at stride 2 -> zoomed x2
     rgb = overlay[:, :, 0]
     # The ramp's first row appears as 2x2 blocks somewhere in the layer.
@@ -95,39 +95,39 @@ def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
 
 
 def test_static_parts_come_from_the_cache() -> None:
-    state, results, info = samples.CASES["camera_digit"]
+    status, results = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    renderer.render(state, results, info)
+    renderer.render(status, results)
     misses = renderer.canvas.cache.misses
     for _ in range(5):
         digit = replace(results.digit, probs=results.digit.probs * 0.99)
         results = replace(results, digit=digit)
-        renderer.render(state, results, info)
+        renderer.render(status, results)
     assert renderer.canvas.cache.misses == misses  # bars changed, nothing was redrawn from scratch
 
 
 def test_changed_text_is_redrawn() -> None:
-    state, results, _ = samples.CASES["camera_digit"]
+    status, results = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    a = renderer.render(state, results, OverlayInfo(fps=10.0))
-    b = renderer.render(state, results, OverlayInfo(fps=25.0))
+    a = renderer.render(replace(status, fps=10.0), results)
+    b = renderer.render(replace(status, fps=25.0), results)
     assert not np.array_equal(a, b)
-    c = renderer.render(state.with_changes(stride=3), results, OverlayInfo(fps=25.0))
+    c = renderer.render(replace(status, fps=25.0, stride=3), results)
     assert not np.array_equal(b, c)
 
 
 @pytest.mark.parametrize("size", [(320, 240), (1280, 720), (1920, 1080)])
 def test_other_sizes_render_every_view(size: tuple[int, int]) -> None:
     renderer = OverlayRenderer(size)
-    for name, (state, results, info) in samples.CASES.items():
-        overlay = renderer.render(state, results, info)
+    for name, (status, results) in samples.CASES.items():
+        overlay = renderer.render(status, results)
         assert overlay.shape == (size[1], size[0], 4), name
 
 
 def test_missing_results_still_render() -> None:
     renderer = OverlayRenderer((640, 480))
     for view in ("camera", "kernel", "pooling", "features"):
-        overlay = renderer.render(ViewState(view=view, show_help=True), FrameResults(), None)
+        overlay = renderer.render(FrameStatus(view=view, show_help=True), FrameResults())
         assert overlay.shape == (480, 640, 4)
 
 
@@ -138,14 +138,14 @@ def test_message_frame_is_a_bgr_picture_of_the_size() -> None:
 
 
 def test_changing_figures_do_not_fill_the_static_cache() -> None:
-    state, results, info = samples.CASES["camera_digit"]
+    status, results = samples.CASES["camera_digit"]
     renderer = OverlayRenderer((640, 480))
-    renderer.render(state, results, info)
+    renderer.render(status, results)
     static = len(renderer.canvas.cache)
     for i in range(300):
-        fps_info = OverlayInfo(fps=10 + i / 10, stage_ms=(("digit", i / 7),), message=f"{i} s")
+        figures = replace(status, fps=10 + i / 10, stage_ms=(("digit", i / 7),), message=f"{i} s")
         conf = replace(results, digit=replace(results.digit, confidence=(i % 100) / 100))
-        renderer.render(state, conf, fps_info)
+        renderer.render(figures, conf)
     assert len(renderer.canvas.cache) == static
     assert len(renderer.canvas.volatile_cache) <= renderer.canvas.volatile_cache.capacity
 

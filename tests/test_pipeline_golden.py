@@ -16,7 +16,7 @@ import pytest
 from app.cli import build_pipeline
 from app.config import config_from_dict
 from app.display.compose import compose
-from app.loop import CaptureLoop
+from app.loop import CaptureLoop, LoopOptions
 from app.sources.demo import DemoSource
 from app.state import ViewState
 from app.views import stages_for, view_names
@@ -40,16 +40,11 @@ class SteppingClock:
 
 def run_view(view: str) -> tuple[CaptureLoop, RecordingDisplay, DemoSource]:
     config = config_from_dict({"model": {"backend": "numpy"}})
-    stages, kernel_names = build_pipeline(config)
     source = DemoSource(size=(640, 480), seed=0, realtime=False)
     display = RecordingDisplay()
+    options = LoopOptions(clock=SteppingClock())
     loop = CaptureLoop(
-        lambda: source,
-        display,
-        stages,
-        state=ViewState(view=view),
-        kernel_names=kernel_names,
-        clock=SteppingClock(),
+        source, display, build_pipeline(config), state=ViewState(view=view), options=options
     )
     loop.run(max_frames=FRAMES)
     return loop, display, source

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -164,3 +165,13 @@ def test_usb_video_devices_keeps_only_usb_nodes(tmp_path):
     (sysfs / "v4l-subdev0").mkdir()
     assert usb_video_devices(sysfs) == ["/dev/video0", "/dev/video2"]
     assert usb_video_devices(tmp_path / "missing") == []
+
+
+def test_auto_skips_a_picamera2_that_fails_to_import_with_any_error(fake, no_usb, caplog):
+    # apt's picamera2 (and simplejpeg) importing a pip NumPy 2 raises ValueError.
+    fake.state.import_error = ValueError("numpy.dtype size changed, may indicate binary")
+    sys.modules.pop("picamera2", None)
+    with caplog.at_level(logging.INFO, logger="app.sources.factory"):
+        source = make_source("auto")
+    assert isinstance(source, DemoSource)
+    assert "picamera2: library not available (ValueError: numpy.dtype size changed" in caplog.text

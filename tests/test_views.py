@@ -24,7 +24,7 @@ from app.controls.actions import (
 from app.display.web import WebViewer
 from app.loop import CaptureLoop
 from app.stages.kernels import KernelStage
-from app.stages.pipeline import STAGE_ORDER
+from app.stages.pipeline import STAGE_ORDER, Pipeline
 from app.state import ViewState
 from tests.loop_fakes import CountingStage, RecordingDisplay, ScriptedSource
 from tests.web_support import post_json, request
@@ -117,9 +117,9 @@ def test_a_new_view_gets_its_stages_run_and_draws_in_the_loop(throwaway) -> None
     digit = CountingStage("digit")
     display = RecordingDisplay()
     loop = CaptureLoop(
-        lambda: ScriptedSource(size=(320, 240)),
+        ScriptedSource(size=(320, 240)),
         display,
-        [kernel, digit],
+        Pipeline((kernel, digit)),
         state=ViewState(view="throwaway", show_help=True),
     )
     assert loop.run(max_frames=3).frames == 3
@@ -128,9 +128,9 @@ def test_a_new_view_gets_its_stages_run_and_draws_in_the_loop(throwaway) -> None
     # The help table the loop hands to the overlay lists the new key.
     assert ("9", "throwaway view") in loop._renderer_for((320, 240)).legend
     plain = CaptureLoop(
-        lambda: ScriptedSource(size=(320, 240)),
+        ScriptedSource(size=(320, 240)),
         RecordingDisplay(),
-        [KernelStage()],
+        Pipeline((KernelStage(),)),
         state=ViewState(view="kernel"),
     )
     plain.run(max_frames=3)

@@ -208,7 +208,7 @@ class FakeLoop:
                     "stride": self.state.stride,
                     "padding": self.state.padding,
                     "activation": self.state.activation,
-                    "pooling": self.state.pool_mode,
+                    "pool_mode": self.state.pool_mode,
                     "fps": 33.3,
                     "prediction": 7,
                     "probabilities": [0.01] * 7 + [0.91] + [0.01] * 2,
@@ -333,6 +333,10 @@ def test_page_stream_keys_and_status_in_chromium(tmp_path):
             page.wait_for(
                 "document.querySelector('#status tr[data-field=view] td:last-child')"
                 ".textContent === 'kernel'"
+            )
+            page.wait_for(
+                "document.querySelector('#status tr[data-field=pool_mode] td:last-child')"
+                ".textContent === 'max'"
             )
             # A button works like its key.
             page.evaluate("document.querySelector('button[data-action=stride_up]').click()")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.frame import Frame
 from app.lifecycle import OpenClose
+
+if TYPE_CHECKING:
+    from app.status import FrameStatus
 
 
 class Display(OpenClose):
@@ -33,10 +35,8 @@ class Display(OpenClose):
     @abstractmethod
     def close(self) -> None: ...
 
-    def update_status(self, status: Mapping[str, Any]) -> None:
-        """Receive the loop's status once per frame (view, kernel, prediction, fps, ...).
-
-        Keys: view, kernel, stride, padding, pooling, pool_size, activation,
-        operation, prediction (int or None), confidence, probabilities (list of 10
-        floats), fps, runtime, source, frozen, message. The default ignores it.
-        """
+    def update_status(self, status: FrameStatus) -> None:
+        """Receive the loop's status once per frame: ``app.status.FrameStatus``, every
+        ``ViewState`` setting plus prediction, confidence, probabilities, fps, stage_ms,
+        runtime, source and message (``dataclasses.asdict`` gives the JSON-ready form).
+        The default ignores it."""

@@ -63,6 +63,7 @@ class DrmOverlayDisplay(Display):
         self._threaded = threaded
         self._last_check: float | None = None
         self._sent: np.ndarray | None = None
+        self._sent_to: Any = None
         self._pending: np.ndarray | None = None
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -83,12 +84,6 @@ class DrmOverlayDisplay(Display):
             if camera is not None:
                 return camera
         return self._camera
-
-    def set_source(self, source: Any) -> None:
-        """Follow another picamera2 source (the loop replaced a lost one)."""
-        self._source = source
-        self._sent = None
-        self._failing_since = None
 
     def open(self) -> None:
         camera = self._current_camera()
@@ -119,6 +114,10 @@ class DrmOverlayDisplay(Display):
         if self._last_check is not None and now - self._last_check < self.min_interval:
             return
         self._last_check = now
+        camera = self._current_camera()
+        if camera is not self._sent_to:
+            # The source reopened the camera in place: a new Picamera2 shows no overlay yet.
+            self._sent, self._sent_to, self._failing_since = None, camera, None
         # Comparing costs one pass over the overlay, at most max_overlay_fps times a
         # second; an unchanged overlay (camera view, still settings) costs no DRM work.
         if self._sent is not None and np.array_equal(self._sent, overlay):

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
 from app.display.base import Display
 from app.frame import Frame
+from app.status import FrameStatus
 
 
 class NullDisplay(Display):
@@ -18,7 +16,7 @@ class NullDisplay(Display):
 
     def __init__(self) -> None:
         self.frames_shown = 0
-        self.last_status: dict[str, Any] = {}
+        self.last_status: FrameStatus | None = None
         self.is_open = False
 
     def open(self) -> None:
@@ -27,8 +25,8 @@ class NullDisplay(Display):
     def show(self, frame: Frame, overlay: np.ndarray) -> None:
         self.frames_shown += 1
 
-    def update_status(self, status: Mapping[str, Any]) -> None:
-        self.last_status = dict(status)
+    def update_status(self, status: FrameStatus) -> None:
+        self.last_status = status
 
     def close(self) -> None:
         self.is_open = False

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.errors import SourceError
 from app.frame import Frame
-from app.sources.base import Source
+from app.sources.base import Pacer, Source
 from app.state import Roi
 
 log = logging.getLogger(__name__)
@@ -258,9 +258,11 @@ class DemoSource(Source):
         self._pose = _Pose(1.0, 0.0, 0.0, 0.0, 0.0)
         self._tremor_phase = np.zeros((3, 2))
         self._order: dict[int, np.ndarray] = {}
-        self._next_deadline = 0.0
+        self._pacer = Pacer(self.fps)
 
     def open(self) -> None:
+        if self._backgrounds:
+            return
         self._images, self._labels = load_demo_digits(self.digits_path)
         rng = np.random.default_rng(self.seed)
         paper = _paper(self.size, rng)
@@ -268,7 +270,7 @@ class DemoSource(Source):
         self._seq = 0
         self._digit_number = -1
         self._order = {}
-        self._next_deadline = time.monotonic()
+        self._pacer.restart()
         log.info("demo source: %d digits, %dx%d, seed %d", len(self._labels), *self.size, self.seed)
 
     def _digit_index(self, number: int) -> int:
@@ -324,11 +326,7 @@ class DemoSource(Source):
 
     def read(self) -> Frame:
         if self.realtime:
-            now = time.monotonic()
-            if self._next_deadline > now:
-                time.sleep(self._next_deadline - now)
-            # After a stall, restart the schedule instead of bursting to catch up.
-            self._next_deadline = max(self._next_deadline, now - 1.0 / self.fps) + 1.0 / self.fps
+            self._pacer.wait()
         array = self.render(self._seq)
         frame = Frame(
             array=array,

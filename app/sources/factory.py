@@ -6,7 +6,7 @@ import logging
 import os
 from pathlib import Path
 
-from app.errors import SourceError
+from app.errors import SourceError, one_line
 from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.sources.images import ImageFolderSource
@@ -84,15 +84,19 @@ def make_source(
 
 
 def _picamera2_skip_reason() -> str | None:
-    """None when picamera2 imports and lists a camera, else why not."""
+    """None when picamera2 imports and lists a camera, else why not.
+
+    Any exception is a reason, not a crash: apt's picamera2 importing a pip NumPy of
+    another ABI raises ValueError, a broken libcamera RuntimeError or OSError.
+    """
     try:
         picamera2 = import_picamera2()
-    except ImportError as e:
-        return f"library not available ({e})"
+    except Exception as e:  # see the docstring
+        return f"library not available ({one_line(e)})"
     try:
         cameras = picamera2.Picamera2.global_camera_info()
-    except (RuntimeError, OSError) as e:
-        return f"cannot list cameras ({e})"
+    except Exception as e:  # see the docstring
+        return f"cannot list cameras ({one_line(e)})"
     if not cameras:
         return "no camera listed"
     return None

@@ -12,7 +12,7 @@ import numpy as np
 from app.errors import SourceError
 from app.frame import Frame
 from app.imageio import PhotoError, read_photo
-from app.sources.base import Source
+from app.sources.base import Pacer, Source
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +83,11 @@ class ImageFolderSource(Source):
         self._picture: np.ndarray | None = None
         self._gray: np.ndarray | None = None
         self._seq = 0
-        self._next_deadline = 0.0
+        self._pacer = Pacer(self.fps)
 
     def open(self) -> None:
+        if self._paths:
+            return
         if not self.folder.is_dir():
             raise SourceError(f"images:{self.folder}: not a folder; expected a folder of photos")
         self._paths = list_images(self.folder)
@@ -98,7 +100,7 @@ class ImageFolderSource(Source):
         self._position = -1
         self._shown = 0
         self._picture = None
-        self._next_deadline = time.monotonic()
+        self._pacer.restart()
         log.info("images: %d photos in %s", len(self._paths), self.folder)
 
     def _advance(self) -> bool:
@@ -132,10 +134,7 @@ class ImageFolderSource(Source):
         if (self._picture is None or self._shown >= self.frames_per_image) and not self._advance():
             return None
         if self.realtime:
-            now = time.monotonic()
-            if self._next_deadline > now:
-                time.sleep(self._next_deadline - now)
-            self._next_deadline = max(self._next_deadline, now - 1.0 / self.fps) + 1.0 / self.fps
+            self._pacer.wait()
         assert self._picture is not None and self._gray is not None
         self._shown += 1
         # Copies: stages may draw on a frame; the next frame must not show it.

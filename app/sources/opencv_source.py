@@ -15,7 +15,7 @@ import numpy as np
 
 from app.errors import SourceError
 from app.frame import Frame
-from app.sources.base import Source
+from app.sources.base import Pacer, Source
 from app.sources.images import IMAGE_SUFFIXES, letterbox
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,7 @@ class VideoFileSource(Source):
         self._pending: np.ndarray | None = None
         self._ended = False
         self._seq = 0
-        self._next_deadline = 0.0
+        self._pacer = Pacer(self.fps)
 
     def _open_capture(self) -> tuple[Any, np.ndarray]:
         capture = self.capture_factory(str(self.path))
@@ -207,7 +207,8 @@ class VideoFileSource(Source):
         self._capture = capture
         self._pending = first
         self._ended = False
-        self._next_deadline = time.monotonic()
+        self._pacer = Pacer(self.fps)
+        self._pacer.restart()
         log.info("file %s: %.3g fps, %d frames", self.path, self.fps, frame_count)
 
     def _next_image(self) -> np.ndarray | None:
@@ -234,10 +235,7 @@ class VideoFileSource(Source):
         if self._ended:
             return None
         if self.realtime:
-            now = time.monotonic()
-            if self._next_deadline > now:
-                time.sleep(self._next_deadline - now)
-            self._next_deadline = max(self._next_deadline, now - 1.0 / self.fps) + 1.0 / self.fps
+            self._pacer.wait()
         image = self._next_image()
         if image is None:
             self._ended = True

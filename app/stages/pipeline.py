@@ -1,9 +1,10 @@
-"""Build the configured processing stages, in pipeline order, from the config."""
+"""The configured processing stages, in pipeline order, and the kernel cycle: the pipeline."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.errors import ConfigError, ModelError
@@ -17,6 +18,17 @@ log = logging.getLogger(__name__)
 
 #: Every stage, in the order frames go through them.
 STAGE_ORDER = ("kernel", "pool", "digit", "features")
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """The stages a frame goes through, in order, and the kernels the kernel keys cycle.
+
+    Each stage runs only for the views that need it (``app.views``).
+    """
+
+    stages: Sequence[Stage] = ()
+    kernel_names: Sequence[str] = field(default_factory=tuple)
 
 
 def _sections(config: Any) -> tuple[Mapping[str, Any], Mapping[str, Mapping[str, Any]]]:

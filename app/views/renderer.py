@@ -3,40 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from app import views
 from app.stages.results import FrameResults
-from app.state import ViewState
+from app.status import FrameStatus
 from app.views import chrome
 from app.views.base import Body, Canvas
 
 
-@dataclass(frozen=True)
-class OverlayInfo:
-    """What the loop knows beyond the stage results: timings, runtime, the status message.
-
-    ``stage_ms`` is (name, moving-median milliseconds) pairs in pipeline order.
-    """
-
-    fps: float | None = None
-    stage_ms: tuple[tuple[str, float], ...] = ()
-    runtime: str = ""
-    message: str = ""
-    source: str = ""
-
-
-def footer_figures(info: OverlayInfo) -> list[str]:
+def footer_figures(status: FrameStatus) -> list[str]:
     """``["29.8 fps", "kernel 1.2  digit 0.4 ms", "LiteRT 1.2"]``: the footer's parts."""
     parts = []
-    if info.fps is not None:
-        parts.append(f"{info.fps:.1f} fps")
-    if info.stage_ms:
-        parts.append("  ".join(f"{name} {ms:.1f}" for name, ms in info.stage_ms) + " ms")
-    if info.runtime:
-        parts.append(info.runtime)
+    if status.fps is not None:
+        parts.append(f"{status.fps:.1f} fps")
+    if status.stage_ms:
+        parts.append("  ".join(f"{name} {ms:.1f}" for name, ms in status.stage_ms) + " ms")
+    if status.runtime:
+        parts.append(status.runtime)
     return parts
 
 
@@ -58,24 +43,22 @@ class OverlayRenderer:
         """(width, height) this renderer draws for."""
         return (self.canvas.width, self.canvas.height)
 
-    def render(
-        self, state: ViewState, results: FrameResults, info: OverlayInfo | None = None
-    ) -> np.ndarray:
-        """The overlay for ``state.view``: a new (H, W, 4) uint8 RGBA array (straight alpha).
+    def render(self, status: FrameStatus, results: FrameResults) -> np.ndarray:
+        """The overlay for ``status.view``: a new (H, W, 4) uint8 RGBA array (straight alpha).
 
         Transparent views leave the camera picture visible between their panels; opaque
-        views replace it.
+        views replace it. The header shows the settings, the footer the figures and the
+        message, all from ``status``; the view draws ``results``.
         """
-        info = info or OverlayInfo()
-        view = views.find_view(state.view)
+        view = views.find_view(status.view)
         opaque = view.opaque if view is not None else False
         layer = self.canvas.base(opaque)
-        title = view.title if view is not None else state.view.upper()
-        top = chrome.header(self.canvas, layer, state, title, opaque)
-        bottom = chrome.footer(self.canvas, layer, footer_figures(info), info.message, opaque)
+        title = view.title if view is not None else status.view.upper()
+        top = chrome.header(self.canvas, layer, status, title, opaque)
+        bottom = chrome.footer(self.canvas, layer, footer_figures(status), status.message, opaque)
         if view is not None:
-            view.draw(self.canvas, layer, state, results, Body(top, bottom))
-        if state.show_help:
+            view.draw(self.canvas, layer, status, results, Body(top, bottom))
+        if status.show_help:
             chrome.help_overlay(self.canvas, layer, self.legend, opaque)
         return layer
 

@@ -5,7 +5,7 @@
 const params = new URLSearchParams(window.location.search);
 const token = params.get("token") || "";
 const statusFields = ["view", "kernel", "operation", "stride", "padding", "activation",
-  "pooling", "pool_size", "fps", "runtime", "source", "frozen"];
+  "pool_mode", "pool_size", "fps", "runtime", "source", "frozen"];
 // Held keys repeat; these actions must happen once per press (a held space would
 // otherwise fill the SD card with snapshots).
 const noRepeatActions = new Set(["snapshot", "quit"]);

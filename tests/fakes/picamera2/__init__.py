@@ -12,6 +12,11 @@ the real file it mirrors:
 
 from concurrent.futures import CancelledError, TimeoutError
 
+from . import _fake
+
+if _fake.state.import_error is not None:  # fault hook, not in the real library
+    raise _fake.state.import_error
+
 from .picamera2 import Picamera2, Preview
 from .request import CompletedRequest
 

@@ -17,6 +17,16 @@ Fault hooks:
         each, after the preview's own checks: the real ``DrmPreview.stop()`` clears its card,
         planes and stream map without taking its lock, so a ``set_overlay`` racing a camera
         close fails with AttributeError, TypeError or KeyError from inside pykms/render_drm.
+    ``state.open_errors = [exc, ...]``: the next ``Picamera2()`` constructions raise, one
+        each, where the real ``__init__`` would: a ``PermissionError`` at its very end, from
+        ``DmaAllocator()`` -> ``DmaHeap()`` opening ``/dev/dma_heap/*`` after the camera was
+        acquired (the half-built object stays referenced by atexit and the camera manager,
+        so the camera stays acquired); anything else from inside ``_open_camera``, which
+        the real library re-raises as ``RuntimeError("Camera __init__ sequence did not
+        complete.")`` before acquiring.
+    ``state.import_error = exc``: ``import picamera2`` raises it while set (as apt's
+        picamera2 does with a pip NumPy of another ABI: ValueError "numpy.dtype size
+        changed"); drop ``sys.modules["picamera2"]`` so the next import runs again.
     ``state.platform``: "PISP" (Pi 5) or "VC4" (Pi 4 and earlier); sets stride alignment.
     ``state.frame_interval``: seconds between frames (0: a frame is always ready).
 """
@@ -74,6 +84,8 @@ class FakeState:
     recover_after_attempts: int | None = 0
     capture_error: BaseException | None = None
     overlay_errors: list[BaseException] = field(default_factory=list)
+    open_errors: list[BaseException] = field(default_factory=list)
+    import_error: BaseException | None = None
     #: capture_request(wait=None) on a stalled camera blocks for ever in the real library;
     #: the fake gives up after this long with an AssertionError naming the mistake.
     block_forever_limit: float = 2.0

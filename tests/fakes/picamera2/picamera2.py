@@ -104,6 +104,8 @@ class Picamera2:
         self.camera_idx = camera_num
         self.request_lock = threading.Lock()
         self._reset_flags()
+        if state.open_errors:
+            self._raise_open_error(state.open_errors.pop(0), camera_num)
         if state.failed:
             if (
                 state.recover_after_attempts is None
@@ -126,6 +128,16 @@ class Picamera2:
         self.sensor_format = "BGGR_PISP_COMP1"
         state.instances.append(self)
         state.log("open")
+
+    @staticmethod
+    def _raise_open_error(error: BaseException, camera_num: int) -> None:
+        """Raise an injected error where the real __init__ raises it (see _fake)."""
+        if isinstance(error, PermissionError):
+            with _fake._lock:
+                _fake.state.acquired.add(camera_num)  # left acquired, as the real one is
+            raise error
+        _log.error("Camera __init__ sequence did not complete.")
+        raise RuntimeError("Camera __init__ sequence did not complete.") from error
 
     def _reset_flags(self):
         self.camera_config = {}

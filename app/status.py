@@ -1,0 +1,66 @@
+"""One frame's status: the live settings plus what the loop measured and the stages found.
+
+The loop builds one ``FrameStatus`` per frame; the overlay's header and footer, the web
+page's ``/api/status`` and systemd's status line (``app.status_board``) all read that
+one value, so the same facts are never assembled twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from app.stages.results import DigitResult
+from app.state import ViewState
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The slowly refreshed figures: frames/s, per-part moving medians, runtime, source."""
+
+    fps: float | None = None
+    #: (name, median milliseconds) in pipeline order, then ``overlay``.
+    stage_ms: tuple[tuple[str, float], ...] = ()
+    runtime: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class FrameStatus(ViewState):
+    """A ``ViewState`` (every setting, same names) plus this frame's facts.
+
+    ``prediction``, ``confidence`` and ``probabilities`` (10 floats) are the digit
+    stage's, None when it did not run; ``message`` is what is wrong or was just done
+    ("no camera - retrying in 2 s", "snapshot saved: ..."), empty when all is well.
+    """
+
+    prediction: int | None = None
+    confidence: float | None = None
+    probabilities: tuple[float, ...] | None = None
+    fps: float | None = None
+    stage_ms: tuple[tuple[str, float], ...] = ()
+    runtime: str = ""
+    source: str = ""
+    message: str = ""
+
+
+def frame_status(
+    state: ViewState, digit: DigitResult | None, figures: Figures, message: str
+) -> FrameStatus:
+    """The status of a frame with ``state``, its digit result, the figures and the message."""
+    settings = {f.name: getattr(state, f.name) for f in fields(ViewState)}
+    facts = {}
+    if digit is not None:
+        facts = {
+            "prediction": digit.prediction,
+            "confidence": digit.confidence,
+            "probabilities": tuple(float(p) for p in digit.probs.ravel()),
+        }
+    return FrameStatus(
+        **settings,
+        **facts,
+        fps=figures.fps,
+        stage_ms=figures.stage_ms,
+        runtime=figures.runtime,
+        source=figures.source,
+        message=message,
+    )
