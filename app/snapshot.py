@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import shutil
 import time
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,63 @@ from app.display.compose import compose
 from app.frame import Frame
 from app.stages.results import DigitResult
 from app.state import ViewState
+
+
+@dataclass(frozen=True)
+class SnapshotQuota:
+    """What snapshots may take: a held key or a script must not fill the SD card.
+
+    Attributes:
+        min_interval: seconds between two snapshots (one per second).
+        max_count: snapshot folders kept in the directory.
+        max_bytes: bytes all snapshot folders may hold (a 640x480 snapshot is ~0.5-1 MB).
+        min_free_bytes: free space the file system must keep for the system itself.
+    """
+
+    min_interval: float = 1.0
+    max_count: int = 500
+    max_bytes: int = 512 * 1024 * 1024
+    min_free_bytes: int = 256 * 1024 * 1024
+
+
+class SnapshotRefusedError(OSError):
+    """A snapshot not taken because of the rate limit or the quota; the message says which."""
+
+
+def check_quota(
+    directory: str | Path, quota: SnapshotQuota, clock: Callable[[], float] = time.time
+) -> None:
+    """Refuse (``SnapshotRefusedError``, one line) a snapshot the quota does not allow.
+
+    Read from the directory itself (the newest folder's time, the folders' count and
+    size, the free space), so the limits hold across restarts and several processes.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        return
+    folders = [p for p in directory.glob("snapshot-*") if p.is_dir()]
+    if folders:
+        age = clock() - max(p.stat().st_mtime for p in folders)
+        if 0 <= age < quota.min_interval:
+            raise SnapshotRefusedError(
+                f"one snapshot per {quota.min_interval:g} s; the last was {age:.1f} s ago"
+            )
+    if len(folders) >= quota.max_count:
+        raise SnapshotRefusedError(
+            f"{directory} holds {len(folders)} snapshots, the most kept; delete some first"
+        )
+    used = sum(f.stat().st_size for p in folders for f in p.iterdir() if f.is_file())
+    if used >= quota.max_bytes:
+        raise SnapshotRefusedError(
+            f"snapshots in {directory} take {used // 2**20} MB of the "
+            f"{quota.max_bytes // 2**20} MB allowed; delete some first"
+        )
+    free = shutil.disk_usage(directory).free
+    if free < quota.min_free_bytes:
+        raise SnapshotRefusedError(
+            f"only {free // 2**20} MB free on the disk of {directory}; "
+            f"snapshots keep {quota.min_free_bytes // 2**20} MB for the system"
+        )
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
@@ -32,12 +92,15 @@ def tensor_to_png(tensor: np.ndarray) -> np.ndarray:
 
 
 def _jsonable(value: Any) -> Any:
+    """Strict JSON values: NumPy to Python, tuples to lists, NaN and infinities to None."""
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return [_jsonable(v) for v in value.tolist()]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
+        value = value.item()
+    if isinstance(value, (tuple, list)):
         return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
@@ -47,6 +110,7 @@ def save_snapshot(
     overlay: np.ndarray,
     digit: DigitResult | None,
     state: ViewState,
+    quota: SnapshotQuota | None = None,
 ) -> Path:
     """Write one snapshot folder under ``directory`` and return its path.
 
@@ -56,8 +120,11 @@ def save_snapshot(
     confidence, probabilities, status).
 
     Raises:
+        SnapshotRefusedError: the rate limit or the quota (``SnapshotQuota()`` by
+            default) does not allow one now.
         OSError: the folder or a file could not be written.
     """
+    check_quota(directory, quota or SnapshotQuota())
     stamp = time.strftime("%Y%m%d-%H%M%S")
     folder = Path(directory) / f"snapshot-{stamp}-{frame.seq:06d}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,10 +148,11 @@ def save_snapshot(
         "reason": digit.reason if digit else None,
         "prediction": digit.prediction if digit else None,
         "confidence": _jsonable(digit.confidence) if digit else None,
-        "probs": [round(float(p), 6) for p in np.ravel(digit.probs)] if digit else None,
+        "probs": _jsonable(np.round(np.ravel(digit.probs).astype(float), 6)) if digit else None,
         "runtime": digit.runtime if digit else None,
         "roi_px": _jsonable(digit.roi_px) if digit else None,
         "files": [*files, "prediction.json"],
     }
-    (folder / "prediction.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(record, indent=2, allow_nan=False)
+    (folder / "prediction.json").write_text(text + "\n", encoding="utf-8")
     return folder

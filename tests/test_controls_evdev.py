@@ -330,3 +330,23 @@ def test_layout_reaches_the_actions(fake, tmp_path):
         assert drain_until(queue, 2) == ["roi_grow", "pool_size_up"]
     finally:
         keys.stop()
+
+
+def test_auto_repeat_never_repeats_snapshot_or_quit(fake):
+    """Holding space (value 2 repeats) takes one snapshot; a held arrow keeps moving."""
+    fake.add("event3")
+    queue = ActionQueue()
+    keys = make_input(fake, queue)
+    keys.start()
+    try:
+        space, escape = 57, 1
+        held = event(EV_KEY, space, 1) + event(EV_KEY, space, 2) * 20 + event(EV_KEY, space, 0)
+        fake.send("event3", held)
+        fake.send("event3", event(EV_KEY, escape, 1) + event(EV_KEY, escape, 2) * 5)
+        fake.send("event3", event(EV_KEY, KEY_UP, 1) + event(EV_KEY, KEY_UP, 2) * 3)
+        got = drain_until(queue, 6)
+        time.sleep(0.2)  # a repeated snapshot would arrive by now
+        got += queue.drain()
+    finally:
+        keys.stop()
+    assert got == ["snapshot", "quit", "roi_up", "roi_up", "roi_up", "roi_up"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import termios
+import time
 
 import pytest
 
 from app.controls.actions import ActionQueue
-from app.controls.terminal_input import KeyDecoder, TerminalInput
+from app.controls.terminal_input import KeyDecoder, RepeatGuess, TerminalInput
 from tests.waiting import drain_until
 
 
@@ -86,3 +87,37 @@ def test_unbound_keys_are_ignored(pty):
         os.write(master, b"zZ\x1b[15~h")
         got = drain_until(queue, 1)
     assert got == ["toggle_help"]
+
+
+def test_a_held_key_in_a_terminal_takes_one_snapshot(pty):
+    """A terminal sends a held space as spaces ~30 times a second: one snapshot; held
+    arrows still move the ROI; a press after a pause counts again."""
+    master, slave = pty
+    queue = ActionQueue()
+    terminal = TerminalInput(queue, fd=slave, escape_timeout=0.05)
+    assert terminal.start()
+    try:
+        for _ in range(10):
+            os.write(master, b" ")
+            time.sleep(0.03)
+        for _ in range(3):
+            os.write(master, b"\x1b[C")
+            time.sleep(0.03)
+        got = drain_until(queue, 4)
+        time.sleep(0.8)  # released, then pressed again
+        os.write(master, b" ")
+        got += drain_until(queue, 1)
+    finally:
+        terminal.stop()
+    assert got == ["snapshot", "roi_right", "roi_right", "roi_right", "snapshot"]
+
+
+def test_repeat_guess_uses_the_gap_since_the_last_arrival():
+    now = [0.0]
+    guess = RepeatGuess(gap=0.7, clock=lambda: now[0])
+    arrivals = [0.0, 0.5, 0.53, 0.56, 1.5, 2.5, 2.6]
+    seen = []
+    for t in arrivals:
+        now[0] = t
+        seen.append(guess.is_repeat(" "))
+    assert seen == [False, True, True, True, False, False, True]

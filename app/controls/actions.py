@@ -47,6 +47,10 @@ _SETTINGS = {
 #: Actions the loop carries out itself; ``apply_action`` returns the state unchanged.
 SIDE_EFFECT_ACTIONS = frozenset({"snapshot", "quit"})
 
+#: Actions a held key must not repeat: holding space would otherwise fill the SD card
+#: with snapshots. Every input (evdev, terminal, web page) honours this.
+ONCE_PER_PRESS = frozenset({"snapshot", "quit"})
+
 _NAVIGATION_KEYS = {
     "v": "next_view",
     "Tab": "next_view",
@@ -248,11 +252,13 @@ class ActionQueue:
         with self._lock:
             self._items.append(action)
 
-    def put_key(self, key: str) -> str | None:
-        """Queue the action bound to ``key``; return it, or None when the key is unbound."""
+    def put_key(self, key: str, repeat: bool = False) -> str | None:
+        """Queue the action bound to ``key``; return it, or None when the key is unbound
+        or ``repeat`` (an auto-repeat of a held key) asks for a once-per-press action."""
         action = action_for_key(key)
-        if action is not None:
-            self.put(action)
+        if action is None or (repeat and action in ONCE_PER_PRESS):
+            return None
+        self.put(action)
         return action
 
     def drain(self) -> list[str]:

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from app.controls.actions import ActionQueue
-from app.controls.keymap import Keymap, KeyState, load_keymap
+from app.controls.keymap import KEY_REPEAT, Keymap, KeyState, load_keymap
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +288,7 @@ class EvdevInput:
         name = device.keys.feed(code, value)
         if name is None:
             return
-        action = self.queue.put_key(name)
+        action = self.queue.put_key(name, repeat=value == KEY_REPEAT)
         if action is not None:
             # The action only: the key itself would put what is typed (a password on
             # a shared keyboard) in the journal.

@@ -15,6 +15,7 @@ import termios
 import threading
 import time
 import tty
+from collections.abc import Callable
 
 from app.controls.actions import ActionQueue
 
@@ -86,6 +87,28 @@ class KeyDecoder:
         return ["Escape"] if pending.startswith(b"\x1b") else []
 
 
+class RepeatGuess:
+    """Tells a held key from presses, as well as a terminal allows.
+
+    A terminal has no key-up and no repeat flag: a held key is the same bytes again,
+    first after the auto-repeat delay (250-660 ms on the console and common terminals)
+    then 25-30 times a second. A key that arrives again within ``gap`` seconds of its
+    previous arrival is taken for a repeat. A deliberate second press within ``gap``
+    counts as a repeat too, which only matters for the once-per-press actions.
+    """
+
+    def __init__(self, gap: float = 0.7, clock: Callable[[], float] = time.monotonic) -> None:
+        self.gap = gap
+        self._clock = clock
+        self._last: dict[str, float] = {}
+
+    def is_repeat(self, key: str) -> bool:
+        now = self._clock()
+        last = self._last.get(key)
+        self._last[key] = now
+        return last is not None and now - last < self.gap
+
+
 class TerminalInput:
     """Reads keys from a TTY on a thread and puts their actions on ``queue``.
 
@@ -144,6 +167,7 @@ class TerminalInput:
 
     def _run(self) -> None:
         decoder = KeyDecoder()
+        repeats = RepeatGuess()
         escape_deadline: float | None = None
         while not self._stop.is_set():
             timeout = 0.1
@@ -170,5 +194,5 @@ class TerminalInput:
                 continue
             escape_deadline = time.monotonic() + self.escape_timeout if decoder.pending else None
             for key in keys:
-                action = self.queue.put_key(key)
+                action = self.queue.put_key(key, repeat=repeats.is_repeat(key))
                 log.debug("terminal key %r -> %s", key, action)
