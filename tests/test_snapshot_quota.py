@@ -61,7 +61,7 @@ def test_the_loop_refuses_a_snapshot_within_the_second_and_says_why(tmp_path):
     result = loop.run(max_frames=2)
     assert result.snapshots == []
     assert len(list(tmp_path.glob("snapshot-*"))) == 1
-    assert "one snapshot per 1 s" in loop._message(time.monotonic())
+    assert "one snapshot per 1 s" in loop.board.message()
 
 
 def test_non_finite_values_are_null_in_the_json(tmp_path):
