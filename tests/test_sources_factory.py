@@ -175,3 +175,32 @@ def test_auto_skips_a_picamera2_that_fails_to_import_with_any_error(fake, no_usb
         source = make_source("auto")
     assert isinstance(source, DemoSource)
     assert "picamera2: library not available (ValueError: numpy.dtype size changed" in caplog.text
+
+
+def test_auto_sends_a_usb_webcam_picamera2_lists_to_opencv(fake, monkeypatch, caplog):
+    # picamera2 lists UVC webcams too; asking one for a lores stream is undefined
+    # behaviour in libcamera, so auto reads it through OpenCV.
+    fake.attach("usb")
+    monkeypatch.setattr(factory, "_probe_device", lambda path, size, fps: None)
+    with caplog.at_level(logging.INFO, logger="app.sources.factory"):
+        source = factory.choose_auto(usb_devices=["/dev/video0"], fps=25.0)
+    assert isinstance(source, DeviceSource) and source.device == "/dev/video0"
+    assert "picamera2: it lists only USB cameras" in caplog.text
+    assert fake.state.open_attempts == 0
+
+
+def test_auto_prefers_the_pi_camera_when_a_webcam_is_listed_too(fake, no_usb):
+    fake.attach("usb", "imx219")  # libcamera's order; picamera2 lists the webcam last
+    source = make_source("auto", fps=24.0)
+    assert isinstance(source, Picamera2Source) and source.camera_num == 0
+    source.open()
+    try:
+        assert source.camera.camera_properties["Model"] == "imx219"
+        assert source.fps == 24.0
+    finally:
+        source.close()
+
+
+def test_fps_reaches_picamera2(fake):
+    for spec in ("picamera2", "picamera2:0"):
+        assert make_source(spec, fps=15.0).fps == 15.0

@@ -417,3 +417,82 @@ def test_a_configuration_the_camera_refuses_is_a_source_error_and_frees_it(fake)
     with pytest.raises(SourceError, match=r"cannot start camera 0.*lores stream dimensions"):
         source.open()
     assert source.camera is None and fake.state.acquired == set()
+
+
+@pytest.mark.parametrize(
+    ("name", "mode_size", "crop"),
+    [
+        ("imx219", (1640, 1232), (0, 0, 3280, 2464)),
+        ("imx477", (2028, 1520), (0, 0, 4056, 3040)),
+        ("imx708", (2304, 1296), (0, 0, 4608, 2592)),
+        ("ov5647", (640, 480), (16, 0, 2560, 1920)),
+    ],
+)
+def test_sensor_runs_a_full_view_mode_at_the_fps_asked(fake, name, mode_size, crop):
+    fake.attach(name)
+    source = opened(fps=30)
+    try:
+        config = source.camera.camera_configuration()
+        assert config["sensor"]["output_size"] == mode_size
+        assert source.sensor_mode["size"] == mode_size
+        assert source.camera.camera_controls["ScalerCrop"][1] == crop
+        assert config["controls"]["FrameDurationLimits"] == (33333, 33333)
+        # The mode can deliver it: its shortest frame is shorter than 1/30 s.
+        assert source.camera.camera_controls["FrameDurationLimits"][0] <= 33333
+        assert source.read().array.shape == (480, 640, 3)
+    finally:
+        source.close()
+
+
+def test_fps_zero_leaves_picamera2_its_default_range(fake):
+    source = opened(fps=0)
+    try:
+        config = source.camera.camera_configuration()
+        assert config["controls"]["FrameDurationLimits"] == (100, 83333)
+    finally:
+        source.close()
+    with pytest.raises(SourceError, match="fps must be >= 0"):
+        Picamera2Source(fps=-1)
+
+
+def test_a_rate_no_full_view_mode_reaches_is_said_once(fake, caplog):
+    fake.attach("imx219")
+    source = opened(fps=60)
+    try:
+        assert source.sensor_mode["size"] == (1640, 1232)
+        assert source.camera.camera_configuration()["controls"]["FrameDurationLimits"] == (
+            16667,
+            16667,
+        )
+    finally:
+        source.close()
+    assert caplog.text.count("gives at most 41.85 fps") == 1
+
+
+def test_lores_keeps_the_main_aspect(fake):
+    source = opened(size=(1280, 720))
+    try:
+        assert source.lores_size == (320, 180)
+        frame = source.read()
+        assert frame.array.shape == (720, 1280, 3) and frame.gray.shape == (180, 320)
+    finally:
+        source.close()
+
+
+def test_sensor_modes_are_read_once_per_camera_model(fake):
+    fake.attach("imx477")
+    source = opened()
+    source.close()
+    configures = fake.state.event_names().count("configure")
+    assert configures == 4 + 1  # one per sensor mode, then the source's own
+    source.open()
+    source.close()
+    assert fake.state.event_names().count("configure") == configures + 1
+
+
+def test_a_usb_camera_is_refused_with_the_way_to_read_it(fake):
+    fake.attach("usb")
+    source = Picamera2Source(capture_timeout=0.05)
+    with pytest.raises(SourceError, match=r"USB camera.*'auto' or '/dev/videoN'"):
+        source.open()
+    assert source.camera is None and fake.state.acquired == set()

@@ -11,7 +11,7 @@ from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.sources.images import ImageFolderSource
 from app.sources.opencv_source import DeviceSource, VideoFileSource
-from app.sources.picamera2_source import Picamera2Source, import_picamera2
+from app.sources.picamera2_source import Picamera2Source, import_picamera2, is_usb_camera
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def make_source(
         )
     if kind == "picamera2":
         number = _parse_int(arg, spec, "the camera number") if arg else 0
-        return Picamera2Source(camera_num=number, size=size, preview=picamera2_preview)
+        return Picamera2Source(camera_num=number, size=size, fps=fps, preview=picamera2_preview)
     if kind == "usb" and arg:
         return DeviceSource(_parse_int(arg, spec, "the camera index"), size=size, fps=fps)
     if spec.startswith("/dev/"):
@@ -99,6 +99,8 @@ def _picamera2_skip_reason() -> str | None:
         return f"cannot list cameras ({one_line(e)})"
     if not cameras:
         return "no camera listed"
+    if all(is_usb_camera(camera) for camera in cameras):  # listed last: camera 0 is not USB
+        return "it lists only USB cameras (read through OpenCV)"
     return None
 
 
@@ -149,7 +151,7 @@ def choose_auto(
     reason = _picamera2_skip_reason()
     if reason is None:
         log.info("source auto: picamera2 (a camera is listed)")
-        return Picamera2Source(size=size, preview=picamera2_preview)
+        return Picamera2Source(size=size, fps=fps, preview=picamera2_preview)
     skipped.append(f"picamera2: {reason}")
     devices = usb_video_devices() if usb_devices is None else usb_devices
     if not devices:

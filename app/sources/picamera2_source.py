@@ -1,4 +1,10 @@
-"""Frames from a Raspberry Pi camera through picamera2: BGR main stream, grey from lores Y."""
+"""Frames from a Raspberry Pi camera through picamera2: BGR main stream, grey from lores Y.
+
+The sensor runs in a mode that sees the whole scene at the frame rate asked for
+(``app.sources.camera_modes``), held there with ``FrameDurationLimits``; the lores stream
+has the main stream's aspect ratio. USB webcams, which picamera2 lists too, are refused:
+they have one stream (no lores) and go through OpenCV instead.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,12 @@ import numpy as np
 from app.errors import SourceError
 from app.frame import Frame
 from app.sources.base import Source
+from app.sources.camera_modes import (
+    choose_sensor_mode,
+    describe_mode,
+    frame_duration_limits,
+    lores_size_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +42,15 @@ def import_picamera2() -> ModuleType:
         raise ImportError(f"picamera2 cannot be imported: {e}") from e
 
 
+def is_usb_camera(info: dict[str, Any]) -> bool:
+    """True for a ``global_camera_info`` entry of a USB (UVC) camera.
+
+    libcamera's UVC pipeline names a camera after its USB controller's firmware path, so
+    the Id contains "/usb"; picamera2 sorts these to the back with the same test.
+    """
+    return "/usb" in str(info.get("Id", ""))
+
+
 def _one_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
@@ -44,10 +65,16 @@ class Picamera2Source(Source):
     preview runs (started before the camera), so a display can put an RGBA overlay on
     the HDMI picture with ``self.camera.set_overlay(rgba)``.
 
+    Args:
+        fps: the sensor's frame rate, held with ``FrameDurationLimits``; 0 leaves it to
+            picamera2 (12 fps to as fast as the mode goes).
+        lores_size: the box the lores stream fits in, with the main stream's aspect.
+
     Attributes:
         camera: the ``Picamera2`` object while open, else None.
         main_size: (width, height) of ``Frame.array`` as the camera configured it.
         lores_size: (width, height) of ``Frame.gray``.
+        sensor_mode: the ``sensor_modes`` entry the camera runs in, or None.
     """
 
     def __init__(
@@ -56,6 +83,7 @@ class Picamera2Source(Source):
         camera_num: int = 0,
         size: tuple[int, int] = (640, 480),
         lores_size: tuple[int, int] = (320, 240),
+        fps: float = 30.0,
         preview: str = "null",
         drm_window: tuple[int, int, int, int] | None = None,
         buffer_count: int = 4,
@@ -68,7 +96,10 @@ class Picamera2Source(Source):
                 f"picamera2: lores size {lores_size} is larger than main size {size}; "
                 "expected lores <= main"
             )
+        if fps < 0:
+            raise SourceError(f"picamera2: fps must be >= 0 (0: the camera's own), got {fps}")
         self.camera_num = camera_num
+        self.fps = float(fps)
         self.requested_size = (int(size[0]), int(size[1]))
         self.requested_lores_size = (int(lores_size[0]), int(lores_size[1]))
         self.preview = preview
@@ -80,6 +111,8 @@ class Picamera2Source(Source):
         self.camera: Any = None
         self.main_size = self.requested_size
         self.lores_size = self.requested_lores_size
+        self.sensor_mode: dict[str, Any] | None = None
+        self._sensor_modes: dict[str, list[dict[str, Any]]] = {}
         self._seq = 0
         self._timeout_error: type[BaseException] = TimeoutError
 
@@ -102,6 +135,13 @@ class Picamera2Source(Source):
             raise SourceError(
                 f"picamera2: cannot open camera {self.camera_num} ({_one_line(e)})"
             ) from e
+        if "ColorFilterArrangement" not in camera.camera_properties:
+            self._close_quietly(camera)
+            raise SourceError(
+                f"picamera2: camera {self.camera_num} "
+                f"({camera.camera_properties.get('Model', '?')}) is a USB camera: it has no "
+                "lores stream; use source 'auto' or '/dev/videoN' (read through OpenCV)"
+            )
         try:
             self._start(picamera2, camera)
         except (RuntimeError, ValueError, OSError) as e:
@@ -111,19 +151,49 @@ class Picamera2Source(Source):
             ) from e
         self.camera = camera
         log.info(
-            "picamera2: camera %d (%s) main %dx%d RGB888, lores %dx%d YUV420, preview %s",
+            "picamera2: camera %d (%s) sensor mode %s, main %dx%d RGB888, lores %dx%d "
+            "YUV420, %s, preview %s",
             self.camera_num,
             camera.camera_properties.get("Model", "?"),
+            describe_mode(self.sensor_mode) if self.sensor_mode else "chosen by libcamera",
             *self.main_size,
             *self.lores_size,
+            f"{self.fps:g} fps" if self.fps else "frame rate free",
             self.preview,
         )
 
+    def _choose_mode(self, camera: Any) -> dict[str, Any] | None:
+        # sensor_modes configures the camera once per mode (about a second on a Pi):
+        # read once per camera model, not at every reconnection.
+        model = str(camera.camera_properties.get("Model", "?"))
+        if model not in self._sensor_modes:
+            self._sensor_modes[model] = list(camera.sensor_modes)
+        mode = choose_sensor_mode(self._sensor_modes[model], self.requested_size, self.fps)
+        if mode is not None and self.fps and float(mode.get("fps", 0.0)) < self.fps - 0.01:
+            log.warning(
+                "picamera2: %s gives at most %s fps with its whole field of view; %g fps asked",
+                model,
+                mode.get("fps"),
+                self.fps,
+            )
+        return mode
+
     def _start(self, picamera2: ModuleType, camera: Any) -> None:
+        self.sensor_mode = mode = self._choose_mode(camera)
+        sensor = {}
+        if mode is not None:
+            sensor = {"output_size": tuple(mode["size"]), "bit_depth": int(mode["bit_depth"])}
+        controls = {}
+        limits = frame_duration_limits(self.fps)
+        if limits is not None and "FrameDurationLimits" in camera.camera_controls:
+            controls["FrameDurationLimits"] = limits
+        lores = lores_size_for(self.requested_size, self.requested_lores_size)
         config = camera.create_preview_configuration(
             main={"size": self.requested_size, "format": "RGB888"},
-            lores={"size": self.requested_lores_size, "format": "YUV420"},
+            lores={"size": lores, "format": "YUV420"},
             buffer_count=self.buffer_count,
+            controls=controls,
+            sensor=sensor,
         )
         camera.configure(config)
         self.main_size = tuple(camera.stream_configuration("main")["size"])

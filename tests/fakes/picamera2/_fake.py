@@ -3,6 +3,11 @@
 Not part of the real library. Tests change ``state`` (after ``reset()``) to arrange a
 situation and read it afterwards to see what the code under test did.
 
+Cameras (``_sensors.py``): ``state.cameras`` is libcamera's camera list, one
+``FakeCamera`` each (default: an imx708); ``attach("imx219", "usb")`` replaces it with those
+sensors and/or a USB webcam. ``global_camera_info()`` orders them as picamera2 does (USB
+cameras last) and each ``Num`` is the camera's place in ``state.cameras``.
+
 Fault hooks:
     ``state.cameras = []``: nothing attached; ``Picamera2.global_camera_info()`` is empty
         and ``Picamera2()`` raises ``IndexError`` as the real one does (it indexes that list).
@@ -41,21 +46,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-IMX708_ID = "/base/axi/pcie@120000/rp1/i2c@88000/imx708@1a"
-
-#: What Picamera2.camera_properties gives for a Camera Module 3 (values from a Pi 5).
-IMX708_PROPERTIES: dict[str, Any] = {
-    "Model": "imx708",
-    "UnitCellSize": (1400, 1400),
-    "Location": 2,
-    "Rotation": 180,
-    "ColorFilterArrangement": 0,
-    "PixelArraySize": (4608, 2592),
-    "PixelArrayActiveAreas": [(16, 24, 4608, 2592)],
-    "ScalerCropMaximum": (0, 0, 0, 0),
-    "SystemDevices": (20749, 20737, 20738, 20739),
-    "SensorSensitivity": 1.0,
-}
+from ._sensors import CAMERAS, USB_WEBCAM, FakeCamera
 
 
 @dataclass
@@ -71,13 +62,7 @@ class OverlayCall:
 
 @dataclass
 class FakeState:
-    cameras: list[dict[str, Any]] = field(
-        default_factory=lambda: [
-            {"Model": "imx708", "Location": 2, "Rotation": 180, "Id": IMX708_ID, "Num": 0}
-        ]
-    )
-    properties: dict[str, Any] = field(default_factory=lambda: dict(IMX708_PROPERTIES))
-    sensor_resolution: tuple[int, int] = (4608, 2592)
+    cameras: list[FakeCamera] = field(default_factory=lambda: [CAMERAS["imx708"]])
     platform: str = "PISP"
     frame_interval: float = 0.0
     fail_after_frames: int | None = None
@@ -125,6 +110,11 @@ def reset() -> None:
     """Back to one attached imx708, no faults and empty records."""
     global state
     state = FakeState()
+
+
+def attach(*names: str) -> None:
+    """Attach these cameras, in this libcamera order: sensor names (``CAMERAS``) or "usb"."""
+    state.cameras = [USB_WEBCAM if name == "usb" else CAMERAS[name] for name in names]
 
 
 def stride_for(fmt: str, width: int) -> int:

@@ -3,20 +3,34 @@
 Mirrors (raspberrypi/picamera2 @ 3e6dff0, picamera2/picamera2.py), same names, parameter
 names and defaults:
     Preview: enum whose values are the preview classes (NULL, DRM, QT, QTGL).
-    Picamera2.global_camera_info(): list of {Model, Location, Rotation, Id, Num} dicts.
+    Picamera2.global_camera_info(): list of {Model, Location, Rotation, Id, Num} dicts
+        (no Rotation for a USB camera), sorted by Id with USB cameras ("/usb" in the Id)
+        last; Num is the camera's index in libcamera's list.
     Picamera2(camera_num=0, verbose_console=None, tuning=None, allocator=None): indexes
         global_camera_info() (IndexError when no camera is attached); acquiring a camera
         that is already acquired raises RuntimeError("Camera __init__ sequence did not
-        complete.") as the real ``camera.acquire()`` failure does.
-    camera_properties, sensor_resolution, camera_config, stream_configuration(name),
-    camera_configuration().
+        complete.") as the real ``camera.acquire()`` failure does. sensor_resolution and
+        sensor_format are the native mode's (the largest; deeper bits on a tie).
+    camera_properties, camera_controls ({name: (min, max, default)}, following the
+        configured sensor mode), sensor_modes (format, unpacked, bit_depth, size, fps,
+        crop_limits for each Bayer mode; {"format": name} for a USB camera's formats; it
+        configures the camera once per mode, so a started camera raises),
+        camera_config, stream_configuration(name), camera_configuration().
     create_preview/still/video_configuration(main, lores, raw, transform, colour_space,
         buffer_count, controls, display, encode, queue, sensor, use_case): the same dicts
         (defaults: preview XBGR8888 640x480 4 buffers; still BGR888 sensor size 1 buffer;
         video XBGR8888 1280x720 6 buffers; lores YUV420 of main's size; sizes aligned to
-        even numbers); bad stream keys -> ValueError.
+        even numbers; NoiseReductionMode and FrameDurationLimits (preview (100, 83333),
+        still (100, 1e9), video (33333, 33333)) under the caller's controls when the camera
+        has them; raw and sensor None for a USB camera); bad stream keys -> ValueError.
     configure(camera_config=None) -> check_camera_config's RuntimeErrors (bad format, odd
-        size, lores larger than main, lores not YUV on VC4), then strides filled in.
+        size, lores larger than main, lores not YUV on VC4, sensor keys other than
+        bit_depth/output_size), then strides filled in. A Raspberry Pi camera's sensor mode
+        is chosen as _make_libcamera_config does (sensor config, else raw, else main size
+        and bit depth, scored like libcamera) and reported in camera_config["sensor"].
+        A USB camera has one stream: a lores stream is refused with RuntimeError (the
+        real library would index past libcamera's one-stream configuration, undefined
+        behaviour), and main's format becomes the webcam's own (MJPEG).
     start(config=None, show_preview=False): starts a NullPreview unless an event loop (a
         preview) is already running; stop(); close() (stops the preview, stops, releases
         the camera; the object cannot be used again).
@@ -32,7 +46,8 @@ names and defaults:
     application (not released): capture_request then times out, as on the real camera.
 
 Not modelled: asynchronous jobs (wait=False / signal_function), encoders, controls'
-effect on the image, raw streams' content, mode switches.
+effect on the image and the frame rate (see state.frame_interval), raw streams' content,
+sensor_modes' exposure_limits.
 """
 
 from __future__ import annotations
@@ -47,12 +62,15 @@ from typing import Any
 
 import cv2
 
-from . import _fake
+from . import _fake, _sensors
 from .previews import DrmPreview, NullPreview, QtGlPreview, QtPreview
 from .request import CompletedRequest
 
 _log = logging.getLogger(__name__)
 
+#: FrameDurationLimits each create_*_configuration puts under the caller's controls (µs).
+_DEFAULT_FRAME_DURATIONS = {"preview": (100, 83333), "still": (100, 1000000 * 1000),
+                            "video": (33333, 33333)}  # fmt: skip
 YUV_FORMATS = {"NV21", "NV12", "YUV420", "YVU420", "YVYU", "YUYV", "UYVY", "VYUY"}
 RGB_FORMATS = {"BGR888", "RGB888", "XBGR8888", "XRGB8888", "RGB161616", "BGR161616"}
 
@@ -90,7 +108,9 @@ class Picamera2:
     @staticmethod
     def global_camera_info() -> list[dict[str, Any]]:
         """Return Id string and Model name for all attached cameras, one dict per camera."""
-        return [dict(c) for c in _fake.state.cameras]
+        cameras = [camera.info(num) for num, camera in enumerate(_fake.state.cameras)]
+        # As the real one: by Id, USB cameras at the back.
+        return sorted(cameras, key=lambda c: ("/usb" not in c["Id"], c["Id"]), reverse=True)
 
     def __init__(self, camera_num=0, verbose_console=None, tuning=None, allocator=None):
         state = _fake.state
@@ -123,9 +143,16 @@ class Picamera2:
             state.acquired.add(camera_num)
         self.camera = f"fake-camera-{camera_num}"
         self.is_open = True
-        self.camera_properties_ = dict(state.properties)
-        self.sensor_resolution = tuple(state.sensor_resolution)
-        self.sensor_format = "BGGR_PISP_COMP1"
+        self._model = state.cameras[camera_num]
+        self.camera_properties_ = dict(self._model.properties)
+        self._mode = self._native_mode()
+        if self._mode is None:
+            self.sensor_resolution = tuple(self._model.properties["PixelArraySize"])
+            self.sensor_format = self._model.other_formats[0]
+        else:
+            self.sensor_resolution = self._mode.size
+            self.sensor_format = self._mode.format
+        self.sensor_modes_ = []
         state.instances.append(self)
         state.log("open")
 
@@ -155,6 +182,34 @@ class Picamera2:
     @property
     def camera_properties(self) -> dict[str, Any]:
         return {} if self.camera is None else self.camera_properties_
+
+    @property
+    def camera_controls(self) -> dict[str, tuple[Any, Any, Any]]:
+        return {} if self.camera is None else _sensors.camera_controls(self._model, self._mode)
+
+    def _is_rpi_camera(self) -> bool:
+        """Is this camera handled by Raspberry Pi code or not (e.g. a USB cam)"""
+        return "ColorFilterArrangement" in self.camera_properties
+
+    def _native_mode(self):
+        """The largest mode (deeper bits on a tie), as _select_native_mode picks it."""
+        modes = self._model.modes
+        if not modes:
+            return None
+        return max(modes, key=lambda m: (m.size[0] * m.size[1], m.bit_depth))
+
+    @property
+    def sensor_modes(self) -> list[dict[str, Any]]:
+        """The available sensor modes (configuring the camera once for each, as the real one)."""
+        if self.sensor_modes_:
+            return [dict(mode) for mode in self.sensor_modes_]
+        modes: list[dict[str, Any]] = [{"format": name} for name in self._model.other_formats]
+        for mode in self._model.modes:
+            raw = {"format": mode.format, "size": mode.size}
+            self.configure(self.create_preview_configuration(raw=raw))
+            modes.append(mode.as_picamera2())
+        self.sensor_modes_ = modes
+        return [dict(mode) for mode in modes]
 
     def __enter__(self):
         return self
@@ -236,6 +291,13 @@ class Picamera2:
     ) -> dict[str, Any]:  # fmt: skip
         if self.camera is None:
             raise RuntimeError("Camera not opened")
+        if not self._is_rpi_camera():  # USB cams can't deliver a raw stream
+            raw = None
+            sensor = None
+        limits = self.camera_controls
+        if "NoiseReductionMode" in limits and "FrameDurationLimits" in limits:
+            durations = _DEFAULT_FRAME_DURATIONS.get(use_case, (100, 83333))
+            controls = {"NoiseReductionMode": 1, "FrameDurationLimits": durations} | controls
         main = self._make_initial_stream_config(dict(defaults), dict(main))
         self.align_stream(main, optimal=False)
         lores = self._make_initial_stream_config(
@@ -259,7 +321,7 @@ class Picamera2:
             "lores": lores,
             "raw": raw,
             "controls": dict(controls),
-            "sensor": sensor,
+            "sensor": None if sensor is None else dict(sensor),
         }
         for name, value in (("Display", display), ("Encode", encode)):
             if value is not None and config.get(value) is None:
@@ -358,6 +420,10 @@ class Picamera2:
         for name in ["colour_space", "transform", "main", "lores", "raw"]:
             if name not in camera_config:
                 raise RuntimeError(f"{name!r} key expected in camera configuration")
+        if camera_config.get("sensor") is not None:
+            bad_keys = set(camera_config["sensor"]).difference({"bit_depth", "output_size"})
+            if bad_keys:
+                raise RuntimeError(f"Unexpected keys {bad_keys} in sensor configuration")
         self.check_stream_config(camera_config["main"], "main")
         if camera_config["lores"] is not None:
             self.check_stream_config(camera_config["lores"], "lores")
@@ -383,7 +449,19 @@ class Picamera2:
             k: (dict(v) if isinstance(v, dict) else v) for k, v in camera_config.items()
         }
         self.camera_config = {}
+        if not self._is_rpi_camera():
+            camera_config["raw"] = None  # as the real configure_
         self.check_camera_config(camera_config)
+        if self._is_rpi_camera():
+            self._mode = self._choose_mode(camera_config)
+            camera_config["sensor"] = {
+                "bit_depth": self._mode.bit_depth,
+                "output_size": self._mode.size,
+            }
+            if camera_config["raw"] is not None:  # libcamera sets raw to the sensor mode
+                camera_config["raw"] = dict(camera_config["raw"], size=self._mode.size)
+        else:
+            self._check_usb_config(camera_config)
         for name in ("main", "lores"):
             stream = camera_config[name]
             if stream is not None:
@@ -395,6 +473,41 @@ class Picamera2:
         self.camera_config = camera_config
         self.configure_count += 1
         _fake.state.log("configure")
+
+    def _choose_mode(self, camera_config):
+        """The sensor mode libcamera would pick, by picamera2's score (lower is better).
+
+        Wanted bit depth and size: the ``sensor`` entry, else the raw stream's, else main's
+        size and the sensor format's depth. Each mode is scored by how far its width and
+        height are from the wanted ones (a bigger mode costs a quarter per pixel, a smaller
+        one double), 1500 per unit of aspect-ratio difference scored the same way, and 500
+        per bit of depth difference.
+        """
+        sensor = camera_config.get("sensor") or {}
+        raw = camera_config.get("raw") or {}
+        depth = sensor.get("bit_depth") or _bit_depth(raw.get("format") or self.sensor_format)
+        size = sensor.get("output_size") or raw.get("size") or camera_config["main"]["size"]
+
+        def score(mode) -> float:
+            aspect, mode_aspect = size[0] / size[1], mode.size[0] / mode.size[1]
+            return (
+                2 * _asymmetric(size[0], mode.size[0])
+                + 2 * _asymmetric(size[1], mode.size[1])
+                + 1500 * 2 * _asymmetric(aspect, mode_aspect)
+                + 500 * abs(depth - mode.bit_depth)
+            )
+
+        return min(self._model.modes, key=score)
+
+    def _check_usb_config(self, camera_config) -> None:
+        if camera_config["lores"] is not None:
+            raise RuntimeError(
+                "fake picamera2: a USB camera has one stream; the real library would read "
+                "libcamera_config.at(lores_index) past it (undefined behaviour)"
+            )
+        main = camera_config["main"]
+        if main["format"] not in self._model.other_formats:
+            main["format"] = self._model.other_formats[0]  # UVC validate() adjusts it
 
     def camera_configuration(self) -> dict[str, Any]:
         """Return the camera configuration."""
@@ -533,3 +646,17 @@ class Picamera2:
             return request.make_array(name)
         finally:
             request.release()
+
+
+def _bit_depth(sensor_format: str) -> int:
+    """Bits per pixel of a raw format name (PISP-compressed formats count as 16)."""
+    pixels, _, packing = sensor_format.partition("_")
+    if packing in ("PISP_COMP1", "PISP_COMP2"):
+        return 16
+    digits = pixels.lstrip("SRGB")
+    return int(digits) if digits.isdigit() else 16
+
+
+def _asymmetric(wanted: float, actual: float) -> float:
+    """How far ``actual`` is from ``wanted``: falling short costs 1 per unit, overshooting 1/8."""
+    return wanted - actual if wanted >= actual else (actual - wanted) / 8
