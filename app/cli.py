@@ -278,7 +278,7 @@ def command_run(args: argparse.Namespace) -> int:
             interactive=sys.stdin is not None and sys.stdin.isatty(),
             size=config.source.size,
         )
-        inputs = _start_inputs(config, actions)
+        inputs = _start_inputs(config, actions, grab=display.owns_screen)
         loop = CaptureLoop(
             source, display, pipeline, state=config.view, actions=actions,
             notifier=SystemdNotifier(), options=options, stop_event=stop,
@@ -294,7 +294,7 @@ def command_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _start_inputs(config: Config, actions: Any) -> list[Any]:
+def _start_inputs(config: Config, actions: Any, *, grab: bool = False) -> list[Any]:
     inputs: list[Any] = []
     if config.controls.terminal and sys.stdin is not None and sys.stdin.isatty():
         from app.controls.terminal_input import TerminalInput
@@ -309,7 +309,7 @@ def _start_inputs(config: Config, actions: Any) -> list[Any]:
         from app.controls.evdev_input import EvdevInput
 
         try:
-            evdev = EvdevInput(actions)
+            evdev = EvdevInput(actions, grab=grab)
             evdev.start()
             inputs.append(evdev)
         except OSError as exc:

@@ -249,3 +249,33 @@ def test_local_console_is_told_apart_from_ssh(monkeypatch) -> None:
     for name, expected in [("/dev/tty1", True), ("/dev/console", True), ("/dev/pts/0", False)]:
         monkeypatch.setattr(os, "ttyname", lambda fd, name=name: name)
         assert cli._stdin_is_local_console() is expected
+
+
+def test_keyboards_are_grabbed_only_when_the_display_owns_the_screen(monkeypatch, tmp_path):
+    from app import cli
+    from app.config import load_config
+    from app.controls import evdev_input
+    from app.controls.actions import ActionQueue
+    from app.display.drm import DrmOverlayDisplay
+    from app.display.fb import FramebufferDisplay
+    from app.display.null import NullDisplay
+    from app.display.web import WebViewer
+
+    grabs = []
+
+    class RecordingEvdev:
+        def __init__(self, queue, *, grab=False):
+            grabs.append(grab)
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(evdev_input, "EvdevInput", RecordingEvdev)
+    monkeypatch.setattr(sys, "stdin", None)  # no terminal: the evdev reader is the input
+    config = load_config(None)
+    cli._start_inputs(config, ActionQueue(), grab=True)
+    cli._start_inputs(config, ActionQueue(), grab=False)
+    assert grabs == [True, False]
+    # HDMI and the framebuffer fill the Pi's screen; the web viewer and null do not.
+    assert DrmOverlayDisplay.owns_screen and FramebufferDisplay(str(tmp_path / "fb0")).owns_screen
+    assert not WebViewer.owns_screen and not NullDisplay.owns_screen

@@ -25,6 +25,9 @@ class Display(OpenClose):
     """
 
     description: str = ""
+    #: True when the picture fills the machine's own screen (HDMI, framebuffer): the
+    #: keyboards are then grabbed so their keys do not also reach the console behind it.
+    owns_screen: bool = False
 
     @abstractmethod
     def open(self) -> None: ...

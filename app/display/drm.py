@@ -43,6 +43,7 @@ class DrmOverlayDisplay(Display):
     """
 
     description = "drm (picamera2 preview + overlay)"
+    owns_screen = True
 
     def __init__(
         self,

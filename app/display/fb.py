@@ -152,6 +152,7 @@ class FramebufferDisplay(Display):
         self.device = device
         self.sysfs_dir = Path(sysfs_dir or Path("/sys/class/graphics") / Path(device).name)
         self.description = f"framebuffer {device}"
+        self.owns_screen = True
         self.geometry: FbGeometry | None = None
         self._console = console
         self._fd: int | None = None
