@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from app.reading.deskew import MNIST_SLANT, slant
+from app.reading.normalise import CENTRE, ink_box, ink_to_mnist
 from app.stages.mnist_preprocess import (
-    CENTRE,
     NO_INK,
     TOO_MUCH_INK,
     TOO_SMALL,
@@ -82,7 +83,7 @@ def test_aspect_ratio_is_kept(width, height):
     def draw(m):
         cv2.ellipse(m, (100, 100), (width // 2, height // 2), 0, 0, 360, 255, 8, cv2.LINE_AA)
 
-    tensor, reason = roi_to_mnist_tensor(finish(ink(paper(), drawn(200, draw))))
+    tensor, reason = roi_to_mnist_tensor(finish(ink(paper(), drawn(200, draw))), straighten=False)
     assert reason is None
     h, w = bbox(tensor)
     expected = (width + 8) / (height + 8)
@@ -140,10 +141,11 @@ def digit_picture(digit: np.ndarray, size: int = 200, gradient=0.0, noise=2.0, s
 
 
 def test_mnist_digits_come_back_like_the_originals():
+    """MNIST's recipe (straighten=False) on a photographed MNIST digit gives the digit."""
     images, _ = mnist_test_split()
     correlations = []
     for i in range(40):
-        tensor, reason = roi_to_mnist_tensor(digit_picture(images[i], seed=i))
+        tensor, reason = roi_to_mnist_tensor(digit_picture(images[i], seed=i), straighten=False)
         assert reason is None, i
         original = images[i].astype(np.float32) / 255.0
         correlations.append(np.corrcoef(tensor.ravel(), original.ravel())[0, 1])
@@ -193,7 +195,7 @@ def test_faint_pencil_is_found():
     picture = digit_picture(images[11]).astype(np.float32)
     faint = 210 - (210 - picture) * 0.25  # a quarter of the contrast
     tensor, reason = roi_to_mnist_tensor(
-        finish(faint + np.random.default_rng(1).normal(0, 2, faint.shape))
+        finish(faint + np.random.default_rng(1).normal(0, 2, faint.shape)), straighten=False
     )
     assert reason is None
     original = images[11].astype(np.float32) / 255.0
@@ -217,3 +219,19 @@ def test_a_shadow_edge_beside_the_digit_is_not_ink(side, digit_in_shadow):
     assert reason is None
     reference, _ = roi_to_mnist_tensor(finish(clean))
     assert aligned_correlation(tensor, reference) > 0.9
+
+
+def test_straightened_digits_match_their_straightened_originals():
+    """With straightening, the camera path gives what the same normalisation gives on the
+    clean 28x28 original, and the slant is MNIST's mean."""
+    images, _ = mnist_test_split()
+    correlations = []
+    for i in range(40):
+        tensor, reason = roi_to_mnist_tensor(digit_picture(images[i], seed=i))
+        assert reason is None, i
+        original = images[i].astype(np.float32) / 255.0
+        expected = ink_to_mnist(original, ink_box(original), stroke=2.5)
+        correlations.append(aligned_correlation(tensor, expected))
+        assert slant(tensor) == pytest.approx(MNIST_SLANT, abs=0.08), i
+    assert np.median(correlations) > 0.9
+    assert min(correlations) > 0.7
