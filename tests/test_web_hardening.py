@@ -6,6 +6,7 @@ loopback source address (127.x.y.z): an attacker is one address, a classroom man
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -17,7 +18,12 @@ import time
 import pytest
 
 from app.controls.actions import ActionQueue
-from app.display.http_guard import HttpLimits, json_depth_within
+from app.display.http_guard import (
+    ConnectionGuard,
+    GuardedProtocol,
+    HttpLimits,
+    json_depth_within,
+)
 from app.display.web import WebViewer
 from tests.waiting import wait_for
 from tests.web_support import (
@@ -319,3 +325,45 @@ def test_forty_viewers_each_get_frames_a_slow_one_skips_and_the_41st_is_told_why
             t.join(timeout=15)
         display.close()
     assert not any(t.is_alive() for t in watchers)
+
+
+# --- 2. what one connection can park in memory ----------------------------------------
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.aborted = False
+        self.max_size = 256 * 1024
+
+    def get_extra_info(self, name: str):
+        return ("127.0.0.9", 40000) if name == "peername" else None
+
+    def is_closing(self) -> bool:
+        return self.aborted
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class CountingProtocol(asyncio.Protocol):
+    def __init__(self) -> None:
+        self.received = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.received += len(data)
+
+
+def test_a_connection_is_cut_past_the_largest_possible_request():
+    limits = HttpLimits()
+    guard = ConnectionGuard(limits)
+    inner, transport = CountingProtocol(), FakeTransport()
+    protocol = GuardedProtocol(inner, guard)
+    protocol.connection_made(transport)
+    assert transport.max_size == GuardedProtocol.READ_CHUNK  # small reads from the socket
+    chunk = b"a" * 16384
+    for _ in range(100):  # 1.6 MB of "headers"
+        protocol.data_received(chunk)
+    assert transport.aborted
+    assert inner.received <= limits.max_request_bytes
+    protocol.connection_lost(None)
+    assert guard.open_connections == 0

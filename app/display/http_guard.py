@@ -66,6 +66,11 @@ class HttpLimits:
     per_address: int = 16
     total: int = 256
 
+    @property
+    def max_request_bytes(self) -> int:
+        """The most bytes one request can be: request line, every header, the body."""
+        return self.max_line + self.max_headers * (self.max_field + 2) + self.max_body + 4096
+
     def handler_args(self) -> dict[str, Any]:
         """Keyword arguments for aiohttp's request handler (its parser and keep-alive)."""
         return {
@@ -82,11 +87,17 @@ class HttpLimits:
 
 
 class ConnectionGuard:
-    """Counts open connections per client address; says whether a new one may open."""
+    """Counts open connections per client address; says whether a new one may open.
+
+    Also bounds the bytes a connection may send before its request is in: a client
+    pouring megabytes of headers at the parser is cut once it has sent more than any
+    request can be, so what is buffered per connection stays small.
+    """
 
     def __init__(self, limits: HttpLimits, log_interval: float = 10.0) -> None:
         self.limits = limits
         self._open: Counter[str] = Counter()
+        self._protocols: dict[asyncio.BaseTransport, GuardedProtocol] = {}
         self._refusals = RateLimitedLog(log, log_interval)
         #: Connections refused since start, for tests and benchmarks.
         self.refused = 0
@@ -115,14 +126,35 @@ class ConnectionGuard:
         if self._open[address] <= 0:
             del self._open[address]
 
+    def track(self, transport: asyncio.BaseTransport, protocol: GuardedProtocol | None) -> None:
+        if protocol is None:
+            self._protocols.pop(transport, None)
+        else:
+            self._protocols[transport] = protocol
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """A request's head is in: its connection may send the next request's bytes."""
+        protocol = self._protocols.get(request.transport) if request.transport else None
+        if protocol is not None:
+            protocol.unanswered = 0
+        return await handler(request)
+
 
 class GuardedProtocol(asyncio.Protocol):
     """Wraps aiohttp's protocol: refuses over-cap connections before any byte is parsed."""
+
+    #: Bytes read from the socket at once (asyncio's default is 256 KB): what a flood
+    #: of headers can park in memory per connection before the parser refuses it.
+    READ_CHUNK = 16 * 1024
 
     def __init__(self, inner: asyncio.Protocol, guard: ConnectionGuard) -> None:
         self.inner = inner
         self.guard = guard
         self.address: str | None = None
+        self.transport: asyncio.BaseTransport | None = None
+        #: Bytes received since the last request's head was parsed.
+        self.unanswered = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         peer = transport.get_extra_info("peername")
@@ -130,20 +162,29 @@ class GuardedProtocol(asyncio.Protocol):
         if not self.guard.admit(address):
             transport.abort()
             return
-        self.address = address
+        self.address, self.transport = address, transport
+        if hasattr(transport, "max_size"):  # selector transports read this much per recv
+            transport.max_size = self.READ_CHUNK
+        self.guard.track(transport, self)
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
-        if self.address is not None:
-            self.inner.data_received(data)
+        if self.address is None or self.transport is None or self.transport.is_closing():
+            return
+        self.unanswered += len(data)
+        if self.unanswered > self.guard.limits.max_request_bytes:
+            self.transport.abort()  # more than any request can be: not a client of ours
+            return
+        self.inner.data_received(data)
 
     def eof_received(self) -> bool | None:
         return self.inner.eof_received() if self.address is not None else None
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.address is None:
+        if self.address is None or self.transport is None:
             return
         self.guard.release(self.address)
+        self.guard.track(self.transport, None)
         self.inner.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -265,11 +306,11 @@ class ClientErrorLog(logging.Filter):
         if not isinstance(exc, HttpProcessingError):
             return True
         address = str(record.args[0]) if isinstance(record.args, tuple) and record.args else "?"
-        lines = str(exc).strip().splitlines()
+        what = " ".join(str(getattr(exc, "message", "") or exc).split())[:120]
         self._throttle.log(
             f"malformed:{address}",
             logging.WARNING,
-            f"web: malformed request from {address}: {lines[0] if lines else exc!r}",
+            f"web: malformed request from {address}: {what}",
         )
         return False
 

@@ -95,8 +95,10 @@ class ServerThread:
 
     async def _serve(self) -> None:
         self._wake = asyncio.Event()
+        app = self._make_app()
+        app.middlewares.insert(0, self.guard.middleware)
         runner = web.AppRunner(
-            self._make_app(),
+            app,
             handle_signals=False,
             access_log=None,
             shutdown_timeout=SHUTDOWN_GRACE,
