@@ -96,6 +96,16 @@ def _load(args: argparse.Namespace) -> Config:
     return config
 
 
+def ui_language(config: Config) -> str:
+    """``[ui] language``, or the environment's locale's for "auto"; made the default."""
+    from app.i18n import language_from_environment, set_default_language
+
+    chosen = config.ui.language
+    lang = language_from_environment() if chosen == "auto" else chosen
+    set_default_language(lang)
+    return lang
+
+
 def _setup_logging(level: str) -> None:
     from app.logging_setup import configure_logging
 
@@ -261,6 +271,7 @@ def command_run(args: argparse.Namespace) -> int:
     config = _run_overrides(_load(args), args)
     _setup_logging(config.logging.level)
     pipeline = build_pipeline(config)
+    state = config.view.with_changes(language=ui_language(config))
     source = _run_source(config)
     actions = ActionQueue()
     stop = threading.Event()
@@ -280,7 +291,7 @@ def command_run(args: argparse.Namespace) -> int:
         )
         inputs = _start_inputs(config, actions, grab=display.owns_screen)
         loop = CaptureLoop(
-            source, display, pipeline, state=config.view, actions=actions,
+            source, display, pipeline, state=state, actions=actions,
             notifier=SystemdNotifier(), options=options, stop_event=stop,
         )  # fmt: skip
         loop.run()

@@ -26,6 +26,8 @@ OPERATIONS = ("correlation", "convolution")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 MODEL_BACKENDS = ("auto", "litert", "tflite-runtime", "numpy")
 FALLBACK_DISPLAYS = ("web", "null", "none")
+#: ``[ui] language``: "auto" follows the environment's locale (``app.i18n``).
+UI_LANGUAGES = ("auto", "es", "en")
 #: Stage sections ``[stages.NAME]`` the pipeline knows; each stage checks its own keys.
 STAGE_NAMES = ("kernel", "pool", "digit", "features")
 _KERNEL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -73,6 +75,13 @@ class ControlsConfig:
 
 
 @dataclass(frozen=True)
+class UiConfig:
+    """``[ui]``: the language on screen and on the web page ("auto": the locale's)."""
+
+    language: str = "auto"
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """``[model]``: the digit classifier file (empty = the shipped model) and runtime."""
 
@@ -114,6 +123,7 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     web: WebConfig = field(default_factory=WebConfig)
     controls: ControlsConfig = field(default_factory=ControlsConfig)
+    ui: UiConfig = field(default_factory=UiConfig)
     view: ViewState = field(default_factory=ViewState)
     #: name -> kernel rows (tuples of floats), from ``[kernels.custom]``.
     custom_kernels: Mapping[str, tuple[tuple[float, ...], ...]] = field(
@@ -209,6 +219,9 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], _Check]]] = {
         "terminal": (bool, _nothing),
         "evdev": (bool, _nothing),
     },
+    "ui": {
+        "language": (str, _one_of(UI_LANGUAGES)),
+    },
     "model": {
         "path": (str, _nothing),
         "backend": (str, _one_of(MODEL_BACKENDS)),
@@ -250,6 +263,7 @@ _CLASSES = {
     "display": DisplayConfig,
     "web": WebConfig,
     "controls": ControlsConfig,
+    "ui": UiConfig,
     "model": ModelConfig,
     "snapshot": SnapshotConfig,
     "logging": LoggingConfig,

@@ -43,6 +43,8 @@ class ViewState:
     frozen: bool = False
     numpy_reference: bool = False
     show_help: bool = False
+    #: The language of every text on screen and on the web page (``app.i18n.LANGUAGES``).
+    language: str = "en"
 
     def with_changes(self, **changes: object) -> ViewState:
         """Return a copy with the given fields replaced."""

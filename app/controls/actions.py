@@ -16,32 +16,34 @@ from collections import deque
 from collections.abc import Sequence
 
 from app import views
+from app.i18n import N_, next_language
 from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, Roi, ViewState
 
 #: The view-independent actions around the per-view ones, with their legend texts.
-_NAVIGATION = {"next_view": "next view", "prev_view": "previous view"}
+_NAVIGATION = {"next_view": N_("next view"), "prev_view": N_("previous view")}
 _SETTINGS = {
-    "next_kernel": "next kernel",
-    "prev_kernel": "previous kernel",
-    "stride_up": "stride +1",
-    "stride_down": "stride -1",
-    "cycle_padding": "padding: " + " / ".join(PADDINGS),
-    "cycle_activation": "activation: " + " / ".join(ACTIVATIONS),
-    "toggle_operation": "convolution / correlation",
-    "cycle_pool_mode": "pooling: " + " / ".join(POOL_MODES),
-    "pool_size_up": "pool size +1",
-    "pool_size_down": "pool size -1",
-    "roi_left": "move ROI left",
-    "roi_right": "move ROI right",
-    "roi_up": "move ROI up",
-    "roi_down": "move ROI down",
-    "roi_grow": "ROI bigger",
-    "roi_shrink": "ROI smaller",
-    "toggle_freeze": "freeze / unfreeze the frame",
-    "snapshot": "save a snapshot",
-    "toggle_numpy_reference": "NumPy reference vs TFLite",
-    "toggle_help": "show / hide help",
-    "quit": "quit",
+    "next_kernel": N_("next kernel"),
+    "prev_kernel": N_("previous kernel"),
+    "stride_up": N_("stride +1"),
+    "stride_down": N_("stride -1"),
+    "cycle_padding": N_("padding: valid / zero / reflect"),
+    "cycle_activation": N_("activation: none / relu / sigmoid / tanh"),
+    "toggle_operation": N_("convolution / correlation"),
+    "cycle_pool_mode": N_("pooling: max / avg"),
+    "pool_size_up": N_("pool size +1"),
+    "pool_size_down": N_("pool size -1"),
+    "roi_left": N_("move ROI left"),
+    "roi_right": N_("move ROI right"),
+    "roi_up": N_("move ROI up"),
+    "roi_down": N_("move ROI down"),
+    "roi_grow": N_("ROI bigger"),
+    "roi_shrink": N_("ROI smaller"),
+    "toggle_freeze": N_("freeze / unfreeze the frame"),
+    "snapshot": N_("save a snapshot"),
+    "toggle_numpy_reference": N_("NumPy reference vs TFLite"),
+    "toggle_help": N_("show / hide help"),
+    "toggle_language": N_("language: English / Spanish"),
+    "quit": N_("quit"),
 }
 
 #: Actions the loop carries out itself; ``apply_action`` returns the state unchanged.
@@ -80,6 +82,7 @@ _SETTING_KEYS = {
     " ": "snapshot",
     "x": "snapshot",
     "n": "toggle_numpy_reference",
+    "l": "toggle_language",
     "h": "toggle_help",
     "?": "toggle_help",
     "q": "quit",
@@ -90,7 +93,8 @@ _KEY_LABELS = {" ": "space", "ArrowLeft": "←", "ArrowRight": "→", "ArrowUp":
 
 
 def action_table() -> dict[str, str]:
-    """Every action name with the legend's description, in legend order.
+    """Every action name with the legend's description (English, marked with ``N_``:
+    translate where shown), in legend order.
 
     ``view_<name>`` for each view in ``app.views.VIEWS`` (read at each call, so the
     table always matches the views table).
@@ -224,6 +228,8 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
         return state.with_changes(numpy_reference=not state.numpy_reference)
     if action == "toggle_help":
         return state.with_changes(show_help=not state.show_help)
+    if action == "toggle_language":
+        return state.with_changes(language=next_language(state.language))
     if action in SIDE_EFFECT_ACTIONS:
         return state
     raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(action_table())}")

@@ -2,11 +2,11 @@
 
 Endpoints: ``/`` (the page), ``/static/*``, ``/stream.mjpg`` (multipart MJPEG),
 ``/frame.jpg`` (one JPEG), ``GET /api/status``, ``GET /api/legend``, ``GET /api/text``
-(the page's sentences), ``POST /api/key`` ``{"key": "k"}`` and ``POST /api/action``
-``{"action": "next_view"}``. The HTTP hardening (parser limits, deadlines, caps, Host,
-headers) is ``app.display.http_guard``; this module is the viewer's routes. JPEG work
-happens on an encoder thread and only while someone watches; ``show`` never waits for
-the network.
+(the page's sentences; both in the app's language), ``POST /api/key`` ``{"key": "k"}``
+and ``POST /api/action`` ``{"action": "next_view"}``. The HTTP hardening (parser
+limits, deadlines, caps, Host, headers) is ``app.display.http_guard``; this module is
+the viewer's routes. JPEG work happens on an encoder thread and only while someone
+watches; ``show`` never waits for the network.
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ from app.display.http_guard import (
 )
 from app.display.http_thread import ServerThread
 from app.display.web_frames import FrameHub, JpegEncoder
-from app.display.web_text import text, texts
+from app.display.web_text import status_language, text, texts
 from app.errors import DisplayError
 from app.frame import Frame
+from app.i18n import translate
 
 __all__ = ["WebViewer", "is_loopback_host"]
 
@@ -256,7 +257,9 @@ class WebViewer(Display):
         """Host on every endpoint, then the route; every refusal as a one-line JSON error."""
         if not self.hosts.allows(request.headers.get("Host")):
             host = (request.headers.get("Host") or "")[:60]
-            return json_error(403, f"{text('foreign_host')} (Host {host!r})")
+            return json_error(
+                403, f"{text('foreign_host', status_language(self._status))} (Host {host!r})"
+            )
         try:
             return await handler(request)
         except RequestRefusedError as err:
@@ -292,15 +295,18 @@ class WebViewer(Display):
         return web.json_response(status)
 
     async def _api_legend(self, request: web.Request) -> web.Response:
+        lang = status_language(self._status)
         legend = {
-            "legend": [list(row) for row in key_legend()],
+            "lang": lang,
+            "legend": [[keys, translate(what, lang)] for keys, what in key_legend()],
             "keys": key_table(),
-            "actions": action_table(),
+            "actions": {name: translate(what, lang) for name, what in action_table().items()},
         }
         return web.json_response(legend)
 
     async def _api_text(self, request: web.Request) -> web.Response:
-        return web.json_response(texts())
+        lang = status_language(self._status)
+        return web.json_response({"lang": lang, "text": texts(lang)})
 
     # --- control -----------------------------------------------------------------
 
@@ -312,9 +318,9 @@ class WebViewer(Display):
         if self.token_required:
             given = request.headers.get(TOKEN_HEADER) or request.query.get("token", "")
             if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
-                raise RequestRefusedError(403, text("token_needed"))
+                raise RequestRefusedError(403, text("token_needed", status_language(self._status)))
         if self.actions is None:
-            raise RequestRefusedError(503, text("view_only"))
+            raise RequestRefusedError(503, text("view_only", status_language(self._status)))
         return self.actions
 
     async def _api_key(self, request: web.Request) -> web.Response:
@@ -340,7 +346,7 @@ class WebViewer(Display):
         if self.stream_clients >= self.max_viewers:
             raise RequestRefusedError(
                 503,
-                text("too_many_viewers", max=self.max_viewers),
+                text("too_many_viewers", status_language(self._status), max=self.max_viewers),
                 reason="too_many_viewers",
                 max_viewers=self.max_viewers,
             )

@@ -1,22 +1,16 @@
-"""Every sentence the web viewer shows a person, in one place, marked for gettext.
+"""Every sentence the web viewer shows a person, in one place, marked for the catalogs.
 
-The page asks ``/api/text`` for this table (translated at request time) and fills
-elements marked ``data-text="key"``; server answers that a person reads (too many
-viewers, view-only, token) take their wording from here too. ``N_`` only marks a
-string for extraction (``xgettext -k N_``); ``texts`` translates when serving, so a
-catalogue installed later (Spanish, English) changes the page without code changes.
+The page asks ``/api/text`` for this table (translated at request time into the app's
+current language, ``app.i18n``) and fills elements marked ``data-text="key"``; server
+answers that a person reads (too many viewers, view-only, token) take their wording
+from here too.
 """
 
 from __future__ import annotations
 
-import gettext
-from collections.abc import Callable
+from collections.abc import Mapping
 
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate"
-    """Mark ``message`` for translation without translating it yet."""
-    return message
-
+from app.i18n import LANGUAGES, N_, current_language, translate
 
 #: key -> English text. ``{name}`` fields are filled in by the page or the server.
 TEXT: dict[str, str] = {
@@ -50,11 +44,18 @@ TEXT: dict[str, str] = {
 }
 
 
-def texts(translate: Callable[[str], str] = gettext.gettext) -> dict[str, str]:
-    """The table with every text translated by ``translate`` (gettext's current language)."""
-    return {key: translate(message) for key, message in TEXT.items()}
+def status_language(status: Mapping[str, object]) -> str:
+    """The app's language from the last ``/api/status`` values (the default before any)."""
+    lang = status.get("language")
+    return lang if isinstance(lang, str) and lang in LANGUAGES else current_language()
 
 
-def text(key: str, **fields: object) -> str:
-    """One translated text with its ``{fields}`` filled in."""
-    return gettext.gettext(TEXT[key]).format(**fields)
+def texts(lang: str | None = None) -> dict[str, str]:
+    """The table with every text in ``lang`` (default: the current language)."""
+    lang = lang or current_language()
+    return {key: translate(message, lang) for key, message in TEXT.items()}
+
+
+def text(key: str, lang: str | None = None, **fields: object) -> str:
+    """One text in ``lang`` (default: the current language) with its ``{fields}`` filled in."""
+    return translate(TEXT[key], lang or current_language()).format(**fields)

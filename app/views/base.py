@@ -166,11 +166,11 @@ class View(ABC):
 
     #: ``ViewState.view``, the ``view_<name>`` action and the config value.
     name: ClassVar[str]
-    #: The header's title, e.g. ``"KERNEL"``.
+    #: The header's title, e.g. ``N_("KERNEL")`` (English, marked; translated when drawn).
     title: ClassVar[str]
     #: The key that shows this view, e.g. ``"2"``.
     key: ClassVar[str]
-    #: The help legend's text for that key, e.g. ``"kernel view"``.
+    #: The help legend's text for that key, e.g. ``N_("kernel view")`` (marked, English).
     description: ClassVar[str]
     #: Names of the stages whose results this view draws, in any order.
     stages: ClassVar[tuple[str, ...]] = ()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.i18n import N_
 from app.stages.results import UNAVAILABLE, FrameResults
 from app.state import ViewState
 from app.views.base import MARGIN, SMALL, Body, Canvas, View
@@ -19,9 +20,9 @@ class CameraView(View):
     """Transparent over the camera picture: only the ROI box and the panels are drawn."""
 
     name = "camera"
-    title = "CAMERA + DIGIT"
+    title = N_("CAMERA + DIGIT")
     key = "1"
-    description = "camera view"
+    description = N_("camera view")
     stages = ("digit",)
     opaque = False
 

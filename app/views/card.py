@@ -13,6 +13,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.i18n import N_, current_language, tr
 from app.stages.results import DIGIT, NO_DIGIT, UNAVAILABLE, DigitResult, ReferenceRun
 from app.views.base import SMALL, Canvas
 from app.views.draw import (
@@ -41,16 +42,20 @@ def digit_label(digit: DigitResult | None) -> str:
     if digit is not None and digit.status == DIGIT and digit.prediction is not None:
         return f"{int(digit.prediction)}  {digit.confidence * 100:.0f}%"
     if digit is not None and digit.status == NO_DIGIT:
-        return "no digit"
-    return "classifier unavailable"
+        return tr("no digit")
+    return tr("classifier unavailable")
 
 
 def reference_text(ref: ReferenceRun) -> str:
     """The NumPy reference network's run: its time and agreement ("; " splits lines)."""
     if ref.error:
-        return f"NumPy ref unavailable: {ref.error}"
-    said = f", says {ref.prediction}" if ref.prediction is not None else ""
-    return f"NumPy ref {ref.ms:.1f} ms{said}; max |diff| {ref.max_abs_diff:.1g}"
+        return tr("NumPy ref unavailable: {error}").format(error=ref.error)
+    ms = f"{ref.ms:.1f}"
+    if ref.prediction is not None:
+        said = tr("NumPy ref {ms} ms, says {digit}").format(ms=ms, digit=ref.prediction)
+    else:
+        said = tr("NumPy ref {ms} ms").format(ms=ms)
+    return said + "; " + tr("max |diff| {diff}").format(diff=f"{ref.max_abs_diff:.1g}")
 
 
 def prediction_card(
@@ -75,18 +80,18 @@ def prediction_card(
     # The card is narrow: the runtime's name and version; the footer has the rest.
     runtime = (digit.runtime if digit is not None else "").split(",")[0]
     reason = (digit.reason if digit is not None else None) or ""
-    key = ("card", status, runtime, reason, opaque, width)
+    key = ("card", status, runtime, reason, opaque, width, current_language())
     card, geometry = canvas.cache.get(
         key, lambda: _draw_card(canvas, status, runtime, reason, opaque, width)
     )
     x, y = where
     blit(layer, card, x, y)
     if digit is not None and status == DIGIT and digit.prediction is not None:
-        line = Line(f"digit {int(digit.prediction)}", 0.9, color, True)
+        line = Line(tr("digit {n}").format(n=int(digit.prediction)), 0.9, color, True)
         title = canvas.panel([line], opaque=opaque)
         blit(layer, title[:, : card.shape[1]], x, y)
         text = canvas.panel(
-            [Line(f"confidence {digit.confidence * 100:.0f}%", SMALL, WHITE)],
+            [Line(tr("confidence {p}%").format(p=f"{digit.confidence * 100:.0f}"), SMALL, WHITE)],
             opaque=opaque,
             volatile=True,
         )
@@ -131,11 +136,14 @@ def _bars(
 def _card_head(canvas: Canvas, status: str, reason: str, width_px: int) -> np.ndarray | None:
     color = status_color(status)
     if status == NO_DIGIT:
-        head = [Line("no digit", 0.9, color, True), Line(reason or "ROI looks empty", SMALL, GREY)]
+        head = [
+            Line(tr("no digit"), 0.9, color, True),
+            Line(tr(reason or N_("ROI looks empty")), SMALL, GREY),
+        ]
     elif status != DIGIT:
         head = [
-            Line("no classifier", 0.8, color, True),
-            Line(reason or "model unavailable", SMALL, GREY),
+            Line(tr("no classifier"), 0.8, color, True),
+            Line(tr(reason or N_("model unavailable")), SMALL, GREY),
         ]
     else:
         return None
@@ -148,8 +156,8 @@ def _draw_card(
     px = canvas.px
     w = px(width)
     color = status_color(status)
-    title = canvas.panel([Line("digit 0", 0.9, color, True)], opaque=opaque)
-    conf = canvas.panel([Line("confidence 0%", SMALL, WHITE)], opaque=opaque)
+    title = canvas.panel([Line(tr("digit {n}").format(n=0), 0.9, color, True)], opaque=opaque)
+    conf = canvas.panel([Line(tr("confidence {p}%").format(p=0), SMALL, WHITE)], opaque=opaque)
     conf_y = title.shape[0] - px(6)
     head_h = conf_y + conf.shape[0]
     top = _card_head(canvas, status, reason, w)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from app.i18n import N_, tr
 from app.state import ViewState
 from app.views.base import BODY, MARGIN, SMALL, TITLE, Canvas
 from app.views.draw import (
@@ -23,22 +24,27 @@ from app.views.draw import (
     over,
     render_panel,
 )
+from app.views.words import shown
 
 
 def header(canvas: Canvas, layer: np.ndarray, state: ViewState, title: str, opaque: bool) -> int:
     """The title and the live settings at the top left; returns the y below them."""
-    pool = f"{state.pool_mode} pool {state.pool_size}x{state.pool_size}"
+    kernel = tr("kernel {name}").format(name=shown(state.kernel))
+    settings = (
+        tr("stride {n}").format(n=state.stride),
+        tr("padding {name}").format(name=shown(state.padding)),
+        tr("activation {name}").format(name=shown(state.activation)),
+        tr("{mode} pooling {n}x{n}").format(mode=shown(state.pool_mode), n=state.pool_size),
+    )
     lines = [
         Line(title, TITLE, CYAN, True),
-        Line(f"kernel {state.kernel}  |  {state.operation}", SMALL, WHITE),
-        Line(
-            f"stride {state.stride}  |  pad {state.padding}  |  act {state.activation}  |  {pool}",
-            SMALL,
-            WHITE,
-        ),
+        Line(f"{kernel}  |  {shown(state.operation)}", SMALL, WHITE),
+        Line("  |  ".join(settings), SMALL, WHITE),
     ]
     flags = [
-        name for name, on in (("FROZEN", state.frozen), ("NumPy ref", state.numpy_reference)) if on
+        tr(name)
+        for name, on in ((N_("FROZEN"), state.frozen), (N_("NumPy ref"), state.numpy_reference))
+        if on
     ]
     if flags:
         lines.append(Line("  ".join(flags), SMALL, AMBER, True))
@@ -118,7 +124,7 @@ def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> 
     cells = [[(cell(k, CYAN, True), cell(d, WHITE, False)) for k, d in col] for col in columns]
     key_w = [max((k.shape[1] for k, _ in col), default=0) for col in cells]
     desc_w = [max((d.shape[1] for _, d in col), default=0) for col in cells]
-    title = render_panel([Line("KEYS  (h to close)", BODY, CYAN, True)], scale, bg_alpha=0)
+    title = render_panel([Line(tr("KEYS  (h to close)"), BODY, CYAN, True)], scale, bg_alpha=0)
     width = pad * 3 + sum(key_w) + sum(desc_w)
     height = min(max_h, title.shape[0] + row_h * half + pad)
     out = np.zeros((height, width, 4), np.uint8)
@@ -136,6 +142,7 @@ def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> 
 
 def message_frame(canvas: Canvas, message: str, detail: str = "") -> np.ndarray:
     """A (H, W, 3) uint8 BGR picture saying ``message``: shown when there is no camera."""
+    message = tr(message)  # before the cache key: a language switch draws anew
     frame = canvas.message_cache.get(
         ("message", message, detail),
         lambda: _draw_message_frame(canvas, message, detail),

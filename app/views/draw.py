@@ -7,6 +7,7 @@ the layer, font scales at a 480-row screen times the layout scale ``s``.
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -32,13 +33,15 @@ VIEW_BG = (28, 30, 36)
 
 # Hershey fonts draw ASCII only: spell out the few other characters the app uses.
 _ASCII = {"←": "Left", "→": "Right", "↑": "Up", "↓": "Down", "·": "|", "×": "x", "—": "-", "–": "-"}
+_ASCII.update({"¿": "", "¡": "", "°": " deg", "√": "sqrt", "²": "^2", "…": "..."})
 
 
 def ascii_text(text: str) -> str:
-    """``text`` with the characters the fonts cannot draw replaced."""
+    """``text`` with the characters the fonts cannot draw replaced (accents dropped)."""
     if text.isascii():
         return text
     out = "".join(_ASCII.get(ch, ch) for ch in text)
+    out = "".join(ch for ch in unicodedata.normalize("NFKD", out) if not unicodedata.combining(ch))
     return out.encode("ascii", "replace").decode("ascii")
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.colormaps import DIVERGING, palette_for
+from app.i18n import N_, tr
 from app.stages.results import FeaturesResult, FrameResults
 from app.state import ViewState
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
@@ -47,9 +48,11 @@ def feature_maps(features: FeaturesResult | None) -> list[FeatureMap]:
         value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
         span = f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
         image = features.learned_kernels
-        items.append(FeatureMap(f"conv1 kernels{span}", image, value_range, DIVERGING, False))
+        title = tr("conv1 kernels") + span
+        items.append(FeatureMap(title, image, value_range, DIVERGING, False))
     if features.handmade_kernels is not None:
-        items.append(FeatureMap("hand-made kernels", features.handmade_kernels, None, None, False))
+        title = tr("hand-made kernels")
+        items.append(FeatureMap(title, features.handmade_kernels, None, None, False))
     return items
 
 
@@ -57,9 +60,9 @@ class FeaturesView(View):
     """What each LeNet layer makes of the ROI's digit, with fixed colour scales per layer."""
 
     name = "features"
-    title = "FEATURE MAPS"
+    title = N_("FEATURE MAPS")
     key = "4"
-    description = "feature maps view"
+    description = N_("feature maps view")
     stages = ("digit", "features")
 
     def draw(
@@ -70,7 +73,7 @@ class FeaturesView(View):
         items = feature_maps(results.features)
         x = m + canvas.px(LEFT_W) + m
         if not items:
-            note = Line("no feature maps: features stage off or failed", BODY, AMBER)
+            note = Line(tr("no feature maps: the features stage is off or failed"), BODY, AMBER)
             blit(layer, canvas.panel([note], opaque=True), x, body.top + m)
             return
         # Two columns under the header: conv/pool maps (wider), then dense layers and
@@ -92,7 +95,7 @@ class FeaturesView(View):
 def _left_column(canvas: Canvas, layer: np.ndarray, results: FrameResults, top: int) -> None:
     """The 28x28 input with its 0..1 legend, then the prediction card under it."""
     m, y = canvas.px(MARGIN), top
-    caption = Line("input 28x28", SMALL, CYAN, True)
+    caption = Line(tr("input 28x28"), SMALL, CYAN, True)
     panel = canvas.panel([caption], opaque=True, width=canvas.px(LEFT_W))
     blit(layer, panel, m, y)
     y += panel.shape[0]

@@ -5,22 +5,24 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from app.i18n import N_, tr
 from app.stages.results import FrameResults, MapResult
 from app.state import ViewState
 from app.views.base import BODY, SMALL, Canvas
 from app.views.draw import AMBER, CYAN, VIEW_BG, WHITE, Line, blit, over, render_panel
 from app.views.maps import MapView, reference_lines, settings_column, shape_lines
+from app.views.words import shown
 
 
 class KernelView(MapView):
     """What one kernel (or the Sobel pair) does to the frame, with stride, padding, activation."""
 
     name = "kernel"
-    title = "KERNEL"
+    title = N_("KERNEL")
     key = "2"
-    description = "kernel view"
+    description = N_("kernel view")
     stages = ("kernel",)
-    formula = "H' = floor((H + 2p - k) / s) + 1"
+    formula = N_("H' = floor((H + 2p - k) / s) + 1")
 
     def shown_map(self, results: FrameResults) -> MapResult | None:
         return results.kernel
@@ -38,12 +40,12 @@ class KernelView(MapView):
         size = f"{matrices[0].shape[0]}x{matrices[0].shape[1]}" if matrices else "?"
         convolution = state.operation == "convolution"
         lines = [
-            Line(f"kernel {size} (as applied)", BODY, CYAN, True),
-            Line("convolution:" if convolution else "cross-correlation:", SMALL, AMBER, True),
-            Line("kernel flipped 180 deg" if convolution else "kernel used as written", SMALL),
+            Line(tr("kernel {size} (as applied)").format(size=size), BODY, CYAN, True),
+            Line(shown(state.operation) + ":", SMALL, AMBER, True),
+            Line(tr("kernel flipped 180°") if convolution else tr("kernel used as written"), SMALL),
         ]
         if kernel is not None and kernel.combine == "magnitude":
-            lines.append(Line("|G| = sqrt(Gx^2 + Gy^2)", SMALL))
+            lines.append(Line("|G| = √(Gx² + Gy²)", SMALL))
         lines += shape_lines(kernel) + reference_lines(kernel.reference if kernel else None)
 
         def grids(x: int, y: int, w: int) -> int:

@@ -9,6 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from app.i18n import tr
 from app.stages.results import FrameResults, MapResult, ReferenceRun
 from app.state import ViewState
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
@@ -24,7 +25,8 @@ ColumnPicture = Callable[[int, int, int], int]
 class MapView(View):
     """A view of one stage's (H', W') map: see the module docstring for the layout."""
 
-    #: The general output-size formula shown above the one with the numbers in.
+    #: The general output-size formula shown above the one with the numbers in (marked
+    #: with ``N_``, translated when drawn).
     formula: ClassVar[str]
 
     @abstractmethod
@@ -51,7 +53,7 @@ class MapView(View):
         # Bottom band: the size formulas.
         band_top = body.bottom
         if shown is not None:
-            lines = [Line(self.formula, SMALL, CYAN)]
+            lines = [Line(tr(self.formula), SMALL, CYAN)]
             lines += [Line(text, SMALL, WHITE) for text in (shown.formula_h, shown.formula_w)]
             formulas = canvas.panel(lines, opaque=True)
             band_top -= formulas.shape[0] + canvas.px(4)
@@ -65,7 +67,11 @@ class MapView(View):
         )
         self.draw_column(canvas, layer, state, results, (canvas.width - col_w - m, m, col_w))
         if shown is None:
-            note = Line(f"no image: {self.name} stage off or failed", BODY, AMBER)
+            note = Line(
+                tr("no image: the {name} stage is off or failed").format(name=self.name),
+                BODY,
+                AMBER,
+            )
             blit(layer, canvas.panel([note], opaque=True), *area[:2])
             return
         x, y, w, h = canvas.show_image(layer, shown.image, area)
@@ -78,8 +84,13 @@ def shape_lines(shown: MapResult | None) -> list[Line]:
     if shown is None:
         return []
     return [
-        Line(f"in   {shape_text(shown.in_shape)}", SMALL),
-        Line(f"out  {shape_text(shown.out_shape)}  (H' x W')", SMALL, GREEN, True),
+        Line(tr("in   {shape}").format(shape=shape_text(shown.in_shape)), SMALL),
+        Line(
+            tr("out  {shape}  (H' x W')").format(shape=shape_text(shown.out_shape)),
+            SMALL,
+            GREEN,
+            True,
+        ),
     ]
 
 
@@ -87,7 +98,8 @@ def reference_lines(ref: ReferenceRun | None) -> list[Line]:
     """The NumPy reference path's time and difference, when it ran."""
     if ref is None:
         return []
-    return [Line(f"NumPy ref {ref.ms:.1f} ms, diff {ref.max_abs_diff:.1g}", SMALL, AMBER)]
+    text = tr("NumPy ref {ms} ms, diff {diff}")
+    return [Line(text.format(ms=f"{ref.ms:.1f}", diff=f"{ref.max_abs_diff:.1g}"), SMALL, AMBER)]
 
 
 def settings_column(

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.i18n import N_, tr
 from app.stages.results import FrameResults, MapResult
 from app.state import ViewState
 from app.views.base import BODY, SMALL, Canvas
 from app.views.draw import CYAN, GREY, Line, blit, fit_image, to_rgba
 from app.views.maps import MapView, reference_lines, settings_column, shape_lines
+from app.views.words import shown
 
 
 class PoolingView(MapView):
     """The pooled map, with the map before pooling as a thumbnail in the column."""
 
     name = "pooling"
-    title = "POOLING"
+    title = N_("POOLING")
     key = "3"
-    description = "pooling view"
+    description = N_("pooling view")
     stages = ("kernel", "pool")
-    formula = "H' = floor((H - n) / n) + 1   (window n, step n)"
+    formula = N_("H' = floor((H - n) / n) + 1   (window n, step n)")
 
     def shown_map(self, results: FrameResults) -> MapResult | None:
         return results.pool
@@ -35,15 +37,15 @@ class PoolingView(MapView):
         pool, kernel = results.pool, results.kernel
         n = state.pool_size
         lines = [
-            Line(f"{state.pool_mode} pooling", BODY, CYAN, True),
-            Line(f"window {n}x{n}, step {n}", SMALL),
+            Line(tr("{mode} pooling").format(mode=shown(state.pool_mode)), BODY, CYAN, True),
+            Line(tr("window {n}x{n}, step {n}").format(n=n), SMALL),
         ]
         lines += shape_lines(pool) + reference_lines(pool.reference if pool else None)
 
         def before(x: int, y: int, w: int) -> int:
             assert kernel is not None
             thumb = fit_image(kernel.image, w, canvas.px(90), integer_zoom=False)
-            caption = canvas.panel([Line("before pooling:", SMALL, GREY)], opaque=True, width=w)
+            caption = canvas.panel([Line(tr("before pooling:"), SMALL, GREY)], opaque=True, width=w)
             blit(layer, caption, x, y)
             th, tw = thumb.shape[:2]
             if th and tw:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from app import views
+from app.i18n import language, tr
 from app.stages.results import FrameResults
 from app.status import FrameStatus
 from app.views import chrome
@@ -31,7 +32,8 @@ class OverlayRenderer:
     Args:
         size: (width, height) of ``Frame.array``; ``render`` returns (height, width, 4).
         legend: (key label, description) rows for the help table (the controls' legend:
-            handed in, so views never import the controls).
+            handed in, so views never import the controls); descriptions in English,
+            translated when drawn.
     """
 
     def __init__(self, size: tuple[int, int], legend: Sequence[tuple[str, str]] = ()) -> None:
@@ -48,18 +50,22 @@ class OverlayRenderer:
 
         Transparent views leave the camera picture visible between their panels; opaque
         views replace it. The header shows the settings, the footer the figures and the
-        message, all from ``status``; the view draws ``results``.
+        message, all from ``status``; the view draws ``results``. Every text is in
+        ``status.language``.
         """
-        view = views.find_view(status.view)
-        opaque = view.opaque if view is not None else False
-        layer = self.canvas.base(opaque)
-        title = view.title if view is not None else status.view.upper()
-        top = chrome.header(self.canvas, layer, status, title, opaque)
-        bottom = chrome.footer(self.canvas, layer, footer_figures(status), status.message, opaque)
-        if view is not None:
-            view.draw(self.canvas, layer, status, results, Body(top, bottom))
-        if status.show_help:
-            chrome.help_overlay(self.canvas, layer, self.legend, opaque)
+        with language(status.language):
+            view = views.find_view(status.view)
+            opaque = view.opaque if view is not None else False
+            layer = self.canvas.base(opaque)
+            title = tr(view.title) if view is not None else status.view.upper()
+            top = chrome.header(self.canvas, layer, status, title, opaque)
+            figures = footer_figures(status)
+            bottom = chrome.footer(self.canvas, layer, figures, status.message, opaque)
+            if view is not None:
+                view.draw(self.canvas, layer, status, results, Body(top, bottom))
+            if status.show_help:
+                legend = [(keys, tr(description)) for keys, description in self.legend]
+                chrome.help_overlay(self.canvas, layer, legend, opaque)
         return layer
 
     def message_frame(self, message: str, detail: str = "") -> np.ndarray:

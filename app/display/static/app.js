@@ -11,6 +11,8 @@ const statusFields = ["view", "kernel", "operation", "stride", "padding", "activ
 const noRepeatActions = new Set(["snapshot", "quit"]);
 let keyMap = {};
 let text = {};
+// The language of the texts on the page; the app's can change with a key (l).
+let language = "";
 // "connecting", "live", "full" or "reconnecting": what the picture is doing.
 let streamState = "connecting";
 let viewOnly = false;
@@ -26,7 +28,10 @@ function showMessage(message) {
 
 async function loadText() {
   const response = await fetch("/api/text", { cache: "no-store" });
-  text = await response.json();
+  const data = await response.json();
+  text = data.text;
+  language = data.lang;
+  document.documentElement.lang = language;
   for (const element of document.querySelectorAll("[data-text]")) {
     element.textContent = t(element.dataset.text);
   }
@@ -75,7 +80,7 @@ function cell(row, value) {
 }
 
 async function loadLegend() {
-  const response = await fetch("/api/legend");
+  const response = await fetch("/api/legend", { cache: "no-store" });
   const data = await response.json();
   keyMap = data.keys;
   const body = document.querySelector("#legend tbody");
@@ -151,6 +156,11 @@ async function pollStatus() {
     const response = await fetch("/api/status", { cache: "no-store" });
     const status = await response.json();
     viewOnly = !status.control;
+    if (status.language && language && status.language !== language) {
+      // The app switched language: every text and the key legend follow it.
+      await loadText();
+      await loadLegend();
+    }
     renderStatus(status);
   } catch (err) {
     reachable = false;
