@@ -27,8 +27,6 @@ from training.tflite_verify import FlatbufferError, verify_model
 
 log = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO / "models" / "lenet_float32.tflite"
 REFERENCE_MODEL_NAME = "lenet.npz"
 INPUT_SHAPE = (28, 28)
 #: Float input = uint8 pixel * this (ink = 1); what the exporter and lenet5_spec use.

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.config import Config, check_kernel_name, load_config, parse_size
+from app.config_paths import check_config_paths
 from app.errors import ConfigError, ConvlensError, DisplayError, one_line
 
 if TYPE_CHECKING:
@@ -113,10 +114,10 @@ def _setup_logging(level: str) -> None:
 
 
 def model_path(config: Config) -> Path:
-    """The configured model file, or the shipped default."""
-    from app.classifier import DEFAULT_MODEL
+    """The configured model file, or the shipped default (app/model_paths.py's rule)."""
+    from app.model_paths import shipped_model
 
-    return Path(config.model.path) if config.model.path else DEFAULT_MODEL
+    return Path(config.model.path) if config.model.path else shipped_model()
 
 
 def classifier_factory(config: Config) -> Callable[[], Any]:
@@ -269,6 +270,7 @@ def command_run(args: argparse.Namespace) -> int:
     from app.sdnotify import SystemdNotifier
 
     config = _run_overrides(_load(args), args)
+    check_config_paths(config)
     _setup_logging(config.logging.level)
     pipeline = build_pipeline(config)
     state = config.view.with_changes(language=ui_language(config))
