@@ -106,8 +106,9 @@ ensure_dir() { # PATH MODE
         say "would create directory $1"
         return 0
     fi
-    mkdir -p "$dest"
-    chmod "$2" "$dest"
+    if ! mkdir -p "$dest" || ! chmod "$2" "$dest"; then
+        die "could not create directory $1"
+    fi
     say "created directory $1"
 }
 
@@ -126,15 +127,31 @@ install_file() {
         say "would install $dest_path (from ${src#"$SRC_DIR"/})"
         return 0
     fi
-    # Copy beside the target, then rename: a reader never sees half a file.
-    local tmp
-    tmp=$(mktemp "$dest.XXXXXX")
-    cp "$src" "$tmp"
-    chmod "$mode" "$tmp"
-    mv -f "$tmp" "$dest"
+    write_atomically "$dest" "$mode" cp -- "$src"
     say "$verb $dest_path"
     return 0
 }
+
+# write_atomically DEST MODE CMD...: run CMD... TMP to fill a temporary file beside DEST,
+# then rename it over DEST. A full disk or any failure leaves DEST as it was (never a
+# truncated model, an empty config or a 0-byte unit) and stops the installer. Every
+# step is checked here, not by `set -e`, which bash ignores inside a function called
+# from an `if` or `||`.
+PENDING_TMP=""
+write_atomically() {
+    local dest=$1 mode=$2
+    shift 2
+    PENDING_TMP=$(mktemp "$dest.convlens-tmp.XXXXXX") || die "cannot create a file in $(dirname "$dest")"
+    if ! "$@" "$PENDING_TMP" || ! chmod "$mode" "$PENDING_TMP" || ! mv -f "$PENDING_TMP" "$dest"; then
+        rm -f -- "$PENDING_TMP"
+        PENDING_TMP=""
+        die "could not write $dest (disk full or read-only?); it was left as it was"
+    fi
+    PENDING_TMP=""
+}
+
+# write_text TEXT FILE: the command write_atomically runs to write a string.
+write_text() { printf '%s\n' "$1" >"$2"; }
 
 remove_path() { # PATH
     local dest
@@ -145,7 +162,7 @@ remove_path() { # PATH
         say "would remove $1"
         return 0
     fi
-    rm -rf -- "$dest"
+    rm -rf -- "$dest" || die "could not remove $1"
     say "removed $1"
 }
 
@@ -224,13 +241,22 @@ detect_python() {
         warn "Python $PY_VERSION, but $CODENAME ships $expected: the pins in $(requirements_file) were checked for $expected"
     fi
     say "python: $PY_VERSION ($(command -v "$PYTHON"))"
-    if [[ -z $ROOT ]]; then
-        local machine
-        machine=$(uname -m)
-        if [[ $machine != aarch64 ]]; then
-            warn "this is $machine, not aarch64: LiteRT publishes Linux wheels for aarch64 and x86-64 only (use 64-bit Raspberry Pi OS)"
-        fi
-    fi
+}
+
+# The userland's architecture, from dpkg: a 32-bit Raspberry Pi OS on the 64-bit kernel
+# (the default on a Pi 4 and 5) says aarch64 to `uname -m`, but its Python is armhf,
+# for which LiteRT publishes no wheels. A staging root has no userland to ask.
+detect_architecture() {
+    [[ -n $ROOT ]] && return 0
+    command -v dpkg >/dev/null || die "dpkg not found: this installer is for Raspberry Pi OS (Debian)"
+    local arch
+    arch=$(dpkg --print-architecture)
+    case $arch in
+        arm64) say "architecture: $arch" ;;
+        amd64) warn "architecture $arch: not a Raspberry Pi; the pins are the Pi's, and there is no camera module" ;;
+        armhf | armel) die "this is 32-bit Raspberry Pi OS ($arch): convlens needs the 64-bit OS (LiteRT has no 32-bit wheels); flash Raspberry Pi OS (64-bit)" ;;
+        *) die "architecture $arch is not supported: convlens needs 64-bit Raspberry Pi OS (arm64)" ;;
+    esac
 }
 
 requirements_file() { printf '%s' "$SRC_DIR/systemd/requirements-$CODENAME.txt"; }
@@ -263,18 +289,25 @@ install_apt_packages() {
     run host env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# The unit's SupplementaryGroups= names these groups, and systemd will not start a unit
+# naming a group that does not exist (status 216/GROUP). Raspberry Pi OS has all three;
+# a minimal Debian without udev lacks render and input, so they are made here.
+ensure_groups() {
+    [[ -n $ROOT ]] && return 0
+    local group
+    for group in "${SERVICE_GROUPS[@]}"; do
+        getent group "$group" >/dev/null && continue
+        warn "group '$group' does not exist; creating it (the unit's SupplementaryGroups= needs it)"
+        run host groupadd --system "$group"
+    done
+}
+
 existing_groups() {
     local group groups=()
     for group in "${SERVICE_GROUPS[@]}"; do
-        if [[ -n $ROOT ]]; then
-            # A staging root may have no group file; then assume the Pi OS groups.
-            if [[ ! -f $(at /etc/group) ]] || grep -q "^$group:" "$(at /etc/group)"; then
-                groups+=("$group")
-            fi
-        elif getent group "$group" >/dev/null; then
+        # A staging root may have no group file; then assume the Pi OS groups.
+        if [[ -z $ROOT || ! -f $(at /etc/group) ]] || grep -q "^$group:" "$(at /etc/group)"; then
             groups+=("$group")
-        else
-            warn "group '$group' does not exist; $SERVICE_USER will not be in it"
         fi
     done
     local IFS=,
@@ -282,6 +315,7 @@ existing_groups() {
 }
 
 ensure_user() {
+    ensure_groups
     local groups
     groups=$(existing_groups)
     local exists=0
@@ -360,7 +394,7 @@ source_fingerprint() {
         cd "$SRC_DIR"
         printf 'python %s\ncodename %s\n' "$PY_VERSION" "$CODENAME"
         local inputs=() path
-        for path in pyproject.toml "systemd/requirements-$CODENAME.txt" app training; do
+        for path in pyproject.toml "systemd/requirements-$CODENAME.txt" app training models; do
             [[ -e $path ]] && inputs+=("$path")
         done
         find "${inputs[@]}" -type f -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 \
@@ -379,6 +413,10 @@ install_venv() {
         local args=(-m venv --system-site-packages)
         [[ -n $ROOT ]] && args+=(--without-pip)
         run tree "$PYTHON" "${args[@]}" "$(at "$VENV")"
+    elif [[ -z $ROOT ]] && ! "$venv_python" -c 'import pip' 2>/dev/null; then
+        # An earlier run stopped while making it (ensurepip failed, disk full): start over.
+        warn "venv $VENV has no pip (an earlier install stopped half-way): making it again"
+        run tree "$PYTHON" -m venv --clear --system-site-packages "$VENV"
     else
         say "venv $VENV exists"
     fi
@@ -401,16 +439,17 @@ install_venv() {
     if [[ -z $ROOT ]] && ((!DRY_RUN)); then
         BUILD_COPY=$(mktemp -d)
         local part
-        for part in pyproject.toml README.md LICENSE app training; do
+        # models/: the wheel carries the shipped models as data files (pyproject.toml).
+        for part in pyproject.toml README.md LICENSE app training models; do
             if [[ -e $SRC_DIR/$part ]]; then
-                cp -R "$SRC_DIR/$part" "$BUILD_COPY/"
+                cp -R "$SRC_DIR/$part" "$BUILD_COPY/" || die "cannot copy $part to $BUILD_COPY"
             fi
         done
         project=$BUILD_COPY
     fi
     run host "${pip[@]}" install --no-deps --force-reinstall "$project"
     if [[ -z $ROOT ]] && ((!DRY_RUN)); then
-        printf '%s\n' "$fingerprint" >"$stamp"
+        write_atomically "$stamp" 644 write_text "$fingerprint"
     fi
 }
 
@@ -440,6 +479,7 @@ start_service() {
 
 do_install() {
     detect_os
+    detect_architecture
     detect_python
     [[ -f $(requirements_file) ]] || die "$(requirements_file) is missing"
     install_apt_packages
@@ -485,6 +525,9 @@ BUILD_COPY=""
 cleanup() {
     if [[ -n $BUILD_COPY ]]; then
         rm -rf -- "$BUILD_COPY"
+    fi
+    if [[ -n $PENDING_TMP ]]; then
+        rm -f -- "$PENDING_TMP"
     fi
 }
 

@@ -29,8 +29,15 @@ STUBS = {
     "useradd": "exit 0",
     "usermod": "exit 0",
     "userdel": "exit 0",
+    "groupadd": "exit 0",
     "dpkg-query": "exit 1",
-    "getent": 'case "$1" in group) exit 0 ;; *) exit 2 ;; esac',
+    # The userland's architecture: arm64 unless a test sets STUB_DPKG_ARCH.
+    "dpkg": 'case "$1" in --print-architecture) echo "${STUB_DPKG_ARCH:-arm64}" ;; esac',
+    # Every group exists but those a test lists in STUB_MISSING_GROUPS.
+    "getent": (
+        'case "$1" in group) case " ${STUB_MISSING_GROUPS:-} " in *" $2 "*) exit 2 ;; esac;'
+        " exit 0 ;; *) exit 2 ;; esac"
+    ),
     "systemctl": 'case "$1" in is-enabled|is-active) exit 1 ;; *) exit 0 ;; esac',
 }
 
@@ -87,12 +94,15 @@ def make_root(tmp_path: Path, codename: str | None = "bookworm") -> Path:
     return root
 
 
-def install(src: Path, stubs: tuple[Path, Path], *args: str) -> subprocess.CompletedProcess:
+def install(
+    src: Path, stubs: tuple[Path, Path], *args: str, **env_vars: str
+) -> subprocess.CompletedProcess:
     # The interpreter behind this test's venv: a shim (pyenv) would add 0.2 s per call.
     env = dict(
         os.environ,
         PATH=f"{stubs[0]}{os.pathsep}{os.environ['PATH']}",
         PYTHON=os.path.realpath(sys.executable),
+        **env_vars,
     )
     return subprocess.run(
         ["bash", str(src / "systemd" / "install.sh"), *args],
@@ -321,3 +331,81 @@ def test_installer_is_shellcheck_clean():
         timeout=60,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_dry_run_on_the_real_system_asks_dpkg_for_the_architecture(src, stubs):
+    """`uname -m` says aarch64 on a 32-bit Pi OS with the 64-bit kernel; dpkg does not."""
+    result = install(src, stubs, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "architecture: arm64" in result.stdout
+    assert "dpkg --print-architecture" in stubs[1].read_text()
+
+
+@pytest.mark.parametrize("arch", ["armhf", "armel"])
+def test_32_bit_userland_is_refused_in_one_line_before_any_change(src, stubs, arch):
+    result = install(src, stubs, "--dry-run", STUB_DPKG_ARCH=arch)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"32-bit Raspberry Pi OS ({arch})" in lines[0] and "64-bit" in lines[0]
+    assert "would run" not in result.stdout
+    assert "installed" not in result.stdout
+
+
+def test_amd64_installs_with_a_warning(src, stubs):
+    result = install(src, stubs, "--dry-run", STUB_DPKG_ARCH="amd64")
+    assert result.returncode == 0, result.stderr
+    assert "architecture amd64: not a Raspberry Pi" in result.stderr
+
+
+def test_missing_groups_are_created_for_the_unit(src, stubs):
+    """The unit names video, render and input; systemd will not start it (216/GROUP) if
+    one does not exist, so the installer makes the missing ones."""
+    result = install(src, stubs, "--dry-run", STUB_MISSING_GROUPS="render input")
+    assert result.returncode == 0, result.stderr
+    assert "would run: groupadd --system render" in result.stdout
+    assert "would run: groupadd --system input" in result.stdout
+    assert "groupadd --system video" not in result.stdout
+    assert "--groups video,render,input convlens" in result.stdout
+
+
+def failing_cp(stubs: tuple[Path, Path], name: str) -> None:
+    """A `cp` that writes half of a file called ``name`` and fails, as on a full disk."""
+    real_cp = shutil.which("cp")
+    script = stubs[0] / "cp"
+    script.write_text(
+        "#!/bin/sh\n"
+        "for last; do :; done\n"
+        f'case "$*" in *"/{name} "*)\n'
+        '    for src; do case "$src" in -*) ;; *) break ;; esac; done\n'
+        '    head -c 5 "$src" > "$last"; echo "cp: error writing: No space left on device" >&2\n'
+        "    exit 1 ;;\n"
+        "esac\n"
+        f'exec {real_cp} "$@"\n'
+    )
+    script.chmod(0o755)
+
+
+def test_a_failed_write_leaves_the_old_file_and_never_says_installed(tmp_path, src, stubs):
+    root = make_root(tmp_path)
+    assert install(src, stubs, "--root", str(root), "--no-apt").returncode == 0
+    (src / "models/lenet.tflite").write_bytes(b"retrained, larger model")
+    failing_cp(stubs, "lenet.tflite")
+    result = install(src, stubs, "--root", str(root), "--no-apt")
+    assert result.returncode == 1
+    assert "could not write" in result.stderr and "lenet.tflite" in result.stderr
+    model = root / "opt/convlens/models/lenet.tflite"
+    assert model.read_bytes() == b"stand-in tflite"
+    assert "updated /opt/convlens/models/lenet.tflite" not in result.stdout
+    assert "done:" not in result.stdout
+    assert [p.name for p in model.parent.iterdir() if "tmp" in p.name] == []
+
+
+def test_a_failed_config_write_leaves_no_config_to_keep(tmp_path, src, stubs):
+    """A truncated config left behind would be kept as "yours" by every later run."""
+    root = make_root(tmp_path)
+    failing_cp(stubs, "config.example.toml")
+    result = install(src, stubs, "--root", str(root), "--no-apt")
+    assert result.returncode == 1
+    assert list((root / "etc/convlens").iterdir()) == []
+    assert "installed /etc/convlens/config.toml" not in result.stdout

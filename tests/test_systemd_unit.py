@@ -87,7 +87,10 @@ def test_settings_the_program_and_installer_rely_on():
     assert s["StateDirectory"] == ["convlens convlens/snapshots"]
     # The config's relative snapshot directory lands in the writable state directory.
     assert s["WorkingDirectory"] == ["/var/lib/convlens"]
+    # app/model_paths.py reads it: the shipped models are where install.sh put them.
     assert "CONVLENS_MODELS_DIR=/opt/convlens/models" in s["Environment"]
+    # The service may write its HOME; a user site-packages there must not be imported.
+    assert "PYTHONNOUSERSITE=1" in " ".join(s["Environment"]).split()
     assert s["TimeoutStopSec"] == ["5"]
     assert s["DevicePolicy"] == ["closed"]
     assert s["CapabilityBoundingSet"] == [""]
