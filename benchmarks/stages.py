@@ -26,9 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.classifier import DEFAULT_MODEL, load_classifier
+from app.classifier import load_classifier
 from app.errors import ModelError
 from app.frame import Frame
+from app.model_paths import shipped_model
 from app.sources.demo import DemoSource
 from app.stages.pipeline import build_stages
 from app.stages.results import FrameResults
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--size", default="640x480")
-    parser.add_argument("--model", default=str(DEFAULT_MODEL))
+    parser.add_argument("--model", default=str(shipped_model()))
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
