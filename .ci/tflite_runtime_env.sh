@@ -26,7 +26,8 @@ if [[ ! -f "$STAMP" || pyproject.toml -nt "$STAMP" || "$SCRIPT" -nt "$STAMP" ]];
     "$PYTHON311" -m venv "$VENV"
     "$VENV/bin/pip" install --quiet --upgrade pip
     "$VENV/bin/pip" install --quiet \
-        "tflite-runtime==2.14.0" "numpy<2" opencv-python-headless "aiohttp>=3.14" pytest \
+        "tflite-runtime==2.14.0" "numpy<2" opencv-python-headless "aiohttp>=3.14" "pillow>=9.4" \
+        pytest \
         "tflite>=2.18" "flatbuffers>=24.3"
     # The project itself, without extras: ai-edge-litert must not come in.
     "$VENV/bin/pip" install --quiet --no-deps -e .

@@ -22,6 +22,7 @@ from app.views.draw import (
     VIEW_BG,
     Line,
     PatchCache,
+    fill,
     fit_image,
     legend_bar,
     render_panel,
@@ -66,11 +67,9 @@ class Canvas:
         """A new layer: transparent, or the opaque view background."""
         if not opaque:
             return np.zeros((self.height, self.width, 4), np.uint8)
-        base = self.cache.get(
-            ("base",),
-            lambda: np.full((self.height, self.width, 4), (*VIEW_BG, 255), np.uint8),
-        )
-        return base.copy()
+        layer = np.empty((self.height, self.width, 4), np.uint8)
+        fill(layer, (*VIEW_BG, 255))
+        return layer
 
     def panel(
         self,

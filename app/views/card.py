@@ -26,6 +26,7 @@ from app.views.draw import (
     WHITE,
     Line,
     blit,
+    fill,
     flatten,
     over,
     render_panel,
@@ -129,8 +130,8 @@ def _bars(
     for i, (bx0, bx1) in enumerate(slots):
         bh = round(bar_h * float(values[i]))
         if bh > 0:
-            fill = color if i == best else (150, 150, 160)
-            layer[y + base_y - bh : y + base_y, x + bx0 : x + bx1] = (*fill, 255)
+            shade = color if i == best else (150, 150, 160)
+            layer[y + base_y - bh : y + base_y, x + bx0 : x + bx1] = (*shade, 255)
 
 
 def _card_head(canvas: Canvas, status: str, reason: str, width_px: int) -> np.ndarray | None:
@@ -171,7 +172,7 @@ def _draw_card(
     )
     foot_h = foot.shape[0] if foot is not None else 0
     out = np.zeros((head_h + bars_h + label_h + px(6) + foot_h, w, 4), np.uint8)
-    out[:] = (*PANEL_BG, 185)
+    fill(out, (*PANEL_BG, 185))
     if top is not None:
         over(out, top, 0, 0)
     pad = px(8)

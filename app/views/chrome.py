@@ -20,6 +20,7 @@ from app.views.draw import (
     WHITE,
     Line,
     blit,
+    fill,
     flatten,
     over,
     render_panel,
@@ -128,7 +129,7 @@ def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> 
     width = pad * 3 + sum(key_w) + sum(desc_w)
     height = min(max_h, title.shape[0] + row_h * half + pad)
     out = np.zeros((height, width, 4), np.uint8)
-    out[:] = (*PANEL_BG, 225)
+    fill(out, (*PANEL_BG, 225))
     over(out, title, pad, 0)
     x = pad
     for col, kw, dw in zip(cells, key_w, desc_w, strict=True):

@@ -1,23 +1,23 @@
 """Drawing primitives for the views: text panels, a patch cache, blits, images, legends on RGBA.
 
 Layers and patches are (h, w, 4) uint8 RGBA with straight alpha; sizes are in pixels of
-the layer, font scales at a 480-row screen times the layout scale ``s``.
+the layer, font scales at a 480-row screen times the layout scale ``s``. Text is drawn
+in DejaVu Sans by ``app.views.text`` (any Unicode, accents included).
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 import cv2
 import numpy as np
 
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-FONT_BOLD = cv2.FONT_HERSHEY_DUPLEX
+from app.views.text import Face, face
 
 # Colours are RGB (the layer is RGBA).
 WHITE = (245, 245, 245)
@@ -31,18 +31,9 @@ PANEL_BG = (12, 12, 16)
 #: Background of the opaque processed views.
 VIEW_BG = (28, 30, 36)
 
-# Hershey fonts draw ASCII only: spell out the few other characters the app uses.
-_ASCII = {"←": "Left", "→": "Right", "↑": "Up", "↓": "Down", "·": "|", "×": "x", "—": "-", "–": "-"}
-_ASCII.update({"¿": "", "¡": "", "°": " deg", "√": "sqrt", "²": "^2", "…": "..."})
-
-
-def ascii_text(text: str) -> str:
-    """``text`` with the characters the fonts cannot draw replaced (accents dropped)."""
-    if text.isascii():
-        return text
-    out = "".join(_ASCII.get(ch, ch) for ch in text)
-    out = "".join(ch for ch in unicodedata.normalize("NFKD", out) if not unicodedata.combining(ch))
-    return out.encode("ascii", "replace").decode("ascii")
+#: A Line's ``scale`` times the layout scale ``s`` times this is its font size (em) in
+#: pixels: scale 0.42 at 480 rows is a 12 px font, 1/40 of the screen's height.
+PX_PER_SCALE = 480 / 16.8
 
 
 @dataclass(frozen=True)
@@ -55,16 +46,44 @@ class Line:
     bold: bool = False
 
 
-def _thickness(scale: float, bold: bool) -> int:
-    return max(1, round(scale * (2.4 if bold else 1.8)))
+def font_px(scale: float, s: float) -> int:
+    """The font size (em, pixels) of a Line of ``scale`` at layout scale ``s``."""
+    return max(1, round(scale * s * PX_PER_SCALE))
+
+
+def line_face(line: Line, s: float) -> Face:
+    """The face ``line`` is drawn with at layout scale ``s``."""
+    return face(font_px(line.scale, s), line.bold)
 
 
 def text_size(line: Line, s: float) -> tuple[int, int, int]:
     """(width, height above baseline, depth below) of ``line`` at layout scale ``s``."""
-    font = FONT_BOLD if line.bold else FONT
-    thick = _thickness(line.scale * s, line.bold)
-    (w, h), base = cv2.getTextSize(ascii_text(line.text), font, line.scale * s, thick)
-    return w, h, base
+    f = line_face(line, s)
+    return f.width(line.text), f.ascent, f.descent
+
+
+def wrap_lines(lines: Sequence[Line], s: float, max_width: int) -> list[Line]:
+    """``lines`` with any line wider than ``max_width`` pixels broken at spaces.
+
+    The pieces keep the line's style; a single word wider than ``max_width`` stays
+    whole (the caller shrinks what still does not fit).
+    """
+    out: list[Line] = []
+    for line in lines:
+        f = line_face(line, s)
+        if f.width(line.text) <= max_width or " " not in line.text.strip():
+            out.append(line)
+            continue
+        current = ""
+        for word in line.text.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and f.width(trial) > max_width:
+                out.append(replace(line, text=current))
+                current = word
+            else:
+                current = trial
+        out.append(replace(line, text=current))
+    return out
 
 
 def render_panel(
@@ -72,6 +91,7 @@ def render_panel(
     s: float,
     *,
     width: int | None = None,
+    max_width: int | None = None,
     pad: int = 6,
     gap: int = 5,
     bg: tuple[int, int, int] = PANEL_BG,
@@ -80,39 +100,50 @@ def render_panel(
 ) -> np.ndarray:
     """A box of text lines: (h, w, 4) uint8 RGBA, anti-aliased, text opaque on a dark box.
 
+    ``width`` is the least width; with ``max_width`` long lines wrap at spaces to fit.
     ``flatten_on`` pre-blends the box onto that opaque colour (for opaque views), so
     the panel can be copied over a layer of that colour without alpha maths.
     """
     pad = max(2, round(pad * s))
     gap = max(1, round(gap * s))
-    sizes = [text_size(line, s) for line in lines]
-    inner_w = max((w for w, _, _ in sizes), default=0)
+    if max_width is not None:
+        lines = wrap_lines(lines, s, max_width - 2 * pad)
+    masks = [line_face(line, s).line(line.text) for line in lines]
+    inner_w = max((m.shape[1] for m in masks), default=0)
     w = max(width or 0, inner_w + 2 * pad)
-    h = 2 * pad + sum(th + base for _, th, base in sizes) + gap * max(0, len(lines) - 1)
-    rgb = np.empty((h, w, 3), np.float32)
-    rgb[:] = bg
-    mask = np.zeros((h, w), np.float32)
-    y = pad
-    for line, (_, th, base) in zip(lines, sizes, strict=True):
-        one = np.zeros((h, w), np.uint8)
-        font = FONT_BOLD if line.bold else FONT
-        thick = _thickness(line.scale * s, line.bold)
-        cv2.putText(
-            one, ascii_text(line.text), (pad, y + th), font, line.scale * s, 255, thick, cv2.LINE_AA
-        )
-        m = one.astype(np.float32) / 255.0
-        rgb += (np.array(line.color, np.float32) - rgb) * m[:, :, None]
-        np.maximum(mask, m, out=mask)
-        y += th + base + gap
-    alpha = bg_alpha + (255 - bg_alpha) * mask
-    if flatten_on is not None:
-        a = alpha[:, :, None] / 255.0
-        rgb = rgb * a + np.array(flatten_on, np.float32) * (1.0 - a)
-        alpha[:] = 255
+    h = 2 * pad + sum(m.shape[0] for m in masks) + gap * max(0, len(lines) - 1)
     out = np.empty((h, w, 4), np.uint8)
-    out[:, :, :3] = np.clip(rgb + 0.5, 0, 255)
-    out[:, :, 3] = np.clip(alpha + 0.5, 0, 255)
+    fill(out, (*bg, bg_alpha))
+    y = pad
+    for line, mask in zip(lines, masks, strict=True):
+        # The box is one colour under each line: a 256-entry table maps coverage to RGBA.
+        out[y : y + mask.shape[0], pad : pad + mask.shape[1]] = _ramp(bg, bg_alpha, line.color)[
+            mask
+        ]
+        y += mask.shape[0] + gap
+    if flatten_on is not None:
+        flatten(out, flatten_on)
     return out
+
+
+def fill(rgba_array: np.ndarray, rgba: tuple[int, int, int, int]) -> None:
+    """Fill a C-contiguous (h, w, 4) uint8 array with one RGBA colour, in place.
+
+    One 32-bit store per pixel: NumPy's broadcast of a 4-tuple is ~50x slower.
+    """
+    value = np.array(rgba, np.uint8).view(np.uint32)[0]
+    rgba_array.view(np.uint32).fill(value)
+
+
+@lru_cache(maxsize=256)
+def _ramp(bg: tuple[int, int, int], bg_alpha: int, color: tuple[int, int, int]) -> np.ndarray:
+    """(256, 4) uint8: coverage 0..255 of ``color`` text over the box, straight alpha."""
+    m = np.arange(256, dtype=np.float64)[:, None] / 255.0
+    start = np.array((*bg, bg_alpha), np.float64)
+    end = np.array((*color, 255), np.float64)
+    ramp = np.clip(start + (end - start) * m + 0.5, 0, 255).astype(np.uint8)
+    ramp.flags.writeable = False
+    return ramp
 
 
 class PatchCache:
@@ -229,7 +260,7 @@ def legend_bar(
     )
     th = text.shape[0] if labels else 0
     out = np.empty((strip.shape[0] + 2 + th, width, 4), np.uint8)
-    out[:] = (*bg, 255)
+    fill(out, (*bg, 255))
     out[0 : strip.shape[0] + 2, 0:width] = (*GREY, 255)
     out[1 : strip.shape[0] + 1, 1 : 1 + strip.shape[1], :3] = strip
     if labels:

@@ -9,7 +9,7 @@ from app.i18n import N_, tr
 from app.stages.results import FrameResults, MapResult
 from app.state import ViewState
 from app.views.base import BODY, SMALL, Canvas
-from app.views.draw import AMBER, CYAN, VIEW_BG, WHITE, Line, blit, over, render_panel
+from app.views.draw import AMBER, CYAN, VIEW_BG, WHITE, Line, blit, fill, over, render_panel
 from app.views.maps import MapView, reference_lines, settings_column, shape_lines
 from app.views.words import shown
 
@@ -89,7 +89,7 @@ def _draw_matrix(canvas: Canvas, matrix: np.ndarray, width: int) -> np.ndarray:
     n_rows, n_cols = matrix.shape
     cell = max(px(8), min(px(34), (width - px(8)) // max(n_rows, n_cols)))
     out = np.zeros((cell * n_rows + px(8), width, 4), np.uint8)
-    out[:] = (*VIEW_BG, 255)
+    fill(out, (*VIEW_BG, 255))
     peak = float(np.max(np.abs(matrix))) or 1.0
     x0, y0 = (width - cell * n_cols) // 2, px(4)
     font = 0.42 if cell >= px(30) else 0.32
