@@ -45,10 +45,13 @@ def terminals(tmp_path, count: int = 4):
     return tmp_path
 
 
+NO_SYSFS = "/nonexistent/sys/class/tty/tty0/active"
+
+
 def test_enter_switches_the_active_vt_to_graphics_and_leave_restores_text(tmp_path, caplog):
     caplog.set_level(logging.INFO)
     vt = FakeVt(active=3)
-    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    console = ConsoleGraphicsMode(terminals(tmp_path), active_vt=NO_SYSFS, ioctl=vt)
     assert console.enter()
     assert console.terminal == str(tmp_path / "tty3")
     assert vt.calls == [("tty3", KD_GRAPHICS)]
@@ -65,7 +68,7 @@ def test_enter_switches_the_active_vt_to_graphics_and_leave_restores_text(tmp_pa
 
 def test_a_vt_already_in_graphics_mode_is_left_that_way(tmp_path):
     vt = FakeVt(active=1, mode=KD_GRAPHICS)
-    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    console = ConsoleGraphicsMode(terminals(tmp_path), active_vt=NO_SYSFS, ioctl=vt)
     console.enter()
     console.leave()
     assert vt.calls == [("tty1", KD_GRAPHICS), ("tty1", KD_GRAPHICS)]
@@ -73,7 +76,7 @@ def test_a_vt_already_in_graphics_mode_is_left_that_way(tmp_path):
 
 def test_refused_ioctl_is_one_line_naming_the_vt_and_the_fix(tmp_path, caplog):
     vt = FakeVt(active=2, refuse=errno.EPERM)
-    console = ConsoleGraphicsMode(terminals(tmp_path), ioctl=vt)
+    console = ConsoleGraphicsMode(terminals(tmp_path), active_vt=NO_SYSFS, ioctl=vt)
     assert not console.enter()
     console.leave()
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -83,7 +86,7 @@ def test_refused_ioctl_is_one_line_naming_the_vt_and_the_fix(tmp_path, caplog):
 
 
 def test_no_console_device_is_one_line(tmp_path, caplog):
-    console = ConsoleGraphicsMode(tmp_path, ioctl=FakeVt())
+    console = ConsoleGraphicsMode(tmp_path, active_vt=NO_SYSFS, ioctl=FakeVt())
     assert not console.enter()
     [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert "tty0" in line and "No such file or directory" in line
@@ -94,9 +97,23 @@ def test_a_pseudo_terminal_is_not_a_vt_and_the_real_ioctl_says_so(tmp_path, capl
     leader, follower = os.openpty()
     try:
         (tmp_path / "tty0").symlink_to(os.ttyname(follower))
-        console = ConsoleGraphicsMode(tmp_path)
+        console = ConsoleGraphicsMode(tmp_path, active_vt=NO_SYSFS)
         assert not console.enter()
     finally:
         os.close(leader)
         os.close(follower)
     assert "cannot switch" in caplog.text
+
+
+def test_the_active_vt_is_read_from_sysfs_without_opening_tty0(tmp_path):
+    # /dev/tty0 is root:tty 0620: a service in the tty group cannot open it for VT_GETSTATE,
+    # but /sys/class/tty/tty0/active says which VT is in front.
+    vt = FakeVt(active=9)  # VT_GETSTATE would say tty9: it must not be asked
+    terminals(tmp_path)
+    (tmp_path / "tty0").unlink()
+    active = tmp_path / "active"
+    active.write_text("tty2\n")
+    console = ConsoleGraphicsMode(tmp_path, active_vt=active, ioctl=vt)
+    assert console.enter()
+    console.leave()
+    assert vt.calls == [("tty2", KD_GRAPHICS), ("tty2", KD_TEXT)]

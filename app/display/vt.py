@@ -4,8 +4,9 @@ The kernel's console (fbcon) draws the login prompt, boot messages and a blinkin
 on the same framebuffer convlens writes to. ``KDSETMODE KD_GRAPHICS`` on the active
 virtual terminal stops it drawing (cursor included) until the mode is set back to text,
 as X servers and Wayland compositors do. The ioctl needs the VT as the caller's
-controlling terminal or ``CAP_SYS_TTY_CONFIG`` (drivers/tty/vt/vt_ioctl.c); without them
-one log line says the console may show through, and convlens carries on.
+controlling terminal or ``CAP_SYS_TTY_CONFIG`` (drivers/tty/vt/vt_ioctl.c), and opening
+``/dev/ttyN`` needs the ``tty`` group; without them one log line says the console may
+show through, and convlens carries on.
 """
 
 from __future__ import annotations
@@ -33,16 +34,32 @@ _HIDE_CURSOR, _SHOW_CURSOR = b"\x1b[?25l", b"\x1b[?25h"
 Ioctl = Callable[[int, int, Any], Any]
 
 
+#: Names the foreground VT ("tty1"); world-readable, unlike /dev/tty0 (root:tty 0620).
+ACTIVE_VT = Path("/sys/class/tty/tty0/active")
+
+
 class ConsoleGraphicsMode:
     """Switches the active VT to graphics mode on ``enter`` and restores it on ``leave``.
 
+    The VT is opened write-only: ``/dev/ttyN`` is ``root:tty`` mode 0620, so a member of
+    the ``tty`` group may write to it (the ioctls work on such a descriptor too).
+
     Args:
         tty_dir: where ``tty0`` (the current console) and ``ttyN`` are.
+        active_vt: the sysfs file naming the foreground VT; when it cannot be read, the
+            ``VT_GETSTATE`` ioctl on ``tty0`` answers.
         ioctl: ``fcntl.ioctl``; injectable so tests need no real terminal.
     """
 
-    def __init__(self, tty_dir: str | os.PathLike = "/dev", *, ioctl: Ioctl = fcntl.ioctl):
+    def __init__(
+        self,
+        tty_dir: str | os.PathLike = "/dev",
+        *,
+        active_vt: str | os.PathLike = ACTIVE_VT,
+        ioctl: Ioctl = fcntl.ioctl,
+    ):
         self.tty_dir = Path(tty_dir)
+        self.active_vt = Path(active_vt)
         self._ioctl = ioctl
         self._fd: int | None = None
         self._saved_mode = KD_TEXT
@@ -57,7 +74,7 @@ class ConsoleGraphicsMode:
         fd = None
         try:
             path = self._active_terminal()
-            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
             raw = self._ioctl(fd, KDGETMODE, bytes(_INT.size))
             self._saved_mode = _INT.unpack(raw)[0]
             os.write(fd, _HIDE_CURSOR)
@@ -68,7 +85,8 @@ class ConsoleGraphicsMode:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)
             log.warning(
                 "console: cannot switch %s to graphics mode (%s); its text and cursor may "
-                "show through (needs CAP_SYS_TTY_CONFIG or the VT as the service's terminal)",
+                "show through (needs the tty group, and CAP_SYS_TTY_CONFIG or the VT as the "
+                "service's terminal)",
                 path,
                 reason,
             )
@@ -78,7 +96,14 @@ class ConsoleGraphicsMode:
         return True
 
     def _active_terminal(self) -> str:
-        fd = os.open(self.tty_dir / "tty0", os.O_RDONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            name = self.active_vt.read_text().strip()
+        except OSError:
+            name = ""
+        if name.startswith("tty") and name[3:].isdigit():
+            return str(self.tty_dir / name)
+        flags = os.O_WRONLY | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(self.tty_dir / "tty0", flags)
         try:
             raw = self._ioctl(fd, VT_GETSTATE, bytes(_VT_STAT.size))
         finally:
