@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--fps", type=float, help="frames per second asked of the source")
     run.add_argument("--size", type=_size, metavar="WxH", help="frame size, e.g. 640x480")
     run.add_argument("--seed", type=int, help="demo source seed")
+    run.add_argument(
+        "--screen", type=_size, metavar="WxH", help="draw the overlay at this resolution"
+    )
 
     kernels = sub.add_parser("kernels", help="list the kernel presets (and custom kernels)")
     common(kernels)
@@ -78,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--size", type=_size, default=(640, 480), metavar="WxH")
     bench.add_argument("--view", default="camera", help="the current view (default camera)")
     bench.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+
+    render = sub.add_parser("render", help="write views as PNG pictures (for slides)")
+    common(render)
+    render.add_argument("--view", default="all", help="a view name, names with commas, or all")
+    render.add_argument("--lang", default="all", help="es, en or all (default all)")
+    render.add_argument("--screen", type=_size, default=(1920, 1080), metavar="WxH")
+    render.add_argument("--source", default="demo", help="demo, demo:SEED or an image file")
+    render.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="a [view] setting, e.g. --set kernel=sobel_x --set stride=2 (repeatable)",
+    )  # fmt: skip
+    render.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+    render.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs")
 
     classify = sub.add_parser("classify", help="classify digit photos or scans")
     common(classify)
@@ -177,6 +193,8 @@ def _run_overrides(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_section("source", **source)
     if args.display is not None:
         config = config.with_section("display", spec=args.display)
+    if args.screen is not None:
+        config = config.with_section("display", screen="{}x{}".format(*args.screen))
     web: dict[str, Any] = {}
     if args.host is not None:
         web["host"] = args.host
@@ -290,6 +308,7 @@ def command_run(args: argparse.Namespace) -> int:
             snapshot_dir=config.snapshot.directory,
             interactive=sys.stdin is not None and sys.stdin.isatty(),
             size=config.source.size,
+            screen=config.display.screen_size,
         )
         inputs = _start_inputs(config, actions, grab=display.owns_screen)
         loop = CaptureLoop(
@@ -404,6 +423,33 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_render(args: argparse.Namespace) -> int:
+    from app.render import StillSource, check_choices, parse_settings, render_views
+    from app.sources.factory import make_source
+
+    config = _load(args)
+    if args.model is not None:
+        config = config.with_section("model", path=args.model)
+    _setup_logging(args.log_level or "warning")
+    views, languages = check_choices(args.view, args.lang)
+    state = parse_settings(config, args.set)
+    pipeline = build_pipeline(config.with_section("view", kernel=state.kernel))
+    src = config.source
+
+    def new_source() -> Source:
+        if args.source == "demo" or args.source.startswith("demo:"):
+            return make_source(args.source, size=src.size, seed=src.seed, realtime=False)
+        return StillSource(args.source, src.size)
+
+    out = Path(args.out)
+    for path in render_views(
+        config, pipeline, new_source, views=views, languages=languages, state=state,
+        screen=args.screen, out_dir=out,
+    ):  # fmt: skip
+        print(path)
+    return 0
+
+
 def command_classify(args: argparse.Namespace) -> int:
     from app.photos import classify_files
 
@@ -452,6 +498,7 @@ COMMANDS = {
     "kernels": command_kernels,
     "bench": command_bench,
     "classify": command_classify,
+    "render": command_render,
 }
 
 

@@ -56,6 +56,14 @@ class DisplayConfig:
 
     spec: str = "auto"
     fallback: str = "web"
+    #: "WxH": draw the overlay at this resolution (the projector's); "": the display's
+    #: own, else the camera frame's.
+    screen: str = ""
+
+    @property
+    def screen_size(self) -> tuple[int, int] | None:
+        """``screen`` as (width, height), or None."""
+        return parse_size(self.screen, "[display] screen") if self.screen else None
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,16 @@ def _non_empty(v: str) -> str | None:
     return None if v.strip() else "a non-empty string"
 
 
+def _screen_text(v: str) -> str | None:
+    if not v:
+        return None
+    try:
+        parse_size(v)
+    except ConfigError:
+        return 'WIDTHxHEIGHT from 16x16 to 4096x4096, e.g. "1920x1080", or "" for automatic'
+    return None
+
+
 def _nothing(_: object) -> str | None:
     return None
 
@@ -210,6 +228,7 @@ _SECTIONS: dict[str, dict[str, tuple[type | tuple[type, ...], _Check]]] = {
     "display": {
         "spec": (str, _non_empty),
         "fallback": (str, _one_of(FALLBACK_DISPLAYS)),
+        "screen": (str, _screen_text),
     },
     "web": {
         "host": (str, _non_empty),
@@ -441,14 +460,14 @@ def load_config(path: str | Path | None) -> Config:
         raise ConfigError(f"{path}: {exc}") from exc
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> (640, 480); raise ConfigError for anything else."""
+def parse_size(text: str, what: str = "--size") -> tuple[int, int]:
+    """``"640x480"`` -> (640, 480); raise ConfigError naming ``what`` for anything else."""
     match = re.fullmatch(r"\s*(\d{2,4})\s*[xX]\s*(\d{2,4})\s*", text)
     if not match:
-        raise ConfigError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 640x480")
+        raise ConfigError(f"{what} {text!r}: expected WIDTHxHEIGHT, e.g. 640x480")
     width, height = int(match.group(1)), int(match.group(2))
     if not (16 <= width <= 4096 and 16 <= height <= 4096):
-        raise ConfigError(f"--size {text!r}: width and height must be from 16 to 4096")
+        raise ConfigError(f"{what} {text!r}: width and height must be from 16 to 4096")
     return width, height
 
 

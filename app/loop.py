@@ -73,6 +73,7 @@ class LoopOptions:
         runtime: the classifier shown in the footer until the digit stage reports one.
         clock: monotonic seconds for timings, retries and notices (tests step it).
         record: keep every timing sample in ``CaptureLoop.timer.recorded`` (benchmarks).
+        screen: (width, height) to draw the overlay at; None: the display's, or the frame's.
     """
 
     faults: FaultsConfig = field(default_factory=FaultsConfig)
@@ -83,6 +84,7 @@ class LoopOptions:
     runtime: str = ""
     clock: Callable[[], float] | None = None
     record: bool = False
+    screen: tuple[int, int] | None = None
 
 
 def frame_problem(frame: object) -> str | None:
@@ -271,17 +273,19 @@ class CaptureLoop:
 
     def _draw(self, frame: Frame, status: FrameStatus, results: FrameResults) -> np.ndarray:
         h, w = frame.array.shape[:2]
+        size = self.options.screen or getattr(self.display, "screen_size", None) or (w, h)
         with self.timer.part("overlay"):
             try:
-                return self._renderer_for((w, h)).render(status, results)
+                return self._renderer_for(size, (w, h)).render(status, results)
             except Exception as exc:
                 self._warn.log("overlay", logging.WARNING, f"overlay failed: {one_line(exc)}")
-                return np.zeros((h, w, 4), np.uint8)
+                return np.zeros((size[1], size[0], 4), np.uint8)
 
-    def _renderer_for(self, size: tuple[int, int]) -> OverlayRenderer:
-        if self._renderer is None or self._renderer.size != size:
-            self._renderer = OverlayRenderer(size, key_legend())
-        return self._renderer
+    def _renderer_for(self, size: tuple[int, int], frame: tuple[int, int]) -> OverlayRenderer:
+        r = self._renderer
+        if r is None or (r.size, r.frame_size) != (size, frame):
+            r = self._renderer = OverlayRenderer(size, key_legend(), frame_size=frame)
+        return r
 
     def _show(self, frame: Frame, overlay: np.ndarray) -> None:
         try:
@@ -320,9 +324,10 @@ class CaptureLoop:
         size = self.options.size
         if self._last_frame is not None:
             size = (self._last_frame.array.shape[1], self._last_frame.array.shape[0])
+        size = self.options.screen or getattr(self.display, "screen_size", None) or size
         width, height = size
         self._apply_actions(None)
-        picture = self._renderer_for(size).message_frame("no camera", message)
+        picture = self._renderer_for(size, size).message_frame("no camera", message)
         frame = Frame(picture, np.zeros((height, width), np.uint8), self._seq, self.clock())
         self._seq += 1
         self._show(frame, np.zeros((height, width, 4), np.uint8))

@@ -88,7 +88,7 @@ def test_non_contiguous_frame_is_accepted(rng):
     [
         (np.zeros((4, 4), np.uint8), np.zeros((4, 4, 4), np.uint8), "frame"),
         (np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8), "frame"),
-        (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 5, 4), np.uint8), "overlay"),
+        (np.zeros((4, 4, 3), np.uint8), np.zeros((0, 5, 4), np.uint8), "overlay"),
         (np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4, 3), np.uint8), "overlay"),
         (np.zeros((4, 4, 3), np.uint8), None, "overlay"),
     ],
@@ -122,3 +122,19 @@ def test_sparse_overlay_blends_only_its_bands_and_equals_the_full_blend(rng):
     np.testing.assert_array_equal(out[20:50], frame[20:50])  # rows with nothing: the frame
     diff = np.abs(out.astype(int) - reference(frame, overlay).astype(int))
     assert diff.max() <= 1
+
+
+def test_an_overlay_at_the_screens_size_gets_the_frame_fitted_and_centred():
+    """--screen 1920x1080 with a 640x480 camera: the picture is scaled to 1440x1080 in
+    the middle (black bars), where app.screen.picture_box says the views drew around it."""
+    from app.screen import picture_box
+
+    frame = np.full((480, 640, 3), (10, 20, 30), np.uint8)
+    overlay = np.zeros((1080, 1920, 4), np.uint8)
+    overlay[0:10, 0:10] = (255, 255, 255, 255)
+    out = compose(frame, overlay)
+    assert out.shape == (1080, 1920, 3)
+    assert picture_box((640, 480), (1920, 1080)) == (240, 0, 1440, 1080)
+    assert out[540, 239].tolist() == [0, 0, 0] and out[540, 240].tolist() == [10, 20, 30]
+    assert out[540, 1679].tolist() == [10, 20, 30] and out[540, 1680].tolist() == [0, 0, 0]
+    assert out[5, 5].tolist() == [255, 255, 255]

@@ -126,7 +126,7 @@ def test_a_new_view_gets_its_stages_run_and_draws_in_the_loop(throwaway) -> None
     assert loop.last_results.kernel is not None and digit.calls == 0
     assert (display.last_overlay[:, :, 3] == 255).all()  # the view drew, opaque
     # The help table the loop hands to the overlay lists the new key.
-    assert ("9", "throwaway view") in loop._renderer_for((320, 240)).legend
+    assert ("9", "throwaway view") in loop._renderer_for((320, 240), (320, 240)).legend
     plain = CaptureLoop(
         ScriptedSource(size=(320, 240)),
         RecordingDisplay(),

@@ -28,6 +28,9 @@ class Display(OpenClose):
     #: True when the picture fills the machine's own screen (HDMI, framebuffer): the
     #: keyboards are then grabbed so their keys do not also reach the console behind it.
     owns_screen: bool = False
+    #: The (width, height) this display shows at, when it knows (its screen mode): the
+    #: overlay is then drawn at that size, sharp there (``app.screen``). None: the frame's.
+    screen_size: tuple[int, int] | None = None
 
     @abstractmethod
     def open(self) -> None: ...

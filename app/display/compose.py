@@ -6,10 +6,12 @@ import cv2
 import numpy as np
 
 from app.errors import DisplayError
+from app.screen import picture_box
 
 
 def check_pair(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> None:
-    """Raise DisplayError unless frame is (H, W, 3) uint8 and overlay (H, W, 4) uint8."""
+    """Raise DisplayError unless frame is (H, W, 3) uint8 and overlay (Hs, Ws, 4) uint8:
+    the frame's size, or the screen's (``app.screen``: the frame is fitted onto it)."""
     if (
         not isinstance(frame_bgr, np.ndarray)
         or frame_bgr.dtype != np.uint8
@@ -21,11 +23,13 @@ def check_pair(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> None:
     if (
         not isinstance(overlay_rgba, np.ndarray)
         or overlay_rgba.dtype != np.uint8
-        or overlay_rgba.shape != (*frame_bgr.shape[:2], 4)
+        or overlay_rgba.ndim != 3
+        or overlay_rgba.shape[2] != 4
+        or min(overlay_rgba.shape[:2]) < 1
     ):
-        want = (*frame_bgr.shape[:2], 4)
+        want = "(H, W, 4) uint8 RGBA array (the frame's size or the screen's)"
         got = _describe(overlay_rgba)
-        raise DisplayError(f"overlay must be a {want} uint8 RGBA array, got {got}")
+        raise DisplayError(f"overlay must be an {want}, got {got}")
 
 
 def _describe(a: object) -> str:
@@ -39,10 +43,11 @@ def compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
 
     Args:
         frame_bgr: (H, W, 3) uint8, BGR.
-        overlay_rgba: (H, W, 4) uint8, RGBA, straight (not premultiplied) alpha.
+        overlay_rgba: (H, W, 4) uint8, RGBA, straight (not premultiplied) alpha; or
+            (Hs, Ws, 4) at the screen's size, the frame then fitted onto it first.
 
     Returns:
-        A new (H, W, 3) uint8 BGR array: ``overlay * a + frame * (1 - a)`` with
+        A new (H, W, 3) uint8 BGR array (the overlay's size): ``overlay * a + frame * (1 - a)`` with
         ``a = alpha / 255``, exactly rounded, the same on every CPU. The inputs are not
         modified.
 
@@ -50,6 +55,8 @@ def compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
         DisplayError: shapes or dtypes are not the ones above.
     """
     check_pair(frame_bgr, overlay_rgba)
+    if overlay_rgba.shape[:2] != frame_bgr.shape[:2]:
+        frame_bgr = fit_frame(frame_bgr, (overlay_rgba.shape[1], overlay_rgba.shape[0]))
     alpha = np.ascontiguousarray(overlay_rgba[..., 3])
     covered = cv2.countNonZero(alpha)
     # The camera view's overlay is mostly transparent and the processed views'
@@ -66,6 +73,16 @@ def compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
     for top, bottom in bands:
         rows = slice(top, bottom)
         out[rows] = _blend(frame_bgr[rows], overlay_rgba[rows], alpha[rows])
+    return out
+
+
+def fit_frame(frame_bgr: np.ndarray, screen_size: tuple[int, int]) -> np.ndarray:
+    """The frame scaled onto a black (h, w, 3) picture of ``screen_size`` (w, h), aspect
+    kept and centred: where ``app.screen.picture_box`` says the views drew around it."""
+    width, height = screen_size
+    x, y, w, h = picture_box((frame_bgr.shape[1], frame_bgr.shape[0]), screen_size)
+    out = np.zeros((height, width, 3), np.uint8)
+    cv2.resize(frame_bgr, (w, h), dst=out[y : y + h, x : x + w], interpolation=cv2.INTER_LINEAR)
     return out
 
 

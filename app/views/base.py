@@ -14,6 +14,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
+from app.screen import picture_box
 from app.stages.results import FrameResults
 from app.state import ViewState
 from app.views.draw import (
@@ -48,16 +49,27 @@ class Canvas:
     """The drawing tools for frames of one size: scale, pixel units, cached panels.
 
     Args:
-        size: (width, height) of ``Frame.array``; layers are (height, width, 4).
+        size: (width, height) of the layers: the screen's, or ``Frame.array``'s.
+        frame_size: (width, height) of ``Frame.array`` (default ``size``); the camera
+            picture sits at ``picture`` (x, y, w, h) on the layer, ``picture_scale``
+            layer pixels per frame pixel.
     """
 
-    def __init__(self, size: tuple[int, int]) -> None:
+    def __init__(self, size: tuple[int, int], *, frame_size: tuple[int, int] | None = None) -> None:
         self.width, self.height = int(size[0]), int(size[1])
         self.scale = min(self.width / 640.0, self.height / 480.0)
+        self.frame_size = frame_size or (self.width, self.height)
+        self.picture = picture_box(self.frame_size, (self.width, self.height))
+        self.picture_scale = self.picture[2] / max(1, self.frame_size[0])
         self.cache = PatchCache()
         # Whole-frame pictures are large: keep only a few (the countdown changes each second).
         self.message_cache = PatchCache(capacity=4)
         self.volatile_cache = PatchCache(capacity=24)
+
+    def from_frame(self, x: float, y: float) -> tuple[int, int]:
+        """A point in ``Frame.array`` pixels as a point on the layer."""
+        px, py, _, _ = self.picture
+        return (round(px + x * self.picture_scale), round(py + y * self.picture_scale))
 
     def px(self, v: float) -> int:
         """``v`` 640x480 units in pixels of this canvas (at least 1)."""

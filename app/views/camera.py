@@ -35,10 +35,12 @@ class CameraView(View):
         if digit is not None:
             roi = digit.roi_px
         else:
-            side = state.roi.size * min(canvas.width, canvas.height)
-            cx, cy = state.roi.cx * canvas.width, state.roi.cy * canvas.height
+            fw, fh = canvas.frame_size
+            side = state.roi.size * min(fw, fh)
+            cx, cy = state.roi.cx * fw, state.roi.cy * fh
             roi = (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
-        x0, y0, x1, y1 = (round(float(v)) for v in roi)
+        x0, y0 = canvas.from_frame(float(roi[0]), float(roi[1]))
+        x1, y1 = canvas.from_frame(float(roi[2]), float(roi[3]))
         thick = canvas.px(3)
         # A dark rim under the coloured box keeps it visible on light and dark scenes.
         cv2.rectangle(layer, (x0, y0), (x1, y1), (0, 0, 0, 200), thick + 2 * canvas.px(1))

@@ -30,20 +30,33 @@ class OverlayRenderer:
     """Draws the current view's overlay for frames of one size.
 
     Args:
-        size: (width, height) of ``Frame.array``; ``render`` returns (height, width, 4).
+        size: (width, height) to draw at: the screen's (the frame is fitted onto it, see
+            ``app.screen``) or ``Frame.array``'s; ``render`` returns (height, width, 4).
+        frame_size: (width, height) of ``Frame.array`` when it differs from ``size``.
         legend: (key label, description) rows for the help table (the controls' legend:
             handed in, so views never import the controls); descriptions in English,
             translated when drawn.
     """
 
-    def __init__(self, size: tuple[int, int], legend: Sequence[tuple[str, str]] = ()) -> None:
-        self.canvas = Canvas(size)
+    def __init__(
+        self,
+        size: tuple[int, int],
+        legend: Sequence[tuple[str, str]] = (),
+        *,
+        frame_size: tuple[int, int] | None = None,
+    ) -> None:
+        self.canvas = Canvas(size, frame_size=frame_size)
         self.legend = tuple(legend)
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) this renderer draws for."""
+        """(width, height) this renderer draws for: the screen's, or the frame's."""
         return (self.canvas.width, self.canvas.height)
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """(width, height) of the camera frames the overlay goes with."""
+        return self.canvas.frame_size
 
     def render(self, status: FrameStatus, results: FrameResults) -> np.ndarray:
         """The overlay for ``status.view``: a new (H, W, 4) uint8 RGBA array (straight alpha).

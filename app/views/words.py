@@ -58,3 +58,6 @@ REASONS = (
     N_("low confidence"),
     N_("settling"),
 )
+
+#: Whole-screen messages other modules pass to ``message_frame`` (``app.loop``).
+MESSAGES = (N_("no camera"),)
