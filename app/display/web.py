@@ -36,14 +36,13 @@ from app.controls.actions import (
 from app.display.base import Display
 from app.display.compose import check_pair
 from app.display.http_guard import (
-    HostPolicy,
     HttpLimits,
     RequestRefusedError,
-    is_loopback_host,
     json_error,
     read_json_object,
     security_headers,
 )
+from app.display.http_hosts import HostPolicy, is_loopback_host
 from app.display.http_thread import ServerThread
 from app.display.web_frames import FrameHub, JpegEncoder
 from app.display.web_text import status_language, text, texts
