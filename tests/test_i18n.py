@@ -78,7 +78,7 @@ def test_spanish_uses_the_course_terms() -> None:
         assert tr("stride {n}").startswith("paso")
         assert tr("padding {name}").startswith("relleno")
         assert "agrupamiento" in tr("{mode} pooling")
-        assert tr("activation: none / relu / sigmoid / tanh").startswith("función de activación")
+        assert tr("activation {name}").startswith("activación")
 
 
 # --- the compiler ---------------------------------------------------------------------

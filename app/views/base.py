@@ -93,7 +93,8 @@ class Canvas:
         bg_alpha: int = 185,
         volatile: bool = False,
     ) -> np.ndarray:
-        """A cached text panel, at least ``width`` wide and shrunk to fit it.
+        """A cached text panel ``width`` wide (long lines wrap at spaces; a word that still
+        does not fit shrinks the panel's text).
 
         ``volatile`` text (figures that keep changing) goes to a small cache of its own,
         so it never pushes the static panels out nor fills the big cache with one-off
@@ -108,6 +109,7 @@ class Canvas:
                 text_lines,
                 self.scale,
                 width=width,
+                max_width=width,
                 bg=bg,
                 bg_alpha=bg_alpha,
                 flatten_on=VIEW_BG if opaque else None,

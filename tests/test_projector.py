@@ -1,0 +1,62 @@
+"""Projector mode: at 1280x720, 1920x1080 and 1024x768, in both languages, every view's
+every text line is at least 1/45 of the screen's height (legible from the back of a room).
+
+The sizes are the ones the text renderer actually rasterised (``recording_text``): the
+real pipeline's results for each view, drawn by a fresh renderer (nothing from a cache).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cache
+
+import pytest
+
+from app.cli import build_pipeline
+from app.config import config_from_dict
+from app.controls.actions import key_legend
+from app.loop import CaptureLoop, LoopOptions
+from app.sources.demo import DemoSource
+from app.stages.results import FrameResults
+from app.state import ViewState
+from app.status import FrameStatus
+from app.views import view_names
+from app.views.renderer import OverlayRenderer
+from app.views.text import recording_text
+from tests.loop_fakes import RecordingDisplay
+
+SCREENS = [(1280, 720), (1920, 1080), (1024, 768)]
+
+
+@cache
+def live_results(view: str) -> tuple[FrameStatus, FrameResults]:
+    """The demo scene through the real stages and loop, as the view shows it."""
+    config = config_from_dict({"model": {"backend": "numpy"}})
+    display = RecordingDisplay()
+    loop = CaptureLoop(
+        DemoSource(size=(640, 480), seed=0, realtime=False),
+        display,
+        build_pipeline(config),
+        state=ViewState(view=view, numpy_reference=True),
+        options=LoopOptions(),
+    )
+    loop.run(max_frames=8)
+    return display.statuses[-1], loop.last_results
+
+
+@pytest.mark.parametrize("screen", SCREENS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("view", view_names())
+def test_no_text_line_is_smaller_than_a_45th_of_the_screen(view, lang, screen) -> None:
+    status, results = live_results(view)
+    status = replace(status, language=lang, frozen=True, message="snapshot saved: snapshots/x")
+    renderer = OverlayRenderer(screen, key_legend(), frame_size=(640, 480))
+    with recording_text() as drawn:
+        renderer.render(status, results)
+        renderer.render(replace(status, show_help=True), results)
+    assert drawn, "no text drawn"
+    smallest = min(drawn, key=lambda d: d.size_px)
+    assert smallest.size_px >= screen[1] / 45, (
+        f"{view} {lang} {screen}: {smallest.text!r} drawn at {smallest.size_px} px "
+        f"< {screen[1] / 45:.1f} px"
+    )
