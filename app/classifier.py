@@ -9,13 +9,12 @@ to float32 for the int8 model), read from the one interpreter invocation.
 
 from __future__ import annotations
 
-import importlib
-import importlib.metadata
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,24 +22,21 @@ from app.errors import ModelError
 from training.layers import softmax
 from training.model_io import ModelFileError, load_model
 from training.network import forward
-from training.tflite_verify import FlatbufferError, verify_model
+from training.tflite_predict import RUNTIMES, TFLiteModel, runtime_version
+
+if TYPE_CHECKING:
+    from app.config import Config
 
 log = logging.getLogger(__name__)
 
 REFERENCE_MODEL_NAME = "lenet.npz"
 INPUT_SHAPE = (28, 28)
-#: Float input = uint8 pixel * this (ink = 1); what the exporter and lenet5_spec use.
-INPUT_SCALE = 1.0 / 255.0
 PROBS = "probs"
 #: Activations every convlens LeNet model exposes as named outputs, in network order.
 LAYER_NAMES = ("conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3")
 NUM_CLASSES = 10
-BACKENDS = ("auto", "litert", "tflite-runtime", "numpy")
-#: Interpreter modules and their pip distributions, in the order ``auto`` tries them.
-_RUNTIMES = {
-    "litert": ("ai_edge_litert.interpreter", "ai-edge-litert", "LiteRT"),
-    "tflite-runtime": ("tflite_runtime.interpreter", "tflite-runtime", "tflite-runtime"),
-}
+#: ``auto``, each TFLite runtime (``training.tflite_predict.RUNTIMES``), and ``numpy``.
+BACKENDS = ("auto", *(runtime.name for runtime in RUNTIMES), "numpy")
 
 
 @dataclass(frozen=True)
@@ -86,9 +82,7 @@ class DigitClassifier:
 
 def runtime_versions() -> dict[str, str | None]:
     """Which inference runtimes import here, with their versions (None: not importable)."""
-    versions: dict[str, str | None] = {}
-    for module, dist, _ in _RUNTIMES.values():
-        versions[dist] = _runtime_version(module, dist)
+    versions: dict[str, str | None] = {r.dist: runtime_version(r) for r in RUNTIMES}
     versions["numpy"] = np.__version__
     return versions
 
@@ -122,120 +116,91 @@ def load_classifier(
     return classifier
 
 
+def model_path(config: Config) -> Path:
+    """The configured model file, or the shipped default (app/model_paths.py's rule)."""
+    from app.model_paths import shipped_model
+
+    return Path(config.model.path) if config.model.path else shipped_model()
+
+
+def classifier_factory(config: Config) -> Callable[..., DigitClassifier]:
+    """``factory(backend=None)`` loads the configured classifier (raising ModelError).
+
+    ``backend`` overrides the configured one (the digit stage asks for "numpy" for the
+    NumPy reference view).
+    """
+
+    def load(backend: str | None = None) -> DigitClassifier:
+        chosen = backend or config.model.backend
+        path = model_path(config)
+        if chosen == "auto" and path.suffix == ".tflite":
+            versions = runtime_versions()
+            if not (versions.get("ai-edge-litert") or versions.get("tflite-runtime")):
+                # A laptop install without the litert extra still classifies, more slowly.
+                log.warning(
+                    "no TFLite runtime installed (pip install ai-edge-litert); "
+                    "using the NumPy reference network"
+                )
+                chosen = "numpy"
+        return load_classifier(path, chosen)
+
+    return load
+
+
 # ------------------------------------------------------------------ TFLite
 
 
-def _runtime_version(module: str, dist: str) -> str | None:
-    try:
-        mod = importlib.import_module(module)
-    except ImportError:
-        return None
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        package = importlib.import_module(module.split(".")[0])
-        return str(getattr(package, "__version__", getattr(mod, "__version__", "unknown")))
-
-
-def _import_interpreter(backend: str) -> tuple[str, Any, str]:
-    """(backend name, Interpreter class, "LiteRT 2.3.0") for ``backend`` or the first found."""
-    names = list(_RUNTIMES) if backend == "auto" else [backend]
-    for name in names:
-        module, dist, label = _RUNTIMES[name]
-        try:
-            interpreter = importlib.import_module(module).Interpreter
-        except ImportError:
-            if backend == "auto" and name == "litert":
-                log.info("ai-edge-litert is not installed; trying tflite-runtime")
-            continue
-        return name, interpreter, f"{label} {_runtime_version(module, dist)}"
-    wanted = " or ".join(_RUNTIMES[n][1] for n in names)
-    raise ModelError(
-        f"no TFLite runtime: install {wanted} (pip), or use the NumPy backend with lenet.npz"
-    )
-
-
-@dataclass(frozen=True)
-class _Output:
-    index: int
-    scale: float  # 0.0: float tensor, no dequantisation
-    zero_point: int
-
-
 class _TFLiteClassifier(DigitClassifier):
-    """One interpreter, tensors allocated once; ``predict`` sets, invokes and reads."""
+    """``training.tflite_predict.TFLiteModel`` at batch 1, with the app's load checks
+    (one 28x28 image in, ``probs`` and every LeNet layer out) and ``Prediction``s."""
 
     def __init__(self, path: Path, backend: str, num_threads: int) -> None:
         data = _read_model_file(path)
         try:
-            verify_model(data)
-        except FlatbufferError as exc:
-            raise ModelError(
-                f"model file {path} is truncated or not a TFLite model ({exc})"
-            ) from exc
-        self.backend, interpreter_class, runtime = _import_interpreter(backend)
-        try:
-            self._interpreter = interpreter_class(model_content=data, num_threads=num_threads)
-            self._interpreter.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"model file {path} cannot be loaded by {runtime}: {message}") from exc
+            self._model = TFLiteModel(data, backend, num_threads, name=f"model file {path}")
+        except ModelFileError as exc:
+            raise ModelError(str(exc)) from exc
+        except ImportError as exc:
+            raise ModelError(f"{exc}, or use the NumPy backend with lenet.npz") from exc
+        if backend == "auto" and self._model.runtime is not RUNTIMES[0]:
+            log.info("%s is not installed; using %s", RUNTIMES[0].dist, self._model.runtime.dist)
+        self.backend = self._model.runtime.name
+        self._check_input(path)
+        self._check_outputs(path)
         self._lock = threading.Lock()
-        self._setup_input(path)
-        self._setup_outputs(path)
         self.layer_names = LAYER_NAMES
         self.learned_kernels = self._read_conv1_weights()
-        precision = "int8" if self._input_scale else "float32"
-        self.description = f"{runtime}, {path.name} ({precision})"
+        self._int8 = self._model.input_dtype == np.int8
+        precision = "int8" if self._int8 else "float32"
+        self.description = f"{self._model.label}, {path.name} ({precision})"
 
-    def _setup_input(self, path: Path) -> None:
-        inputs = self._interpreter.get_input_details()
-        if len(inputs) != 1:
-            raise ModelError(f"model file {path} has {len(inputs)} inputs, expected 1 image")
-        detail = inputs[0]
-        shape = tuple(int(d) for d in detail["shape"])
-        if shape != (1, *INPUT_SHAPE, 1):
+    def _check_input(self, path: Path) -> None:
+        model = self._model
+        if model.input_count != 1:
+            raise ModelError(f"model file {path} has {model.input_count} inputs, expected 1 image")
+        if model.input_shape != (1, *INPUT_SHAPE, 1):
             raise ModelError(
-                f"model file {path} takes input shape {shape}, expected (1, 28, 28, 1)"
+                f"model file {path} takes input shape {model.input_shape}, expected (1, 28, 28, 1)"
             )
-        dtype = np.dtype(detail["dtype"])
-        if dtype == np.float32:
-            self._input_scale, self._input_zero_point = 0.0, 0
-        elif dtype == np.int8:
-            self._input_scale, self._input_zero_point = detail["quantization"]
-            if self._input_scale <= 0:
-                raise ModelError(f"model file {path} has an int8 input without quantisation")
-        else:
-            raise ModelError(f"model file {path} takes {dtype} input, expected float32 or int8")
-        self._input_index = detail["index"]
-        # A uint8 pixel maps to the int8 input exactly as p - 128 when the model was
-        # exported with scale 1/255 and zero point -128 (convlens's int8 export).
-        self._pixel_shift = (
-            dtype == np.int8
-            and self._input_zero_point == -128
-            and abs(self._input_scale - INPUT_SCALE) < 1e-9
-        )
+        if model.input_dtype not in (np.float32, np.int8):
+            raise ModelError(
+                f"model file {path} takes {model.input_dtype} input, expected float32 or int8"
+            )
+        if model.input_dtype == np.int8 and model.input_quantization[0] <= 0:
+            raise ModelError(f"model file {path} has an int8 input without quantisation")
 
-    def _setup_outputs(self, path: Path) -> None:
-        details = {d["name"]: d for d in self._interpreter.get_output_details()}
-        missing = [n for n in (PROBS, *LAYER_NAMES) if n not in details]
+    def _check_outputs(self, path: Path) -> None:
+        missing = [n for n in (PROBS, *LAYER_NAMES) if n not in self._model.output_names]
         if missing:
             raise ModelError(
                 f"model file {path} lacks output(s) {', '.join(missing)}; expected a convlens "
                 f"LeNet export with outputs {PROBS}, {', '.join(LAYER_NAMES)}"
             )
-        probs_shape = tuple(int(d) for d in details[PROBS]["shape"])
+        probs_shape = tuple(int(d) for d in self._model.output_detail(PROBS)["shape"])
         if probs_shape != (1, NUM_CLASSES):
             raise ModelError(
                 f"model file {path} outputs probs of shape {probs_shape}, expected (1, 10)"
             )
-        self._outputs: dict[str, _Output] = {}
-        for name in (PROBS, *LAYER_NAMES):
-            detail = details[name]
-            scale, zero_point = detail["quantization"]
-            if np.dtype(detail["dtype"]) == np.float32:
-                scale, zero_point = 0.0, 0
-            self._outputs[name] = _Output(detail["index"], float(scale), int(zero_point))
 
     def _read_conv1_weights(self) -> np.ndarray | None:
         """conv1's weights (5, 5, 1, 6) HWIO float32 from the constant tensor, or None.
@@ -243,11 +208,12 @@ class _TFLiteClassifier(DigitClassifier):
         Read through the interpreter (works in LiteRT and tflite-runtime alike, with
         no flatbuffer package on the Pi); TFLite stores them OHWI, int8 per channel.
         """
-        for detail in self._interpreter.get_tensor_details():
+        interpreter = self._model.interpreter
+        for detail in interpreter.get_tensor_details():
             if detail["name"] != "conv1/w":
                 continue
             try:
-                w = np.array(self._interpreter.get_tensor(detail["index"]), dtype=np.float32)
+                w = np.array(interpreter.get_tensor(detail["index"]), dtype=np.float32)
             except ValueError:
                 return None
             scales = detail["quantization_parameters"]["scales"]
@@ -258,40 +224,18 @@ class _TFLiteClassifier(DigitClassifier):
             return np.ascontiguousarray(np.transpose(w, (1, 2, 3, 0)))
         return None
 
-    def _prepare(self, tensor: np.ndarray) -> np.ndarray:
-        image = _check_image(tensor)
-        if not self._input_scale:
-            if image.dtype == np.uint8:
-                return (image.astype(np.float32) * np.float32(INPUT_SCALE)).reshape(1, 28, 28, 1)
-            return image.astype(np.float32, copy=False).reshape(1, 28, 28, 1)
-        if image.dtype == np.uint8 and self._pixel_shift:
-            return (image.view(np.int8) ^ np.int8(-128)).reshape(1, 28, 28, 1)
-        real = (
-            image.astype(np.float32) * np.float32(INPUT_SCALE) if image.dtype == np.uint8 else image
-        )
-        q = np.round(real / np.float32(self._input_scale)) + self._input_zero_point
-        return np.clip(q, -128, 127).astype(np.int8).reshape(1, 28, 28, 1)
-
     def predict(self, tensor: np.ndarray) -> Prediction:
         """See ``DigitClassifier.predict``."""
-        x = self._prepare(tensor)
+        x = self._model.quantize_input(_check_image(tensor)[None])
         with self._lock:
-            self._interpreter.set_tensor(self._input_index, x)
-            self._interpreter.invoke()
-            raw = {n: self._interpreter.get_tensor(o.index)[0] for n, o in self._outputs.items()}
-        out = {}
-        for name, value in raw.items():
-            spec = self._outputs[name]
-            if spec.scale:
-                value = np.subtract(value, spec.zero_point, dtype=np.float32)
-                value *= spec.scale
-            out[name] = value
-        probs = out.pop(PROBS)
-        if self._input_scale:
+            out = self._model.invoke(x)
+        layers = {name: out[name][0] for name in LAYER_NAMES}
+        probs = out[PROBS][0]
+        if self._int8:
             # int8 probabilities are multiples of 1/256 and need not sum to exactly 1.
             total = probs.sum()
             probs = probs / total if total > 0 else np.full(NUM_CLASSES, 0.1, np.float32)
-        return Prediction(probs=probs.astype(np.float32, copy=False), layers=out)
+        return Prediction(probs=probs.astype(np.float32, copy=False), layers=layers)
 
 
 def _read_model_file(path: Path) -> bytes:

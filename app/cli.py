@@ -5,22 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import re
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from app import __version__
-from app.config import Config, check_kernel_name, load_config, parse_size
-from app.config_paths import check_config_paths
-from app.errors import ConfigError, ConvlensError, DisplayError, one_line
+from app.config import Config, load_config, parse_size
+from app.errors import ConfigError, ConvlensError
 
 if TYPE_CHECKING:
     from app.sources.base import Source
-    from app.stages.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
 # ---- shared set-up ------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> Config:
+def load_args_config(args: argparse.Namespace) -> Config:
+    """The ``--config`` file with ``--log-level`` applied."""
     config = load_config(args.config)
     if args.log_level:
         config = config.with_section("logging", level=args.log_level)
@@ -123,239 +119,11 @@ def ui_language(config: Config) -> str:
     return lang
 
 
-def _setup_logging(level: str) -> None:
+def setup_logging(level: str) -> None:
+    """Log at ``level`` to stderr (the journal under systemd)."""
     from app.logging_setup import configure_logging
 
     configure_logging(level)
-
-
-def model_path(config: Config) -> Path:
-    """The configured model file, or the shipped default (app/model_paths.py's rule)."""
-    from app.model_paths import shipped_model
-
-    return Path(config.model.path) if config.model.path else shipped_model()
-
-
-def classifier_factory(config: Config) -> Callable[[], Any]:
-    """``factory(backend=None)`` loads the configured classifier (raising ModelError).
-
-    ``backend`` overrides the configured one (the digit stage asks for "numpy" for the
-    NumPy reference view).
-    """
-
-    def load(backend: str | None = None) -> Any:
-        from app.classifier import load_classifier, runtime_versions
-
-        chosen = backend or config.model.backend
-        path = model_path(config)
-        if chosen == "auto" and path.suffix == ".tflite":
-            versions = runtime_versions()
-            if not (versions.get("ai-edge-litert") or versions.get("tflite-runtime")):
-                # A laptop install without the litert extra still classifies, more slowly.
-                log.warning(
-                    "no TFLite runtime installed (pip install ai-edge-litert); "
-                    "using the NumPy reference network"
-                )
-                chosen = "numpy"
-        return load_classifier(path, chosen)
-
-    return load
-
-
-def build_pipeline(config: Config) -> Pipeline:
-    """The configured stages and the kernel cycle; checks ``[view] kernel`` against it."""
-    from app.stages.kernels import KERNEL_PRESETS
-    from app.stages.pipeline import Pipeline, build_stages
-
-    stages = build_stages(config, classifier_factory(config))
-    names = list(KERNEL_PRESETS)
-    for stage in stages:
-        if stage.name == "kernel" and getattr(stage, "kernels", None):
-            names = list(stage.kernels)
-    check_kernel_name(config, names)
-    return Pipeline(tuple(stages), tuple(names))
-
-
-# ---- run ------------------------------------------------------------------------------
-
-
-def _run_overrides(config: Config, args: argparse.Namespace) -> Config:
-    source: dict[str, Any] = {}
-    if args.source is not None:
-        source["spec"] = args.source
-    if args.fps is not None:
-        source["fps"] = args.fps
-    if args.size is not None:
-        source["width"], source["height"] = args.size
-    if args.seed is not None:
-        source["seed"] = args.seed
-    if source:
-        config = config.with_section("source", **source)
-    if args.display is not None:
-        config = config.with_section("display", spec=args.display)
-    if args.screen is not None:
-        config = config.with_section("display", screen="{}x{}".format(*args.screen))
-    web: dict[str, Any] = {}
-    if args.host is not None:
-        web["host"] = args.host
-    if args.port is not None:
-        web["port"] = args.port
-    if web:
-        config = config.with_section("web", **web)
-    if args.view is not None:
-        config = config.with_section("view", view=args.view)
-    if args.model is not None:
-        config = config.with_section("model", path=args.model)
-    return config
-
-
-def _open_display(config: Config, source: Any, actions: Any) -> Any:
-    """Open the configured display; on failure open ``[display] fallback`` (logged)."""
-    from app.display.factory import make_display
-
-    spec = config.display.spec
-
-    def make(name: str) -> Any:
-        return make_display(
-            name,
-            source=source,
-            host=config.web.host,
-            port=config.web.port,
-            actions=actions,
-            fps=config.source.fps,
-        )
-
-    display = make(spec)
-    try:
-        display.open()
-        return display
-    except DisplayError as exc:
-        fallback = config.display.fallback
-        if fallback == "none" or spec.strip().lower() == fallback:
-            raise
-        log.warning("display %s failed to open (%s); falling back to %s", spec, exc, fallback)
-    display = make(fallback)
-    display.open()
-    return display
-
-
-def _picamera2_preview(config: Config, probe_source: Any) -> str:
-    """ "drm" when the display will be picamera2's HDMI preview, else "null"."""
-    spec = config.display.spec.strip().lower()
-    if spec == "drm":
-        return "drm"
-    if spec == "auto":
-        from app.display.factory import choose_auto_display
-
-        name, _ = choose_auto_display(probe_source)
-        return "drm" if name == "drm" else "null"
-    return "null"
-
-
-def _run_source(config: Config) -> Source:
-    """The configured source; opened first when the DRM display will draw on its camera.
-
-    Opening may fail with anything (a camera missing, a PermissionError from the DMA
-    heap, a libcamera or NumPy ABI error): logged in one line, and the capture loop
-    keeps retrying it with the message on screen. Only the DRM display needs the camera
-    before the loop starts; every other source is opened by the loop.
-    """
-    from app.sources.factory import make_source
-
-    src = config.source
-
-    def new_source(preview: str) -> Source:
-        return make_source(
-            src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=src.loop,
-            realtime=True, picamera2_preview=preview,
-        )  # fmt: skip
-
-    source = new_source("null")
-    preview = _picamera2_preview(config, source)
-    if preview == "null":
-        return source
-    source = new_source(preview)
-    try:
-        source.open()
-    except Exception as exc:  # see the docstring: never a crash and a restart loop
-        log.warning("source %s did not open (%s); the loop keeps retrying", src.spec, one_line(exc))
-    return source
-
-
-def command_run(args: argparse.Namespace) -> int:
-    from app.controls.actions import ActionQueue
-    from app.loop import CaptureLoop, LoopOptions, install_signal_handlers, restore_signal_handlers
-    from app.sdnotify import SystemdNotifier
-
-    config = _run_overrides(_load(args), args)
-    check_config_paths(config)
-    _setup_logging(config.logging.level)
-    pipeline = build_pipeline(config)
-    state = config.view.with_changes(language=ui_language(config))
-    source = _run_source(config)
-    actions = ActionQueue()
-    stop = threading.Event()
-    previous = install_signal_handlers(stop)
-    inputs: list[Any] = []
-    display = None
-    try:
-        display = _open_display(config, source, actions)
-        url = getattr(display, "url", None)
-        if url:
-            print(f"convlens: open {url} in a browser (Ctrl-C to stop)", flush=True)
-        options = LoopOptions(
-            faults=config.faults,
-            snapshot_dir=config.snapshot.directory,
-            interactive=sys.stdin is not None and sys.stdin.isatty(),
-            size=config.source.size,
-            screen=config.display.screen_size,
-        )
-        inputs = _start_inputs(config, actions, grab=display.owns_screen)
-        loop = CaptureLoop(
-            source, display, pipeline, state=state, actions=actions,
-            notifier=SystemdNotifier(), options=options, stop_event=stop,
-        )  # fmt: skip
-        loop.run()
-    finally:
-        for item in inputs:
-            item.stop()
-        if display is not None:
-            display.close()
-        source.close()  # the loop closed it already, unless it never ran
-        restore_signal_handlers(previous)
-    return 0
-
-
-def _start_inputs(config: Config, actions: Any, *, grab: bool = False) -> list[Any]:
-    inputs: list[Any] = []
-    if config.controls.terminal and sys.stdin is not None and sys.stdin.isatty():
-        from app.controls.terminal_input import TerminalInput
-
-        terminal = TerminalInput(actions)
-        if terminal.start():
-            inputs.append(terminal)
-    if config.controls.evdev and inputs and _stdin_is_local_console():
-        # The console already delivers the USB keyboard's keys: evdev would act twice.
-        log.info("USB keyboard input off: keys come from the local console")
-    elif config.controls.evdev:
-        from app.controls.evdev_input import EvdevInput
-
-        try:
-            evdev = EvdevInput(actions, grab=grab)
-            evdev.start()
-            inputs.append(evdev)
-        except OSError as exc:
-            log.info("USB keyboard input off: %s", exc)
-    return inputs
-
-
-def _stdin_is_local_console() -> bool:
-    """True when stdin is a Linux virtual console (``/dev/ttyN``), not SSH or a pty."""
-    try:
-        name = os.ttyname(sys.stdin.fileno())
-    except (OSError, AttributeError, ValueError):
-        return False
-    return name == "/dev/console" or re.fullmatch(r"/dev/tty\d+", name) is not None
 
 
 # ---- kernels, bench, classify ------------------------------------------------------------
@@ -366,7 +134,7 @@ def command_kernels(args: argparse.Namespace) -> int:
 
     from app.stages.kernels import KERNEL_PRESETS
 
-    config = _load(args)
+    config = load_args_config(args)
     kernels: dict[str, Any] = dict(KERNEL_PRESETS)
     for name, rows in config.custom_kernels.items():
         kernels[name] = np.array(rows, np.float32)
@@ -393,8 +161,9 @@ def _cell(v: float) -> str:
 def command_bench(args: argparse.Namespace) -> int:
     from app.bench import format_table, run_bench
     from app.sources.factory import make_source
+    from app.stages.pipeline import build_pipeline
 
-    config = _load(args)
+    config = load_args_config(args)
     if args.frames < 1:
         raise ConfigError(f"--frames {args.frames}: expected a positive number of frames")
     config = config.with_section(
@@ -403,7 +172,7 @@ def command_bench(args: argparse.Namespace) -> int:
     if args.model is not None:
         config = config.with_section("model", path=args.model)
     # Benchmarks print figures; only warnings go to the log.
-    _setup_logging(args.log_level or "warning")
+    setup_logging(args.log_level or "warning")
     pipeline = build_pipeline(config)
     src = config.source
 
@@ -426,11 +195,12 @@ def command_bench(args: argparse.Namespace) -> int:
 def command_render(args: argparse.Namespace) -> int:
     from app.render import StillSource, check_choices, parse_settings, render_views
     from app.sources.factory import make_source
+    from app.stages.pipeline import build_pipeline
 
-    config = _load(args)
+    config = load_args_config(args)
     if args.model is not None:
         config = config.with_section("model", path=args.model)
-    _setup_logging(args.log_level or "warning")
+    setup_logging(args.log_level or "warning")
     views, languages = check_choices(args.view, args.lang)
     state = parse_settings(config, args.set)
     pipeline = build_pipeline(config.with_section("view", kernel=state.kernel))
@@ -451,12 +221,14 @@ def command_render(args: argparse.Namespace) -> int:
 
 
 def command_classify(args: argparse.Namespace) -> int:
+    from app.classifier import classifier_factory
+    from app.jsonable import to_jsonable
     from app.photos import classify_files
 
-    config = _load(args)
+    config = load_args_config(args)
     if args.model is not None:
         config = config.with_section("model", path=args.model)
-    _setup_logging(args.log_level or config.logging.level)
+    setup_logging(args.log_level or config.logging.level)
     classifier = classifier_factory(config)()
     failed = False
     if not args.json:
@@ -464,7 +236,7 @@ def command_classify(args: argparse.Namespace) -> int:
     for result in classify_files(args.images, classifier):
         failed = failed or bool(result.get("error"))
         if args.json:
-            print(json.dumps(_json_safe(result)), flush=True)
+            print(json.dumps(to_jsonable(result)), flush=True)
             continue
         digit = result.get("digit")
         conf = result.get("confidence")
@@ -477,24 +249,14 @@ def command_classify(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else 0
 
 
-def _json_safe(value: Any) -> Any:
-    import numpy as np
+def _run_command(args: argparse.Namespace) -> int:
+    from app.cli_run import command_run
 
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    return command_run(args)
 
 
 COMMANDS = {
-    "run": command_run,
+    "run": _run_command,
     "kernels": command_kernels,
     "bench": command_bench,
     "classify": command_classify,

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from app.display.compose import compose
 from app.frame import Frame
+from app.jsonable import to_jsonable
 from app.stages.results import DigitResult
 from app.state import ViewState
 
@@ -91,19 +90,6 @@ def tensor_to_png(tensor: np.ndarray) -> np.ndarray:
     return scaled.astype(np.uint8)
 
 
-def _jsonable(value: Any) -> Any:
-    """Strict JSON values: NumPy to Python, tuples to lists, NaN and infinities to None."""
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (tuple, list)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def save_snapshot(
     directory: str | Path,
     frame: Frame,
@@ -143,14 +129,14 @@ def save_snapshot(
     record = {
         "seq": frame.seq,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "state": _jsonable(asdict(state)),
+        "state": to_jsonable(asdict(state)),
         "status": digit.status if digit else None,
         "reason": digit.reason if digit else None,
         "prediction": digit.prediction if digit else None,
-        "confidence": _jsonable(digit.confidence) if digit else None,
-        "probs": _jsonable(np.round(np.ravel(digit.probs).astype(float), 6)) if digit else None,
+        "confidence": to_jsonable(digit.confidence) if digit else None,
+        "probs": to_jsonable(np.round(np.ravel(digit.probs).astype(float), 6)) if digit else None,
         "runtime": digit.runtime if digit else None,
-        "roi_px": _jsonable(digit.roi_px) if digit else None,
+        "roi_px": to_jsonable(digit.roi_px) if digit else None,
         "files": [*files, "prediction.json"],
     }
     text = json.dumps(record, indent=2, allow_nan=False)

@@ -1,11 +1,17 @@
-"""The live settings that keys change and stages read: one small, copyable value."""
+"""The live settings that keys change and stages read: one small, copyable value.
+
+Each field carries the rule the config file's ``[view]`` section is checked with.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from app.settings import float_range, kernel_name, known_view, one_of, setting
+
 PADDINGS = ("valid", "zero", "reflect")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
+OPERATIONS = ("correlation", "convolution")
 POOL_MODES = ("max", "avg")
 POOL_SIZES = (2, 3, 4)
 STRIDES = (1, 2, 3, 4)
@@ -16,12 +22,12 @@ class Roi:
     """The digit region as fractions of the frame: centre (cx, cy) and side length.
 
     ``size`` is a fraction of the frame's *shorter* side, so the ROI stays square
-    on any resolution.
+    on any resolution. In the config file: ``roi_cx``, ``roi_cy``, ``roi_size``.
     """
 
-    cx: float = 0.5
-    cy: float = 0.5
-    size: float = 0.45
+    cx: float = setting(0.5, (int, float), float_range(0.0, 1.0))
+    cy: float = setting(0.5, (int, float), float_range(0.0, 1.0))
+    size: float = setting(0.45, (int, float), float_range(0.05, 1.0))
 
 
 @dataclass(frozen=True)
@@ -29,21 +35,23 @@ class ViewState:
     """Everything a key can change. Immutable: actions return a new value."""
 
     #: The name of a view in ``app.views.VIEWS``.
-    view: str = "camera"
-    kernel: str = "horizontal_edge"
-    stride: int = 1
-    padding: str = "zero"
-    activation: str = "none"
+    view: str = setting("camera", str, known_view)
+    #: A preset or custom kernel (checked against them once the pipeline is built).
+    kernel: str = setting("horizontal_edge", str, kernel_name)
+    stride: int = setting(1, int, one_of(STRIDES))
+    padding: str = setting("zero", str, one_of(PADDINGS))
+    activation: str = setting("none", str, one_of(ACTIVATIONS))
     #: "convolution" flips the kernel as the course defines it; "correlation" is what
     #: CNN layers compute.
-    operation: str = "correlation"
-    pool_mode: str = "max"
-    pool_size: int = 2
+    operation: str = setting("correlation", str, one_of(OPERATIONS))
+    pool_mode: str = setting("max", str, one_of(POOL_MODES))
+    pool_size: int = setting(2, int, one_of(POOL_SIZES))
     roi: Roi = field(default_factory=Roi)
-    frozen: bool = False
-    numpy_reference: bool = False
-    show_help: bool = False
+    frozen: bool = setting(False, bool)
+    numpy_reference: bool = setting(False, bool)
+    show_help: bool = setting(False, bool)
     #: The language of every text on screen and on the web page (``app.i18n.LANGUAGES``).
+    #: Not a ``[view]`` setting: ``[ui] language`` chooses it, the l key switches it.
     language: str = "en"
 
     def with_changes(self, **changes: object) -> ViewState:

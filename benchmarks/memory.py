@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.cli import build_pipeline
 from app.config import Config
 from app.controls.actions import ActionQueue
 from app.display.null import NullDisplay
 from app.loop import CaptureLoop, LoopOptions
 from app.sources.factory import make_source
+from app.stages.pipeline import build_pipeline
 from benchmarks.report import print_report, resident_mb
 
 CHUNK = 250

@@ -27,7 +27,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.cli import build_pipeline
 from app.config import Config, FaultsConfig
 from app.controls.actions import ActionQueue
 from app.display.web import WebViewer
@@ -38,7 +37,7 @@ from app.sdnotify import SystemdNotifier
 from app.sources.base import Source
 from app.sources.demo import DemoSource
 from app.stages.base import Stage
-from app.stages.pipeline import Pipeline
+from app.stages.pipeline import Pipeline, build_pipeline
 from app.stages.results import FrameResults
 from app.state import ViewState
 from benchmarks.report import print_report, resident_mb

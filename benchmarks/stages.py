@@ -26,7 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.bench import summarize
 from app.classifier import load_classifier
+from app.config import config_from_dict
 from app.errors import ModelError
 from app.frame import Frame
 from app.model_paths import shipped_model
@@ -51,16 +53,15 @@ CASES: list[tuple[str, dict[str, Any], ViewState]] = [
 ]  # fmt: skip
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values) * 1000.0
-    return {"median_ms": float(np.median(a)), "p99_ms": float(np.percentile(a, 99))}
+def _stats(seconds: list[float]) -> dict[str, float]:
+    return summarize([1000.0 * v for v in seconds])
 
 
 def run_case(
     frames: list[Frame], config: dict[str, Any], state: ViewState, factory: Any
 ) -> dict[str, dict[str, float]]:
     """Time every stage the view needs on every frame (after a warm-up pass)."""
-    stages = build_stages(config, factory)
+    stages = build_stages(config_from_dict(config), factory)
     active = [s for s in stages if s.name in stages_for(state.view) or s.name == "digit"]
     times: dict[str, list[float]] = {s.name: [] for s in active}
     totals: list[float] = []

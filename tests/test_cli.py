@@ -161,7 +161,7 @@ def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> No
     import logging
 
     import app.display.factory as factory
-    from app.cli import _open_display
+    from app.cli_run import _open_display
     from app.config import Config
     from app.display.null import NullDisplay
     from app.errors import DisplayError
@@ -178,7 +178,7 @@ def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> No
 
     monkeypatch.setattr(factory, "make_display", fake_make_display)
     config = Config().with_section("display", spec="drm")
-    with caplog.at_level(logging.WARNING, logger="app.cli"):
+    with caplog.at_level(logging.WARNING, logger="app.cli_run"):
         display = _open_display(config, None, None)
     assert opened == ["drm", "web"] and display.is_open
     assert "falling back to web" in caplog.text and "no HDMI screen" in caplog.text
@@ -187,7 +187,8 @@ def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> No
 
 
 def test_run_flags_override_the_config_file(tmp_path) -> None:
-    from app.cli import _run_overrides, build_parser
+    from app.cli import build_parser
+    from app.cli_run import _run_overrides
     from app.config import load_config
 
     config_file = tmp_path / "c.toml"
@@ -225,7 +226,7 @@ def test_bad_size_flag_is_a_usage_error(capsys) -> None:
 
 def test_auto_backend_without_a_tflite_runtime_falls_back_to_numpy(monkeypatch, caplog) -> None:
     import app.classifier
-    from app.cli import classifier_factory
+    from app.classifier import classifier_factory
     from app.config import Config
 
     versions = {"ai-edge-litert": None, "tflite-runtime": None, "numpy": np.__version__}
@@ -236,23 +237,23 @@ def test_auto_backend_without_a_tflite_runtime_falls_back_to_numpy(monkeypatch, 
 
 
 def test_auto_backend_uses_a_runtime_when_one_is_installed() -> None:
-    from app.cli import classifier_factory
+    from app.classifier import classifier_factory
     from app.config import Config
 
     assert classifier_factory(Config())().backend in ("litert", "tflite-runtime")
 
 
 def test_local_console_is_told_apart_from_ssh(monkeypatch) -> None:
-    from app import cli
+    from app import cli_run
 
     monkeypatch.setattr(sys.stdin, "fileno", lambda: 0, raising=False)
     for name, expected in [("/dev/tty1", True), ("/dev/console", True), ("/dev/pts/0", False)]:
         monkeypatch.setattr(os, "ttyname", lambda fd, name=name: name)
-        assert cli._stdin_is_local_console() is expected
+        assert cli_run._stdin_is_local_console() is expected
 
 
 def test_keyboards_are_grabbed_only_when_the_display_owns_the_screen(monkeypatch, tmp_path):
-    from app import cli
+    from app import cli_run
     from app.config import load_config
     from app.controls import evdev_input
     from app.controls.actions import ActionQueue
@@ -273,8 +274,8 @@ def test_keyboards_are_grabbed_only_when_the_display_owns_the_screen(monkeypatch
     monkeypatch.setattr(evdev_input, "EvdevInput", RecordingEvdev)
     monkeypatch.setattr(sys, "stdin", None)  # no terminal: the evdev reader is the input
     config = load_config(None)
-    cli._start_inputs(config, ActionQueue(), grab=True)
-    cli._start_inputs(config, ActionQueue(), grab=False)
+    cli_run._start_inputs(config, ActionQueue(), grab=True)
+    cli_run._start_inputs(config, ActionQueue(), grab=False)
     assert grabs == [True, False]
     # HDMI and the framebuffer fill the Pi's screen; the web viewer and null do not.
     assert DrmOverlayDisplay.owns_screen and FramebufferDisplay(str(tmp_path / "fb0")).owns_screen

@@ -114,6 +114,7 @@ def test_committed_models_come_from_committed_npz():
         assert meta["metrics"]["source_sha256"] == digest, f"{name}: re-run training.export"
 
 
+@pytest.mark.slow
 def test_committed_models_on_all_10000_test_images(test_images):
     images, labels = test_images
     spec, params, _ = load_model(MODELS / "lenet.npz")

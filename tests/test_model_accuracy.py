@@ -15,6 +15,7 @@ MODEL = Path(__file__).resolve().parents[1] / "models" / "lenet.npz"
 TARGET = 0.993
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not all((mnist.default_data_dir() / n).is_file() for n in mnist.SPLITS["test"]),
     reason="MNIST test files not found (set CONVLENS_MNIST_DIR)",

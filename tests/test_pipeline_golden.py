@@ -13,11 +13,11 @@ import logging
 
 import pytest
 
-from app.cli import build_pipeline
 from app.config import config_from_dict
 from app.display.compose import compose
 from app.loop import CaptureLoop, LoopOptions
 from app.sources.demo import DemoSource
+from app.stages.pipeline import build_pipeline
 from app.state import ViewState
 from app.views import stages_for, view_names
 from tests.goldens import check_golden

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from app.classifier import load_classifier
-from app.config import config_from_dict
+from app.config import Config, config_from_dict
 from app.errors import ConfigError, ModelError
 from app.frame import Frame
 from app.sources.demo import DemoSource, render_digit_scene
@@ -49,7 +49,7 @@ class FakeClassifier:
         self.seen: list[np.ndarray] = []
 
     def predict(self, tensor: np.ndarray) -> FakePrediction:
-        assert tensor.shape == (28, 28) and tensor.dtype == np.float32
+        assert tensor.shape == (28, 28) and tensor.dtype in (np.float32, np.uint8)  # the contract
         self.seen.append(tensor)
         k = self.answers.pop(0) if self.answers else 3
         return FakePrediction(onehot(k), {"fc3": onehot(k) * 10})
@@ -181,7 +181,7 @@ def test_scripted_predictions_switch_after_k_frames():
 
 def test_missing_model_is_unavailable_and_kernel_views_keep_working(tmp_path):
     path = tmp_path / "nothing.tflite"
-    stages = build_stages({}, functools.partial(load_classifier, path))
+    stages = build_stages(Config(), functools.partial(load_classifier, path))
     assert [s.name for s in stages] == list(STAGE_ORDER)
     frame = scene_frame(3)
     for _ in range(3):
@@ -198,7 +198,7 @@ def test_missing_model_is_unavailable_and_kernel_views_keep_working(tmp_path):
 def test_corrupt_model_is_unavailable(tmp_path):
     path = tmp_path / "broken.tflite"
     path.write_bytes(b"TFL3" + bytes(100))
-    stages = build_stages({}, functools.partial(load_classifier, path))
+    stages = build_stages(Config(), functools.partial(load_classifier, path))
     res = FrameResults()
     stages[2].process(scene_frame(4), ViewState(), res)
     assert res.digit.status == "unavailable" and "broken.tflite" in res.digit.reason
@@ -221,12 +221,12 @@ def test_stage_names_and_order():
         ({"stages": {"features": {"tile_px": 4}}}, "stage features: tile_px"),
         ({"stages": {"kernel": {"processing_width": -5}}}, "stage kernel: processing_width"),
         ({"stages": {"pool": {"mode": "max"}}}, "stage pool"),
-        ({"kernels": {"custom": {"even": [[1, 2], [3, 4]]}}}, "kernels.custom.even"),
+        ({"kernels": {"custom": {"even": [[1, 2], [3, 4]]}}}, "[kernels.custom] even"),
     ],
 )
 def test_bad_stage_config_names_the_stage(config, needle):
     with pytest.raises(ConfigError) as info:
-        build_stages(config, lambda **_: FakeClassifier())
+        build_stages(config_from_dict(config), lambda **_: FakeClassifier())
     assert needle in str(info.value)
 
 
@@ -248,7 +248,7 @@ def test_model_error_message_becomes_the_reason():
     def factory(**_):
         raise ModelError("models/x.tflite: truncated")
 
-    stages = build_stages({}, factory)
+    stages = build_stages(Config(), factory)
     assert stages[2].error == "models/x.tflite: truncated"
 
 

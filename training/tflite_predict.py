@@ -1,44 +1,83 @@
-"""Run an exported .tflite model on batches of MNIST images (for evaluate, tests and benchmarks).
+"""Run an exported .tflite model: the one TFLite runner (evaluate, tests, benchmarks, the app).
 
 Imports ``ai_edge_litert`` (else ``tflite_runtime``) directly: ``training`` never
-imports ``app``. ``TFLiteModel.run`` returns every named output, dequantised to
-float32, for a whole batch by resizing the interpreter's batch dimension once.
+imports ``app``; the app's classifier is a thin adapter over ``TFLiteModel``.
+``invoke`` runs one prepared batch and returns every named output dequantised to
+float32; ``run`` does that for any number of images, resizing the batch dimension once.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from training.model_io import ModelFileError
+from training.spec import lenet5_spec
 from training.tflite_verify import FlatbufferError, verify_model
 
-#: Float input = uint8 pixel * this (ink = 1), as in ``lenet5_spec``.
-INPUT_SCALE = 1.0 / 255.0
+#: Float input = uint8 pixel * this (ink = 1): the spec's, which the exporter writes.
+INPUT_SCALE = float(lenet5_spec()["input_scale"])
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """A TFLite interpreter package: its name here, its module, pip distribution and label."""
+
+    name: str
+    module: str
+    dist: str
+    label: str
+
+
+#: The interpreters, in the order ``auto`` tries them. LiteRT is the renamed tflite-runtime.
 RUNTIMES = (
-    ("litert", "ai_edge_litert.interpreter"),
-    ("tflite-runtime", "tflite_runtime.interpreter"),
+    Runtime("litert", "ai_edge_litert.interpreter", "ai-edge-litert", "LiteRT"),
+    Runtime("tflite-runtime", "tflite_runtime.interpreter", "tflite-runtime", "tflite-runtime"),
 )
 
 
-def interpreter_class(runtime: str = "auto") -> tuple[str, type]:
-    """(runtime name, Interpreter class): ``"litert"``, ``"tflite-runtime"`` or the first found.
+def runtime_version(runtime: Runtime) -> str | None:
+    """The installed version of ``runtime``, or None when its module does not import."""
+    try:
+        module = importlib.import_module(runtime.module)
+    except ImportError:
+        return None
+    try:
+        return importlib.metadata.version(runtime.dist)
+    except importlib.metadata.PackageNotFoundError:
+        package = importlib.import_module(runtime.module.split(".")[0])
+        return str(getattr(package, "__version__", getattr(module, "__version__", "unknown")))
+
+
+def interpreter_class(runtime: str = "auto") -> tuple[Runtime, type]:
+    """(the runtime, its Interpreter class): ``"litert"``, ``"tflite-runtime"`` or, for
+    ``"auto"``, the first that imports.
 
     Raises:
-        ImportError: the runtime (or, for ``auto``, every runtime) is not installed.
+        ImportError: the runtime (or, for ``auto``, every runtime) is not installed; the
+            message names the pip packages.
     """
-    for name, module in RUNTIMES:
-        if runtime in ("auto", name):
-            try:
-                return name, importlib.import_module(module).Interpreter
-            except ImportError:
-                continue
-    raise ImportError(
-        f"no TFLite runtime for {runtime!r}: install ai-edge-litert or tflite-runtime"
-    )
+    wanted = [r for r in RUNTIMES if runtime in ("auto", r.name)]
+    for candidate in wanted:
+        try:
+            return candidate, importlib.import_module(candidate.module).Interpreter
+        except ImportError:
+            continue
+    names = " or ".join(r.dist for r in wanted) or " or ".join(r.dist for r in RUNTIMES)
+    raise ImportError(f"no TFLite runtime for {runtime!r}: install {names} (pip)")
+
+
+@dataclass(frozen=True)
+class _Output:
+    name: str
+    index: int
+    scale: float  # 0.0: a float tensor, nothing to dequantise
+    zero_point: int
 
 
 class TFLiteModel:
@@ -47,13 +86,27 @@ class TFLiteModel:
     Args:
         model: a ``.tflite`` path or its bytes.
         runtime: ``"auto"``, ``"litert"`` or ``"tflite-runtime"``.
+        num_threads: interpreter threads; 1 is fastest for a model this small.
+        name: what error messages call ``model`` when it is bytes.
+    Attributes:
+        runtime: the ``Runtime`` that runs it; ``label``: e.g. ``"LiteRT 2.3.0"``.
+        input_dtype: float32 or int8; ``input_quantization``: (scale, zero point).
+        output_names: every output tensor's name, in the model's order.
     Raises:
-        ModelFileError: missing, truncated or not a TFLite model (one line).
+        ModelFileError: missing, truncated, not a TFLite model, or refused by the
+            runtime (one line naming the file).
+        ImportError: no TFLite runtime installed.
     """
 
-    def __init__(self, model: Path | str | bytes, runtime: str = "auto", num_threads: int = 1):
+    def __init__(
+        self,
+        model: Path | str | bytes,
+        runtime: str = "auto",
+        num_threads: int = 1,
+        name: str = "model bytes",
+    ):
         if isinstance(model, bytes):
-            data, where = model, "model bytes"
+            data, where = model, name
         else:
             path = Path(model)
             if not path.is_file():
@@ -64,22 +117,32 @@ class TFLiteModel:
         except FlatbufferError as exc:
             raise ModelFileError(f"{where} is truncated or not a TFLite model ({exc})") from exc
         self.runtime, cls = interpreter_class(runtime)
+        self.label = f"{self.runtime.label} {runtime_version(self.runtime)}"
         try:
             self.interpreter = cls(model_content=data, num_threads=num_threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"{where} cannot be loaded: {exc}") from exc
-        (self._input,) = self.interpreter.get_input_details()
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"{where} cannot be loaded by {self.label}: {first}") from exc
+        inputs = self.interpreter.get_input_details()
+        self.input_count = len(inputs)
+        self._input = inputs[0]
+        self.input_shape = tuple(int(d) for d in self._input["shape"])
         self.input_dtype = np.dtype(self._input["dtype"])
-        self.output_names = tuple(d["name"] for d in self.interpreter.get_output_details())
-        self._batch = int(self._input["shape"][0])
+        scale, zero_point = self._input["quantization"]
+        self.input_quantization = (float(scale), int(zero_point))
+        # A uint8 pixel maps to the int8 input exactly as p - 128 when the model was
+        # exported with scale 1/255 and zero point -128 (convlens's int8 export).
+        self._pixel_shift = (
+            self.input_dtype == np.int8 and zero_point == -128 and abs(scale - INPUT_SCALE) < 1e-9
+        )
+        self._outputs = [_output(d) for d in self.interpreter.get_output_details()]
+        self.output_names = tuple(o.name for o in self._outputs)
+        self._batch = self.input_shape[0]
 
-    def _resize(self, batch: int) -> None:
-        if batch != self._batch:
-            shape = [batch, *(int(d) for d in self._input["shape"][1:])]
-            self.interpreter.resize_tensor_input(self._input["index"], shape)
-            self.interpreter.allocate_tensors()
-            self._batch = batch
+    def output_detail(self, name: str) -> dict:
+        """The interpreter's detail dict (shape, dtype, quantization) of output ``name``."""
+        return next(d for d in self.interpreter.get_output_details() if d["name"] == name)
 
     def quantize_input(self, images: np.ndarray) -> np.ndarray:
         """(N, 28, 28[, 1]) uint8 pixels or float in [0, 1] -> the model's (N, 28, 28, 1) input."""
@@ -88,11 +151,32 @@ class TFLiteModel:
             if x.dtype == np.uint8:
                 return x.astype(np.float32) * np.float32(INPUT_SCALE)
             return x.astype(np.float32, copy=False)
-        scale, zero_point = self._input["quantization"]
+        if x.dtype == np.uint8 and self._pixel_shift:
+            return x.view(np.int8) ^ np.int8(-128)
+        scale, zero_point = self.input_quantization
         real = x.astype(np.float32) * np.float32(INPUT_SCALE) if x.dtype == np.uint8 else x
         q = np.round(real / np.float32(scale)) + zero_point
         info = np.iinfo(self.input_dtype)
         return np.clip(q, info.min, info.max).astype(self.input_dtype)
+
+    def invoke(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Run one batch already in the model's input form (``quantize_input``); return
+        every output for it, dequantised float32, keyed by tensor name."""
+        if len(x) != self._batch:
+            shape = [len(x), *self.input_shape[1:]]
+            self.interpreter.resize_tensor_input(self._input["index"], shape)
+            self.interpreter.allocate_tensors()
+            self._batch = len(x)
+        self.interpreter.set_tensor(self._input["index"], x)
+        self.interpreter.invoke()
+        out = {}
+        for o in self._outputs:
+            value = self.interpreter.get_tensor(o.index)
+            if o.scale:
+                value = np.subtract(value, o.zero_point, dtype=np.float32)
+                value *= np.float32(o.scale)
+            out[o.name] = value
+        return out
 
     def run(self, images: np.ndarray, batch_size: int = 500) -> dict[str, np.ndarray]:
         """Every output for every image, dequantised float32, keyed by tensor name.
@@ -105,12 +189,8 @@ class TFLiteModel:
         x = self.quantize_input(np.asarray(images))
         chunks: dict[str, list[np.ndarray]] = {name: [] for name in self.output_names}
         for start in range(0, len(x), batch_size):
-            batch = x[start : start + batch_size]
-            self._resize(len(batch))
-            self.interpreter.set_tensor(self._input["index"], batch)
-            self.interpreter.invoke()
-            for detail in self.interpreter.get_output_details():
-                chunks[detail["name"]].append(_dequantize(self.interpreter, detail))
+            for name, value in self.invoke(x[start : start + batch_size]).items():
+                chunks[name].append(value)
         return {name: np.concatenate(parts) for name, parts in chunks.items() if parts}
 
     def predict_probs(self, images: np.ndarray) -> np.ndarray:
@@ -118,12 +198,11 @@ class TFLiteModel:
         return self.run(images)["probs"]
 
 
-def _dequantize(interpreter, detail: dict) -> np.ndarray:
-    value = interpreter.get_tensor(detail["index"])
-    if np.dtype(detail["dtype"]) == np.float32:
-        return value
+def _output(detail: dict) -> _Output:
     scale, zero_point = detail["quantization"]
-    return (value.astype(np.float32) - np.float32(zero_point)) * np.float32(scale)
+    if np.dtype(detail["dtype"]) == np.float32:
+        scale, zero_point = 0.0, 0
+    return _Output(detail["name"], detail["index"], float(scale), int(zero_point))
 
 
 def make_tflite_predictor(path: Path) -> Callable[[np.ndarray], np.ndarray]:

@@ -15,7 +15,6 @@ import asyncio
 import dataclasses
 import hmac
 import logging
-import math
 import secrets
 import socket
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,6 +48,7 @@ from app.display.web_text import status_language, text, texts
 from app.errors import DisplayError
 from app.frame import Frame
 from app.i18n import translate
+from app.jsonable import to_jsonable
 
 __all__ = ["WebViewer", "is_loopback_host"]
 
@@ -68,25 +68,6 @@ BOUNDARY = "convlensframe"
 DEFAULT_MAX_VIEWERS = 48
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _jsonable(value: Any, depth: int = 0) -> Any:
-    """Status values as strict JSON: NumPy to Python, NaN and infinities to None."""
-    if depth > 4:
-        return str(value)
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v, depth + 1) for v in value]
-    return str(value)
 
 
 def _name_field(payload: Mapping[str, Any], field: str) -> str:
@@ -286,7 +267,7 @@ class WebViewer(Display):
         )
 
     async def _api_status(self, request: web.Request) -> web.Response:
-        status = _jsonable(self._status)
+        status = to_jsonable(self._status)
         status["stream_clients"] = self.stream_clients
         status["max_stream_clients"] = self.max_viewers
         status["token_required"] = self.token_required

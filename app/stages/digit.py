@@ -6,13 +6,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from app.errors import ConfigError, ModelError
+from app.errors import ModelError
 from app.frame import Frame
-from app.stages.base import Stage
+from app.stages.base import Param, Stage
 from app.stages.mnist_preprocess import roi_to_mnist_tensor
 from app.stages.results import (
     DIGIT,
@@ -131,28 +131,6 @@ class DigitSmoother:
         return self.shown
 
 
-_PARAMS: dict[str, tuple[type | tuple[type, ...], float, float, str]] = {
-    "ema_alpha": ((int, float), 0.01, 1.0, "weight of the newest frame, 0.01-1"),
-    "switch_frames": (int, 1, 60, "frames a new digit must lead, 1-60"),
-    "switch_margin": ((int, float), 0.0, 1.0, "lead in probability, 0-1"),
-    "min_confidence": ((int, float), 0.0, 1.0, "probability to show a first digit, 0-1"),
-    "work_side": (int, 32, 1024, "ROI side in px the ink is looked for at, 32-1024"),
-    "margin": ((int, float), 0.0, 0.5, "extra search border as a fraction of the ROI side, 0-0.5"),
-}
-
-
-def check_params(stage: str, params: Mapping[str, Any], spec: Mapping[str, tuple]) -> None:
-    """Raise ConfigError naming the stage for an unknown key or a value out of its range."""
-    for key, value in params.items():
-        if key not in spec:
-            raise ConfigError(
-                f"stage {stage}: unknown parameter {key!r}; expected one of {', '.join(spec)}"
-            )
-        types, lo, hi, text = spec[key]
-        if isinstance(value, bool) or not isinstance(value, types) or not (lo <= value <= hi):
-            raise ConfigError(f"stage {stage}: {key} = {value!r}; expected {text}")
-
-
 class DigitStage(Stage):
     """Find the digit in the ROI, classify it, smooth the result.
 
@@ -162,6 +140,19 @@ class DigitStage(Stage):
     """
 
     name = "digit"
+    params: ClassVar[Mapping[str, Param]] = {
+        "ema_alpha": Param(0.5, (int, float), 0.01, 1.0, "weight of the newest frame, 0.01-1"),
+        "switch_frames": Param(3, int, 1, 60, "frames a new digit must lead, 1-60"),
+        "switch_margin": Param(0.15, (int, float), 0.0, 1.0, "lead in probability, 0-1"),
+        "min_confidence": Param(
+            0.5, (int, float), 0.0, 1.0, "probability to show a first digit, 0-1"
+        ),
+        "work_side": Param(160, int, 32, 1024, "ROI side in px the ink is looked for at, 32-1024"),
+        "margin": Param(
+            DEFAULT_MARGIN, (int, float), 0.0, 0.5,
+            "extra search border as a fraction of the ROI side, 0-0.5",
+        ),
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -182,15 +173,14 @@ class DigitStage(Stage):
         self._layers: dict[str, np.ndarray] = {}
         self._layers_tensor: np.ndarray | None = None
 
-    def configure(self, params: Mapping[str, Any]) -> None:
-        check_params(self.name, params, _PARAMS)
-        self.work_side = int(params.get("work_side", 160))
-        self.margin = float(params.get("margin", DEFAULT_MARGIN))
+    def setup(self, values: Mapping[str, Any]) -> None:
+        self.work_side = int(values["work_side"])
+        self.margin = float(values["margin"])
         self.smoother = DigitSmoother(
-            alpha=float(params.get("ema_alpha", 0.5)),
-            switch_frames=int(params.get("switch_frames", 3)),
-            margin=float(params.get("switch_margin", 0.15)),
-            min_confidence=float(params.get("min_confidence", 0.5)),
+            alpha=float(values["ema_alpha"]),
+            switch_frames=int(values["switch_frames"]),
+            margin=float(values["switch_margin"]),
+            min_confidence=float(values["min_confidence"]),
         )
 
     @property

@@ -6,7 +6,7 @@ import functools
 import logging
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -14,8 +14,7 @@ import numpy as np
 from app.colormaps import colourise, palette_for
 from app.errors import SourceError
 from app.frame import Frame
-from app.stages.base import Stage
-from app.stages.digit import check_params
+from app.stages.base import Param, Stage
 from app.stages.kernels import KERNEL_PRESETS
 from app.stages.results import FeaturesResult, FrameResults, LayerMosaic
 from app.state import ViewState
@@ -147,6 +146,9 @@ class FeaturesStage(Stage):
     """
 
     name = "features"
+    params: ClassVar[Mapping[str, Param]] = {
+        "tile_px": Param(DEFAULT_TILE_PX, int, 16, 128, "tile size in px, 16-128"),
+    }
 
     def __init__(
         self, classifier: Any | None = None, kernels: Mapping[str, np.ndarray] | None = None
@@ -161,9 +163,8 @@ class FeaturesStage(Stage):
         self.handmade_names: list[str] = []
         self._calibrated = False
 
-    def configure(self, params: Mapping[str, Any]) -> None:
-        check_params(self.name, params, {"tile_px": (int, 16, 128, "tile size in px, 16-128")})
-        self.tile_px = int(params.get("tile_px", DEFAULT_TILE_PX))
+    def setup(self, values: Mapping[str, Any]) -> None:
+        self.tile_px = int(values["tile_px"])
         names, mats = handmade_kernel_list(self.kernels)
         self.handmade_names = names
         self.handmade_image = kernel_tiles(mats, KERNEL_TILE_PX)
@@ -178,15 +179,13 @@ class FeaturesStage(Stage):
         self._ensure_calibrated()
 
     def calibrate(self, images: np.ndarray) -> None:
-        """Fix each layer's colour scale from its activations on (N, 28, 28) images."""
+        """Fix each layer's colour scale from its activations on (N, 28, 28) images
+        (uint8 pixels or float in [0, 1]; the classifier scales pixels itself)."""
         if self.classifier is None or len(images) == 0:
             return
         collected: dict[str, list[np.ndarray]] = {}
         for image in images:
-            tensor = np.asarray(image, np.float32)
-            if image.dtype == np.uint8:
-                tensor = tensor / 255.0
-            for name, act in self.classifier.predict(tensor).layers.items():
+            for name, act in self.classifier.predict(image).layers.items():
                 collected.setdefault(name, []).append(np.asarray(act, np.float32).ravel())
         self.ranges = {name: layer_range(np.concatenate(v)) for name, v in collected.items()}
         log.info("features: colour scales %s", self.ranges)

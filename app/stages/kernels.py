@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -13,7 +13,8 @@ import numpy as np
 from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.activation import ACTIVATION_FUNCTIONS, display_range, to_display
-from app.stages.base import Stage
+from app.stages.base import Param, Stage
+from app.stages.kernel_specs import PRESET_ROWS, check_kernel
 from app.stages.results import FrameResults, KernelResult, ReferenceRun
 from app.state import ViewState
 from training import layers
@@ -21,67 +22,17 @@ from training import layers
 log = logging.getLogger(__name__)
 
 
-def _k(rows: list[list[float]]) -> np.ndarray:
-    return np.array(rows, dtype=np.float32)
-
-
-#: The kernel presets in the order the key table cycles through them. Every value is
-#: (k, k) float32, except ``sobel_magnitude``: (2, 3, 3), Sobel x and y, whose responses
-#: are combined as sqrt(gx^2 + gy^2).
+#: The kernel presets in the order the key table cycles through them (``PRESET_ROWS``).
+#: Every value is (k, k) float32, except ``sobel_magnitude``: (2, 3, 3), Sobel x and y,
+#: whose responses are combined as sqrt(gx^2 + gy^2).
 KERNEL_PRESETS: dict[str, np.ndarray] = {
-    # The course's edge kernels: dark above / bright below gives a positive response.
-    "horizontal_edge": _k([[-1, -1, -1], [0, 0, 0], [1, 1, 1]]),
-    "vertical_edge": _k([[-1, 0, 1], [-1, 0, 1], [-1, 0, 1]]),
-    "sobel_x": _k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]),
-    "sobel_y": _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]]),
-    "sobel_magnitude": np.stack(
-        [_k([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]), _k([[-1, -2, -1], [0, 0, 0], [1, 2, 1]])]
-    ),
-    "laplacian": _k([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),
-    "sharpen": _k([[0, -1, 0], [-1, 5, -1], [0, -1, 0]]),
-    "box_blur": np.full((3, 3), 1.0 / 9.0, dtype=np.float32),
-    "gaussian_blur": _k([[1, 2, 1], [2, 4, 2], [1, 2, 1]]) / np.float32(16.0),
-    "emboss": _k([[-2, -1, 0], [-1, 1, 1], [0, 1, 2]]),
-    "identity": _k([[0, 0, 0], [0, 1, 0], [0, 0, 0]]),
+    name: np.array(rows, dtype=np.float32) for name, rows in PRESET_ROWS.items()
 }
 
 #: OpenCV border mode for each padding that pads (valid pads nothing and crops instead).
 #: "reflect" mirrors without repeating the edge pixel (dcb|abcd|cba), as NumPy's
 #: ``np.pad(mode="reflect")`` and OpenCV's BORDER_REFLECT_101 both do.
 _BORDERS = {"zero": cv2.BORDER_CONSTANT, "reflect": cv2.BORDER_REFLECT_101}
-MAX_CUSTOM_SIZE = 15
-
-
-def validate_kernel(name: str, value: Any, where: str = "kernels.custom") -> np.ndarray:
-    """Check a custom kernel from the config: square, odd size, numeric and finite.
-
-    Returns:
-        (k, k) float32.
-    Raises:
-        ConfigError: naming ``where.name`` and what was expected.
-    """
-    key = f"{where}.{name}"
-    if not isinstance(name, str) or not name.isidentifier():
-        raise ConfigError(f"{key}: kernel names must be identifiers like 'my_edge'")
-    if name in KERNEL_PRESETS:
-        raise ConfigError(f"{key}: the name is taken by a preset; choose another")
-    rows = value
-    if not isinstance(rows, (list, tuple, np.ndarray)) or len(rows) == 0:
-        raise ConfigError(f"{key}: expected a square list of lists of numbers, got {value!r}")
-    try:
-        matrix = np.array(rows, dtype=np.float64)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"{key}: expected a square list of lists of numbers ({e})") from e
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-        raise ConfigError(f"{key}: kernel has shape {matrix.shape}; expected square (k, k)")
-    k = matrix.shape[0]
-    if k % 2 == 0 or k > MAX_CUSTOM_SIZE:
-        raise ConfigError(f"{key}: kernel size {k} must be odd and at most {MAX_CUSTOM_SIZE}")
-    if any(isinstance(v, bool) for row in rows for v in row):
-        raise ConfigError(f"{key}: kernel entries must be numbers, not true/false")
-    if not np.all(np.isfinite(matrix)):
-        raise ConfigError(f"{key}: kernel entries must be finite numbers")
-    return matrix.astype(np.float32)
 
 
 def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
@@ -216,42 +167,31 @@ def reference_run(
 class KernelStage(Stage):
     """Convolve the (downscaled) grey frame with the selected kernel.
 
-    Parameters (config section ``[kernel]``): ``processing_width`` (int, default 320;
-    0 keeps Frame.gray's width) and ``custom`` (name -> square odd list of lists, also
-    accepted as ``[kernels.custom]``).
+    Args:
+        custom: the custom kernels (``[kernels.custom]``): name -> rows, checked by
+            ``kernel_specs.check_kernel``; they follow the presets in the kernel cycle.
     """
 
     name = "kernel"
+    params: ClassVar[Mapping[str, Param]] = {
+        "processing_width": Param(
+            320, int, 0, 4096, "an integer 0-4096 (0 = the grey frame's own width)"
+        ),
+    }
 
-    def __init__(self) -> None:
+    def __init__(self, custom: Mapping[str, Any] | None = None) -> None:
         self.processing_width = 320
         self.kernels: dict[str, np.ndarray] = dict(KERNEL_PRESETS)
-        self.custom_names: tuple[str, ...] = ()
+        for name, rows in (custom or {}).items():
+            self.kernels[name] = np.array(check_kernel(name, rows), np.float32)
+        self.custom_names = tuple(custom or ())
         self._warned: set[str] = set()
 
-    def configure(self, params: Mapping[str, Any]) -> None:
-        unknown = set(params) - {"processing_width", "custom"}
-        if unknown:
-            raise ConfigError(
-                f"stage kernel: unknown parameter(s) {', '.join(sorted(unknown))}; "
-                "expected processing_width, custom"
-            )
-        width = params.get("processing_width", 320)
-        if isinstance(width, bool) or not isinstance(width, int) or not (0 <= width <= 4096):
-            raise ConfigError(
-                f"stage kernel: processing_width {width!r} must be an integer 0-4096 "
-                "(0 = the grey frame's own width)"
-            )
+    def setup(self, values: Mapping[str, Any]) -> None:
+        width = values["processing_width"]
         if 0 < width < 16:
-            raise ConfigError(f"stage kernel: processing_width {width} is below 16 px")
+            raise ConfigError(f"stage kernel: processing_width = {width}; below 16 px")
         self.processing_width = width
-        custom = params.get("custom", {})
-        if not isinstance(custom, Mapping):
-            raise ConfigError("stage kernel: kernels.custom must be a table of name = [[...]]")
-        self.kernels = dict(KERNEL_PRESETS)
-        for name, value in custom.items():
-            self.kernels[name] = validate_kernel(name, value)
-        self.custom_names = tuple(custom)
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         name = state.kernel

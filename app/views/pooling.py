@@ -8,7 +8,7 @@ from app.i18n import N_, tr
 from app.stages.results import FrameResults, MapResult
 from app.state import ViewState
 from app.views.base import BODY, SMALL, Canvas
-from app.views.draw import CYAN, GREY, Line, blit, fit_image, to_rgba
+from app.views.draw import AMBER, CYAN, GREY, Line, blit, fit_image, to_rgba
 from app.views.maps import MapView, reference_lines, settings_column, shape_lines
 from app.views.words import shown
 
@@ -41,6 +41,8 @@ class PoolingView(MapView):
             Line(tr("window {n}x{n}, step {n}").format(n=n), SMALL),
         ]
         lines += shape_lines(pool) + reference_lines(pool.reference if pool else None)
+        if state.numpy_reference:
+            lines.append(Line("NumPy ref: this is training.layers.pool_forward", SMALL, AMBER))
 
         def before(x: int, y: int, w: int) -> int:
             assert kernel is not None
