@@ -171,6 +171,31 @@ def _clamp_roi(cx: float, cy: float, size: float) -> Roi:
     return Roi(cx=round(cx, 4), cy=round(cy, 4), size=round(size, 4))
 
 
+#: Actions that flip one on/off setting of the state.
+_TOGGLES = {
+    "toggle_freeze": "frozen",
+    "toggle_numpy_reference": "numpy_reference",
+    "toggle_help": "show_help",
+}
+_ROI_MOVES = {
+    "roi_left": (-ROI_STEP, 0.0),
+    "roi_right": (ROI_STEP, 0.0),
+    "roi_up": (0.0, -ROI_STEP),
+    "roi_down": (0.0, ROI_STEP),
+}
+
+
+def _roi_after(roi: Roi, action: str) -> Roi | None:
+    """The ROI after a move or resize action, or None for any other action."""
+    if action in _ROI_MOVES:
+        dx, dy = _ROI_MOVES[action]
+        return _clamp_roi(roi.cx + dx, roi.cy + dy, roi.size)
+    if action in ("roi_grow", "roi_shrink"):
+        factor = ROI_SCALE if action == "roi_grow" else 1 / ROI_SCALE
+        return _clamp_roi(roi.cx, roi.cy, roi.size * factor)
+    return None
+
+
 def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) -> ViewState:
     """Return the state after one action; ``state`` itself is never modified.
 
@@ -184,7 +209,6 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
     Raises:
         ValueError: ``action`` is not a known action name.
     """
-    roi = state.roi
     if action in ("next_view", "prev_view"):
         step = 1 if action == "next_view" else -1
         return state.with_changes(view=_cycle(views.view_names(), state.view, step))
@@ -210,24 +234,12 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
     if action in ("pool_size_up", "pool_size_down"):
         step = 1 if action == "pool_size_up" else -1
         return state.with_changes(pool_size=_clamp_step(POOL_SIZES, state.pool_size, step))
-    moves = {
-        "roi_left": (-ROI_STEP, 0.0),
-        "roi_right": (ROI_STEP, 0.0),
-        "roi_up": (0.0, -ROI_STEP),
-        "roi_down": (0.0, ROI_STEP),
-    }
-    if action in moves:
-        dx, dy = moves[action]
-        return state.with_changes(roi=_clamp_roi(roi.cx + dx, roi.cy + dy, roi.size))
-    if action in ("roi_grow", "roi_shrink"):
-        factor = ROI_SCALE if action == "roi_grow" else 1 / ROI_SCALE
-        return state.with_changes(roi=_clamp_roi(roi.cx, roi.cy, roi.size * factor))
-    if action == "toggle_freeze":
-        return state.with_changes(frozen=not state.frozen)
-    if action == "toggle_numpy_reference":
-        return state.with_changes(numpy_reference=not state.numpy_reference)
-    if action == "toggle_help":
-        return state.with_changes(show_help=not state.show_help)
+    roi = _roi_after(state.roi, action)
+    if roi is not None:
+        return state.with_changes(roi=roi)
+    if action in _TOGGLES:
+        setting = _TOGGLES[action]
+        return state.with_changes(**{setting: not getattr(state, setting)})
     if action == "toggle_language":
         return state.with_changes(language=next_language(state.language))
     if action in SIDE_EFFECT_ACTIONS:
