@@ -32,24 +32,21 @@ def _size(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="convlens",
-        description="Watch a convolutional neural network work, live, on a camera picture.",
+def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The options every command takes."""
+    p.add_argument("--config", metavar="FILE", help="TOML config (see config.example.toml)")
+    p.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="log level (default from the config: info); debug also prints tracebacks",
     )
-    parser.add_argument("--version", action="version", version=f"convlens {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    return p
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", metavar="FILE", help="TOML config (see config.example.toml)")
-        p.add_argument(
-            "--log-level",
-            choices=("debug", "info", "warning", "error"),
-            help="log level (default from the config: info); debug also prints tracebacks",
-        )
 
-    run = sub.add_parser("run", help="run the live app (camera -> stages -> screen/browser)")
-    common(run)
+def _add_run(sub: Any) -> None:
+    run = _common(
+        sub.add_parser("run", help="run the live app (camera -> stages -> screen/browser)")
+    )
     run.add_argument(
         "--source", help="auto, picamera2, usb:N, /dev/videoN, file:PATH, images:DIR, demo[:SEED]"
     )
@@ -65,11 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--screen", type=_size, metavar="WxH", help="draw the overlay at this resolution"
     )
 
-    kernels = sub.add_parser("kernels", help="list the kernel presets (and custom kernels)")
-    common(kernels)
 
-    bench = sub.add_parser("bench", help="time the pipeline on the demo source (null display)")
-    common(bench)
+def _add_bench_and_render(sub: Any) -> None:
+    bench = _common(
+        sub.add_parser("bench", help="time the pipeline on the demo source (null display)")
+    )
     bench.add_argument("--frames", type=int, default=500, help="frames per mode (default 500)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--source", default="demo", help="source spec (default demo)")
@@ -77,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--view", default="camera", help="the current view (default camera)")
     bench.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
 
-    render = sub.add_parser("render", help="write views as PNG pictures (for slides)")
-    common(render)
+    render = _common(sub.add_parser("render", help="write views as PNG pictures (for slides)"))
     render.add_argument("--view", default="all", help="a view name, names with commas, or all")
     render.add_argument("--lang", default="all", help="es, en or all (default all)")
     render.add_argument("--screen", type=_size, default=(1920, 1080), metavar="WxH")
@@ -90,8 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
     render.add_argument("--out", required=True, metavar="DIR", help="folder for the PNGs")
 
-    classify = sub.add_parser("classify", help="classify digit photos or scans")
-    common(classify)
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``convlens`` command line: run, kernels, bench, render, classify."""
+    parser = argparse.ArgumentParser(
+        prog="convlens",
+        description="Watch a convolutional neural network work, live, on a camera picture.",
+    )
+    parser.add_argument("--version", action="version", version=f"convlens {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_run(sub)
+    _common(sub.add_parser("kernels", help="list the kernel presets (and custom kernels)"))
+    _add_bench_and_render(sub)
+    classify = _common(sub.add_parser("classify", help="classify digit photos or scans"))
     classify.add_argument("images", nargs="+", metavar="IMAGE")
     classify.add_argument("--json", action="store_true", help="one JSON object per image per line")
     classify.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")

@@ -80,7 +80,7 @@ class DisplayConfig:
     fallback: str = setting("web", str, one_of(FALLBACK_DISPLAYS))
     #: "WxH": draw the overlay at this resolution (the projector's); "": the display's
     #: own, else the camera frame's.
-    screen: str = setting("", str, lambda v: _screen_text(v))
+    screen: str = setting("", str, _screen_text)
 
     @property
     def screen_size(self) -> tuple[int, int] | None:
