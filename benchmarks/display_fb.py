@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.display.compose import compose
+from app.display.compose import _blend, compose
 from app.display.fb import FramebufferDisplay, letterbox_rect
 from app.frame import Frame
 from benchmarks.report import print_report
@@ -44,17 +44,18 @@ SOURCES = [(640, 480), (1280, 720)]
 
 
 def previous_compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
-    """compose() before it blended only the covered row bands: any partial overlay, all rows."""
+    """compose() before it blended only the covered row bands: a partial overlay, every row.
+
+    The blend arithmetic is today's (``_blend``), so the ratio measures the display path
+    and the banding, not a change of rounding made since.
+    """
     alpha = np.ascontiguousarray(overlay_rgba[..., 3])
     covered = cv2.countNonZero(alpha)
     if covered == 0:
         return frame_bgr.copy()
     if covered == alpha.size and cv2.countNonZero(cv2.bitwise_not(alpha)) == 0:
         return cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR)
-    alpha3 = cv2.merge([alpha, alpha, alpha])
-    front = cv2.multiply(cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR), alpha3, scale=1 / 255)
-    back = cv2.multiply(np.ascontiguousarray(frame_bgr), cv2.bitwise_not(alpha3), scale=1 / 255)
-    return cv2.add(front, back)
+    return _blend(frame_bgr, overlay_rgba, alpha)
 
 
 class PreviousFramebuffer:
