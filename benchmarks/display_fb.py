@@ -15,7 +15,9 @@ time (all threads) are printed: on a machine shared with other work the wall tim
 includes waiting for a core, the CPU time does not.
 
 Overlays: ``camera`` is mostly transparent with a few panels (the camera view),
-``opaque`` covers everything (the processed views).
+``opaque`` covers everything (the processed views); at the frame's size (the ratio
+against the previous path) and at the screen's (what the loop now draws for this display,
+which reports its mode as ``screen_size``; the previous path could not take those).
 """
 
 from __future__ import annotations
@@ -79,11 +81,16 @@ class PreviousFramebuffer:
         os.pwrite(self.fd, rows.data, y * self.stride)
 
 
-def make_frames(size: tuple[int, int], count: int, overlay_kind: str) -> list[tuple[Frame, Any]]:
-    """``count`` distinct camera-like frames, each with its overlay."""
+def make_frames(
+    size: tuple[int, int],
+    count: int,
+    overlay_kind: str,
+    overlay_size: tuple[int, int] | None = None,
+) -> list[tuple[Frame, Any]]:
+    """``count`` distinct camera-like frames, each with its overlay (frame-sized by default)."""
     rng = np.random.default_rng(0)
-    width, height = size
-    base = cv2.resize(rng.integers(0, 256, (height // 8, width // 8, 3), np.uint8), size)
+    base = cv2.resize(rng.integers(0, 256, (size[1] // 8, size[0] // 8, 3), np.uint8), size)
+    width, height = overlay_size or size
     frames = []
     for i in range(count):
         array = np.roll(base, i * 3, axis=1)
@@ -95,9 +102,10 @@ def make_frames(size: tuple[int, int], count: int, overlay_kind: str) -> list[tu
                           (0, 255, 0, 255), 2)  # fmt: skip
         else:
             overlay[:] = (30, 30, 30, 255)
-            overlay[height // 4 : height // 2, width // 4 : width // 2, :3] = array[
-                : height // 4, : width // 4
-            ]
+            quarter = (width // 4, height // 4)
+            overlay[height // 4 : height // 2, width // 4 : width // 2, :3] = cv2.resize(
+                array, quarter
+            )
         frames.append((Frame(array, array[..., 0], i, i / 30), overlay))
     return frames
 
@@ -114,7 +122,7 @@ def fake_device(folder: Path, bpp: int) -> tuple[str, Path, int]:
     return str(device), sysfs, stride
 
 
-def run_case(folder: Path, bpp: int, frames: list) -> dict[str, float]:
+def run_case(folder: Path, bpp: int, frames: list) -> dict[str, Any]:
     device, sysfs, stride = fake_device(folder, bpp)
     current = FramebufferDisplay(device, sysfs_dir=sysfs, console=None)
     current.open()
@@ -125,12 +133,15 @@ def run_case(folder: Path, bpp: int, frames: list) -> dict[str, float]:
         "current": current.show,
         "compose": lambda frame, overlay: compose(frame.array, overlay),
     }
+    frame, overlay = frames[0]
+    if overlay.shape[:2] != frame.array.shape[:2]:
+        del steps["previous"]  # the previous path took frame-sized overlays only
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
     try:
         for frame, overlay in frames[:5]:  # warm-up: allocations, first-touch page faults
-            previous.show(frame, overlay)
-            current.show(frame, overlay)
+            for step in steps.values():
+                step(frame, overlay)
         for frame, overlay in frames:
             for name, step in steps.items():
                 start_cpu, start = time.process_time(), time.perf_counter()
@@ -147,6 +158,12 @@ def run_case(folder: Path, bpp: int, frames: list) -> dict[str, float]:
     def median_ms(values: list[float]) -> float:
         return round(float(np.median(values)) * 1000, 3)
 
+    if "previous" not in steps:
+        return {
+            "current_wall_ms": median_ms(wall["current"]),
+            "current_cpu_ms": median_ms(cpu["current"]),
+            "compose_wall_ms": median_ms(wall["compose"]),
+        }
     return {
         "previous_wall_ms": median_ms(wall["previous"]),
         "current_wall_ms": median_ms(wall["current"]),
@@ -183,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
                 for format_name, bpp in FORMATS.items():
                     key = f"{format_name} {source[0]}x{source[1]} {overlay_kind}"
                     report[key] = run_case(Path(folder), bpp, frames)
+        # The overlay drawn at the screen's size, as the loop now asks of this display.
+        for overlay_kind in ("camera", "opaque"):
+            frames = make_frames(SOURCES[0], args.frames, overlay_kind, SCREEN)
+            for format_name, bpp in FORMATS.items():
+                key = f"{format_name} 640x480 {overlay_kind}, overlay 1920x1080"
+                report[key] = run_case(Path(folder), bpp, frames)
     print_report(report, args.json)
     return 0
 

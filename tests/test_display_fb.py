@@ -205,3 +205,21 @@ def test_scaled_picture_is_the_composed_frame_resized_then_converted(tmp_path, b
     expected = cv2.cvtColor(scaled, getattr(cv2, code)).reshape(h, w * bpp // 8)
     rows = screen(device, 36, 64 * bpp // 8)
     np.testing.assert_array_equal(rows[y : y + h, x * bpp // 8 : (x + w) * bpp // 8], expected)
+
+
+def test_the_screen_size_is_the_framebuffer_mode_and_screen_overlays_are_drawn_as_is(tmp_path):
+    # The loop draws the overlay at screen_size: the picture then needs no scaling here,
+    # the camera frame is fitted (centred) under it and the overlay stays pixel-sharp.
+    device, sysfs = fake_fb(tmp_path, 16, 6, 32, stride=64)
+    display = FramebufferDisplay(device, sysfs_dir=sysfs, console=None)
+    assert display.screen_size is None  # unknown until opened
+    display.open()
+    assert display.screen_size == (16, 6)
+    array = np.full((30, 40, 3), (0, 0, 255), np.uint8)  # 4:3 red camera frame
+    overlay = np.zeros((6, 16, 4), np.uint8)
+    overlay[0, 0] = (0, 255, 0, 255)  # one green pixel in the letterbox corner
+    display.show(Frame(array, array[..., 0], 0, 0.0), overlay)
+    display.close()
+    pixels = screen(device, 6, 64).reshape(6, 16, 4)
+    assert pixels[0, 0, :3].tolist() == [0, 255, 0]  # B, G, R: the overlay, unscaled
+    assert (pixels[:, 4:12, 2] == 255).all() and (pixels[1:, :4, :3] == 0).all()  # frame, bars

@@ -55,24 +55,27 @@ def compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
         DisplayError: shapes or dtypes are not the ones above.
     """
     check_pair(frame_bgr, overlay_rgba)
-    if overlay_rgba.shape[:2] != frame_bgr.shape[:2]:
+    fitted = overlay_rgba.shape[:2] != frame_bgr.shape[:2]
+    if fitted:
         frame_bgr = fit_frame(frame_bgr, (overlay_rgba.shape[1], overlay_rgba.shape[0]))
-    alpha = np.ascontiguousarray(overlay_rgba[..., 3])
+    alpha = cv2.extractChannel(overlay_rgba, 3)
     covered = cv2.countNonZero(alpha)
     # The camera view's overlay is mostly transparent and the processed views'
     # mostly opaque: both extremes skip the blend.
     if covered == 0:
-        return frame_bgr.copy()
+        return frame_bgr if fitted else frame_bgr.copy()
     if covered == alpha.size and cv2.countNonZero(cv2.bitwise_not(alpha)) == 0:
         return cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR)
     bands = covered_row_bands(alpha)
     if bands == [(0, alpha.shape[0])]:
         return _blend(frame_bgr, overlay_rgba, alpha)
-    # Panels and text cover a few bands of rows: blend those, copy the rest.
-    out = frame_bgr.copy()
+    # Panels and text cover a few bands of rows, and each band a span of columns:
+    # blend those rectangles, copy the rest (a fitted frame is a new array already).
+    out = frame_bgr if fitted else frame_bgr.copy()
     for top, bottom in bands:
-        rows = slice(top, bottom)
-        out[rows] = _blend(frame_bgr[rows], overlay_rgba[rows], alpha[rows])
+        columns = np.flatnonzero(alpha[top:bottom].max(axis=0))
+        box = (slice(top, bottom), slice(int(columns[0]), int(columns[-1]) + 1))
+        out[box] = _blend(frame_bgr[box], overlay_rgba[box], alpha[box])
     return out
 
 

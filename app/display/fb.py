@@ -190,6 +190,8 @@ class FramebufferDisplay(Display):
         self._scaled = None
         self._rect = None
         self._source_size = None
+        # The loop draws the overlay at this size: sharp on this screen, no scaling here.
+        self.screen_size = (g.width, g.height)
         self._clear()
         log.info(
             "framebuffer %s: %dx%d, %d bpp, stride %d%s",
