@@ -12,11 +12,11 @@ from functools import cache
 
 import pytest
 
-from app.cli import build_pipeline
 from app.config import config_from_dict
 from app.controls.actions import key_legend
 from app.loop import CaptureLoop, LoopOptions
 from app.sources.demo import DemoSource
+from app.stages.pipeline import build_pipeline
 from app.stages.results import FrameResults
 from app.state import ViewState
 from app.status import FrameStatus
@@ -60,3 +60,40 @@ def test_no_text_line_is_smaller_than_a_45th_of_the_screen(view, lang, screen) -
         f"{view} {lang} {screen}: {smallest.text!r} drawn at {smallest.size_px} px "
         f"< {screen[1] / 45:.1f} px"
     )
+
+
+def test_every_stride_draws_its_map_over_the_same_area_frozen_or_not(monkeypatch) -> None:
+    """Issue 12: frozen (or with the NumPy reference on), stride 2's map was drawn at 1x,
+    smaller than strides 3 and 4. An output pixel now covers ``stride`` input pixels
+    on screen: every stride's map covers the input's area, the blocks grow."""
+    from app.views.base import Canvas
+
+    boxes: list[tuple[int, int, int, int]] = []
+    real = Canvas.show_scaled
+
+    def record(self, layer, image, where, scale):
+        box = real(self, layer, image, where, scale)
+        boxes.append(box)
+        return box
+
+    monkeypatch.setattr(Canvas, "show_scaled", record)
+    widths = {}
+    for stride in (1, 2, 3, 4):
+        for frozen in (False, True):
+            config = config_from_dict({"model": {"backend": "numpy"}})
+            state = ViewState(view="kernel", stride=stride, frozen=frozen, numpy_reference=frozen)
+            loop = CaptureLoop(
+                DemoSource(size=(640, 480), seed=0, realtime=False),
+                RecordingDisplay(),
+                build_pipeline(config),
+                state=state,
+                options=LoopOptions(screen=(1280, 720)),
+            )
+            loop.run(max_frames=2)
+            widths[(stride, frozen)] = boxes[-1][2:]
+    for frozen in (False, True):
+        sizes = [size for (_, f), size in widths.items() if f == frozen]
+        spread_w = max(w for w, _ in sizes) - min(w for w, _ in sizes)
+        spread_h = max(h for _, h in sizes) - min(h for _, h in sizes)
+        # One input pixel of rounding (a stride that does not divide 320 or 240) at ~2x.
+        assert spread_w <= 4 and spread_h <= 4, widths

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar, NamedTuple
 
+import cv2
 import numpy as np
 
 from app.screen import picture_box
@@ -144,6 +145,30 @@ class Canvas:
         fh, fw = fitted.shape[:2]
         if fh == 0 or fw == 0 or x < 0 or y < 0:
             return (x, y, 0, 0)
+        layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
+        layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
+        return (x, y, fw + 2, fh + 2)
+
+    def show_scaled(
+        self, layer: np.ndarray, image: np.ndarray, where: tuple[int, int], scale: float
+    ) -> tuple[int, int, int, int]:
+        """Draw ``image`` ``scale`` layer pixels per image pixel (nearest neighbour when
+        enlarging, so pixels stay visible blocks) with its top left at ``where``, in a
+        1-px frame, clipped to the layer; return its box (x, y, w, h) with the frame."""
+        x, y = where
+        h, w = image.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        size = (min(size[0], self.width - x - 2), min(size[1], self.height - y - 2))
+        if size[0] <= 0 or size[1] <= 0 or x < 0 or y < 0:
+            return (x, y, 0, 0)
+        image = np.asarray(image)
+        if image.dtype != np.uint8:
+            image = np.clip(image, 0, 255).astype(np.uint8)
+        # Clipping the size crops the image rather than squeezing it.
+        crop = image[: max(1, int(size[1] / scale + 0.5)), : max(1, int(size[0] / scale + 0.5))]
+        mode = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
+        fitted = cv2.resize(crop, size, interpolation=mode)
+        fh, fw = fitted.shape[:2]
         layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
         layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
         return (x, y, fw + 2, fh + 2)

@@ -27,6 +27,9 @@ class KernelView(MapView):
     def shown_map(self, results: FrameResults) -> MapResult | None:
         return results.kernel
 
+    def step(self, state: ViewState) -> int:
+        return state.stride
+
     def draw_column(
         self,
         canvas: Canvas,

@@ -34,6 +34,15 @@ class MapView(View):
         """The result whose map this view shows (None when its stage is off or failed)."""
 
     @abstractmethod
+    def step(self, state: ViewState) -> int:
+        """Input pixels per output pixel along each axis (the stride, the pooling step)."""
+
+    def before(self, results: FrameResults) -> tuple[np.ndarray, str] | None:
+        """The picture the stage read, with its caption, drawn beside the map at the same
+        scale (None: the map alone)."""
+        return None
+
+    @abstractmethod
     def draw_column(
         self,
         canvas: Canvas,
@@ -74,9 +83,43 @@ class MapView(View):
             )
             blit(layer, canvas.panel([note], opaque=True), *area[:2])
             return
-        x, y, w, h = canvas.show_image(layer, shown.image, area)
-        legend = canvas.legend(w, canvas.px(10), shown.value_range)
-        blit(layer, legend, x, y + h + canvas.px(3))
+        self._draw_maps(canvas, layer, state, results, area)
+
+    def _draw_maps(
+        self,
+        canvas: Canvas,
+        layer: np.ndarray,
+        state: ViewState,
+        results: FrameResults,
+        area: tuple[int, int, int, int],
+    ) -> None:
+        """The picture before the stage (if any) and the map, side by side at one scale:
+        an output pixel covers ``step`` input pixels, whatever the stride or the room."""
+        shown = self.shown_map(results)
+        assert shown is not None
+        before = self.before(results)
+        x, y, w, h = area
+        gap = canvas.px(MARGIN)
+        pictures = [before] if before is not None else []
+        pictures.append(
+            (
+                shown.image,
+                tr("after: {rows}x{cols}").format(rows=shown.out_shape[0], cols=shown.out_shape[1]),
+            )
+        )
+        heads = [canvas.panel([Line(c, SMALL, CYAN, True)], opaque=True) for _, c in pictures]
+        head_h = max(p.shape[0] for p in heads)
+        in_h, in_w = shown.in_shape
+        box_w = (w - gap * (len(pictures) - 1)) // len(pictures)
+        scale = min((box_w - 2) / max(1, in_w), (h - head_h - 2) / max(1, in_h))
+        step = self.step(state)
+        for i, ((image, _), head) in enumerate(zip(pictures, heads, strict=True)):
+            bx = x + i * (box_w + gap)
+            blit(layer, head[:, :box_w], bx, y)
+            factor = scale if i < len(pictures) - 1 else scale * step
+            box = canvas.show_scaled(layer, image, (bx, y + head_h), factor)
+        legend = canvas.legend(max(box[2], canvas.px(60)), canvas.px(10), shown.value_range)
+        blit(layer, legend, box[0], box[1] + box[3] + canvas.px(3))
 
 
 def shape_lines(shown: MapResult | None) -> list[Line]:
