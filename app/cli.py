@@ -1,4 +1,4 @@
-"""The ``convlens`` command line: run, kernels, bench, classify."""
+"""The ``convlens`` command line: run, kernels, bench, classify, finetune."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def _add_bench_and_render(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``convlens`` command line: run, kernels, bench, render, classify."""
+    """The ``convlens`` command line: run, kernels, bench, render, classify, finetune."""
     parser = argparse.ArgumentParser(
         prog="convlens",
         description="Watch a convolutional neural network work, live, on a camera picture.",
@@ -102,7 +102,15 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("images", nargs="+", metavar="IMAGE")
     classify.add_argument("--json", action="store_true", help="one JSON object per image per line")
     classify.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+    _add_finetune(sub)
     return parser
+
+
+def _add_finetune(sub: Any) -> None:
+    from training.finetune_cli import add_arguments
+
+    add_arguments(_common(sub.add_parser("finetune", help="fine-tune the digit classifier "
+                                         "on your handwriting")))  # fmt: skip
 
 
 # ---- shared set-up ------------------------------------------------------------------
@@ -262,12 +270,39 @@ def _run_command(args: argparse.Namespace) -> int:
     return command_run(args)
 
 
+def command_finetune(args: argparse.Namespace) -> int:
+    """``training.finetune_cli`` with the app's own preprocessing of each image file."""
+    from app.model_paths import models_dir
+    from training.finetune_cli import run_command
+
+    setup_logging(args.log_level or "warning")
+    if args.base is None:  # the shipped reference model, where the app finds its models
+        args.base = models_dir() / "lenet.npz"
+    return run_command(args, to_tensor=_collected_tensor)
+
+
+def _collected_tensor(path: Path) -> tuple[Any, str | None]:
+    """A collected ROI image as the live classifier's 28x28 input, or (None, reason)."""
+    import cv2
+
+    from app.imageio import PhotoError, read_photo
+    from app.stages.mnist_preprocess import roi_to_mnist_tensor
+
+    try:
+        bgr = read_photo(path)
+    except PhotoError as exc:
+        return None, str(exc)
+    # The live loop reads the camera's luminance (the Y plane) with the default work side.
+    return roi_to_mnist_tensor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
+
+
 COMMANDS = {
     "run": _run_command,
     "kernels": command_kernels,
     "bench": command_bench,
     "classify": command_classify,
     "render": command_render,
+    "finetune": command_finetune,
 }
 
 
