@@ -114,14 +114,16 @@ def im2col_cf(
     c, n, hp, wp = x.shape
     ho = (hp - kh) // stride + 1
     wo = (wp - kw) // stride + 1
+    # Two copies: first the kw horizontal shifts of every row, (kw, C, N, H, W'); then
+    # the kh vertical shifts of those, whose H' x W' blocks are contiguous runs (at
+    # stride 1). One copy straight from x reads kh * kw * C * N * H' runs of W' pixels:
+    # measured 1.9x slower for LeNet's conv2 (W' = 10) and 1.4x for conv1.
     sc, sn, sh, sw = x.strides
-    # A view (kh, kw, C, N, H', W') of every window; the copy below reads rows of W'
-    # neighbouring pixels, contiguous when the stride is 1.
+    rows = np.empty((kw, c, n, hp, wo), dtype=x.dtype)
+    rows[...] = as_strided(x, (kw, c, n, hp, wo), (sw, sc, sn, sh, sw * stride), writeable=False)
+    r_kw, r_c, r_n, r_h, r_w = rows.strides
     windows = as_strided(
-        x,
-        shape=(kh, kw, c, n, ho, wo),
-        strides=(sh, sw, sc, sn, sh * stride, sw * stride),
-        writeable=False,
+        rows, (kh, kw, c, n, ho, wo), (r_h, r_kw, r_c, r_n, r_h * stride, r_w), writeable=False
     )
     k = kh * kw * c
     cols = np.empty((k + int(ones_row), n * ho * wo), dtype=x.dtype)
