@@ -30,6 +30,9 @@ Cache = tuple[Any, ...]
 #: filters, 26 to 151 rows) packing costs more than the arithmetic. Measured on x86-64
 #: (OpenBLAS 0.3.31, one thread): conv1's forward product 0.58 ms whole, 0.23 ms in
 #: pieces, its weight gradient 0.55 ms and 0.21 ms; and the pieces stay in cache.
+#: That kernel is also single-threaded: with every product of the network split this
+#: way, training never wakes OpenBLAS's worker threads, whose busy-waiting burnt four
+#: times the CPU time of a fine-tune on a loaded machine (the live loop needs those cores).
 BLOCK_MACS = 1_000_000
 
 
@@ -39,10 +42,13 @@ def matmul_blocked(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     The longest of the three dimensions is split: rows of ``a``, columns of ``b``, or the
     shared one (then the partial products are summed).
     Args:
-        a: (M, K); b: (K, P); same float dtype, any strides.
+        a: (M, K); b: (K, P); same float dtype, any strides (copied to row-major).
     Returns:
         (M, P) array.
     """
+    # Row-major operands: with a transposed view OpenBLAS took its packed, threaded path
+    # even for small pieces (measured: conv2's weight gradient 10x the CPU time).
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
     m, k = a.shape
     p = b.shape[1]
     if m * k * p <= BLOCK_MACS:
@@ -498,13 +504,15 @@ def dense_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> tuple[np.ndarr
     Returns:
         out: (N, M); cache.
     """
-    return x @ w + b, (x, w)
+    out = matmul_blocked(x, w)
+    out += b
+    return out, (x, w)
 
 
 def dense_backward(dout: np.ndarray, cache: Cache) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Gradients of ``dense_forward``: dx (N, D), grads ``{"w": (D, M), "b": (M,)}``."""
     x, w = cache
-    return dout @ w.T, {"w": x.T @ dout, "b": dout.sum(axis=0)}
+    return matmul_blocked(dout, w.T), {"w": matmul_blocked(x.T, dout), "b": dout.sum(axis=0)}
 
 
 # ----------------------------------------------------------------------- loss
