@@ -209,6 +209,7 @@ class FakeLoop:
                     "padding": self.state.padding,
                     "activation": self.state.activation,
                     "pool_mode": self.state.pool_mode,
+                    "language": self.state.language,
                     "fps": 33.3,
                     "prediction": 7,
                     "probabilities": [0.01] * 7 + [0.91] + [0.01] * 2,
@@ -332,7 +333,7 @@ def test_page_stream_keys_and_status_in_chromium(tmp_path):
             # The page shows the new settings too.
             page.wait_for(
                 "document.querySelector('#status tr[data-field=view] td:last-child')"
-                ".textContent === 'kernel'"
+                ".textContent === 'KERNEL'"
             )
             page.wait_for(
                 "document.querySelector('#status tr[data-field=pool_mode] td:last-child')"
@@ -356,6 +357,61 @@ def test_page_stream_keys_and_status_in_chromium(tmp_path):
             time.sleep(0.3)  # a wrongly repeated snapshot would arrive by now
             assert loop.drained[before:] == ["snapshot"] + ["roi_left"] * 4
             save_screenshot(page, "live")
+    finally:
+        display.close()
+
+
+def test_the_page_follows_the_apps_language_and_presents_the_picture_alone(tmp_path):
+    """l switches the app's language: the page's texts, legend, settings and <html lang>
+    follow. /?present (or P on the page) shows the picture alone, filling the window."""
+    queue = ActionQueue()
+    display = WebViewer("127.0.0.1", 0, actions=queue)
+    display.open()
+    base = f"http://127.0.0.1:{display.port}"
+    try:
+        with FakeLoop(display, queue) as loop, chromium(base + "/", tmp_path / "profile") as page:
+            page.wait_for("document.querySelectorAll('#legend tbody tr').length > 10")
+            assert page.evaluate("document.documentElement.lang") == "en"
+            page.press_key("l", "KeyL", 76)
+            page.wait_for("document.documentElement.lang === 'es'")
+            assert loop.state.language == "es"
+            page.wait_for(
+                "document.querySelector('h2[data-text=settings]').textContent === 'Ajustes'"
+            )
+            page.wait_for(
+                "document.querySelector('#status tr[data-field=padding] td:first-child')"
+                ".textContent === 'relleno'"
+            )
+            page.wait_for(
+                "document.querySelector('#status tr[data-field=padding] td:last-child')"
+                ".textContent === 'ceros'"
+            )
+            legend = page.evaluate(
+                "[...document.querySelectorAll('#legend tbody tr')].map(r => r.textContent)"
+            )
+            assert any("idioma" in row for row in legend), legend
+            save_screenshot(page, "es")
+            # Presentation: P hides everything but the picture, which fills the window.
+            page.press_key("P", "KeyP", 80)
+            page.wait_for("document.body.classList.contains('present')")
+            hidden = page.evaluate(
+                "getComputedStyle(document.querySelector('aside')).display === 'none'"
+                " && getComputedStyle(document.querySelector('header')).display === 'none'"
+            )
+            assert hidden
+            box = page.evaluate(
+                "(() => { const r = document.getElementById('stream').getBoundingClientRect();"
+                " return [r.width, r.height, window.innerWidth, window.innerHeight]; })()"
+            )
+            assert box[0] == box[2] and box[1] == box[3], box
+            assert "P" not in [a for a in loop.drained if a == "P"]
+            save_screenshot(page, "present")
+        with chromium(base + "/?present", tmp_path / "profile2") as page:
+            page.wait_for(
+                f"location.href === {json.dumps(base + '/?present')}"
+                " && document.readyState === 'complete'"
+            )
+            assert page.evaluate("document.body.classList.contains('present')")
     finally:
         display.close()
 

@@ -44,7 +44,7 @@ from app.display.http_guard import (
 from app.display.http_hosts import HostPolicy, is_loopback_host
 from app.display.http_thread import ServerThread
 from app.display.web_frames import FrameHub, JpegEncoder
-from app.display.web_text import status_language, text, texts
+from app.display.web_text import status_language, text, texts, value_names
 from app.errors import DisplayError
 from app.frame import Frame
 from app.i18n import translate
@@ -286,7 +286,7 @@ class WebViewer(Display):
 
     async def _api_text(self, request: web.Request) -> web.Response:
         lang = status_language(self._status)
-        return web.json_response({"lang": lang, "text": texts(lang)})
+        return web.json_response({"lang": lang, "text": texts(lang), "values": value_names(lang)})
 
     # --- control -----------------------------------------------------------------
 

@@ -41,6 +41,22 @@ TEXT: dict[str, str] = {
     "unreachable": N_("convlens is not reachable."),
     "legend_failed": N_("Could not load the key legend."),
     "foreign_host": N_("This address is not one convlens answers to."),
+    "present_hint": N_("P: presentation (the picture alone, full window)"),
+    # The settings table's row names (the page's status fields).
+    "field_view": N_("view"),
+    "field_kernel": N_("kernel"),
+    "field_operation": N_("operation"),
+    "field_stride": N_("stride"),
+    "field_padding": N_("padding"),
+    "field_activation": N_("activation"),
+    "field_pool_mode": N_("pooling"),
+    "field_pool_size": N_("pool size"),
+    "field_fps": N_("frames/s"),
+    "field_runtime": N_("runtime"),
+    "field_source": N_("source"),
+    "field_frozen": N_("frozen"),
+    "yes": N_("yes"),
+    "no": N_("no"),
 }
 
 
@@ -54,6 +70,18 @@ def texts(lang: str | None = None) -> dict[str, str]:
     """The table with every text in ``lang`` (default: the current language)."""
     lang = lang or current_language()
     return {key: translate(message, lang) for key, message in TEXT.items()}
+
+
+def value_names(lang: str | None = None) -> dict[str, str]:
+    """Setting values as the screen names them (``zero`` -> "zeros" / "ceros"), and each
+    view's name as its title: the page shows the same words as the overlay."""
+    from app.views import VIEWS
+    from app.views.words import VALUE_NAMES
+
+    lang = lang or current_language()
+    names = {key: translate(name, lang) for key, name in VALUE_NAMES.items()}
+    names.update({view.name: translate(view.title, lang) for view in VIEWS})
+    return names
 
 
 def text(key: str, lang: str | None = None, **fields: object) -> str:

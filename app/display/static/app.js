@@ -11,6 +11,10 @@ const statusFields = ["view", "kernel", "operation", "stride", "padding", "activ
 const noRepeatActions = new Set(["snapshot", "quit"]);
 let keyMap = {};
 let text = {};
+// Setting values and view names as the overlay words them ("zero" -> "ceros").
+let values = {};
+// The page key for presentation mode: the picture alone, full window (also /?present).
+const presentKey = "P";
 // The language of the texts on the page; the app's can change with a key (l).
 let language = "";
 // "connecting", "live", "full" or "reconnecting": what the picture is doing.
@@ -30,6 +34,7 @@ async function loadText() {
   const response = await fetch("/api/text", { cache: "no-store" });
   const data = await response.json();
   text = data.text;
+  values = data.values || {};
   language = data.lang;
   document.documentElement.lang = language;
   for (const element of document.querySelectorAll("[data-text]")) {
@@ -64,9 +69,26 @@ function keyName(event) {
   return event.key;
 }
 
+function setPresent(on) {
+  document.body.classList.toggle("present", on);
+  const url = new URL(window.location.href);
+  if (on) url.searchParams.set("present", ""); else url.searchParams.delete("present");
+  window.history.replaceState(null, "", url.toString().replace("present=", "present"));
+  if (on && document.fullscreenEnabled && !document.fullscreenElement) {
+    document.documentElement.requestFullscreen().catch(() => {});
+  } else if (!on && document.fullscreenElement) {
+    document.exitFullscreen().catch(() => {});
+  }
+}
+
 document.addEventListener("keydown", (event) => {
   if (event.ctrlKey || event.altKey || event.metaKey) return;
   const name = keyName(event);
+  if (name === presentKey && !(name in keyMap)) {
+    event.preventDefault();
+    if (!event.repeat) setPresent(!document.body.classList.contains("present"));
+    return;
+  }
   if (!(name in keyMap)) return;
   event.preventDefault();
   if (event.repeat && noRepeatActions.has(keyMap[name])) return;
@@ -115,8 +137,10 @@ function renderStatus(status) {
     if (!(field in status)) continue;
     const row = document.createElement("tr");
     row.dataset.field = field;
-    cell(row, field);
-    cell(row, format(status[field]));
+    cell(row, t(`field_${field}`) || field);
+    const value = status[field];
+    if (typeof value === "boolean") cell(row, t(value ? "yes" : "no"));
+    else cell(row, values[value] || format(value));
     body.appendChild(row);
   }
   document.getElementById("digit").textContent =
@@ -203,6 +227,8 @@ function startStream() {
   img.onerror = () => { img.removeAttribute("src"); streamFailed(); };
   img.src = `/stream.mjpg?t=${Date.now()}`;
 }
+
+if (params.has("present")) document.body.classList.add("present");
 
 loadText()
   .catch(() => {})
