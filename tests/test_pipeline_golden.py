@@ -38,28 +38,37 @@ class SteppingClock:
         return self.now
 
 
-def run_view(view: str) -> tuple[CaptureLoop, RecordingDisplay, DemoSource]:
+#: Each language's golden: English at the camera's size, Spanish at a 16:9 screen (the
+#: overlay drawn at the screen's resolution, the frame fitted onto it).
+LANGUAGE_SCREENS = {"en": None, "es": (960, 540)}
+
+
+def run_view(
+    view: str, lang: str = "en", screen: tuple[int, int] | None = None
+) -> tuple[CaptureLoop, RecordingDisplay, DemoSource]:
     config = config_from_dict({"model": {"backend": "numpy"}})
     source = DemoSource(size=(640, 480), seed=0, realtime=False)
     display = RecordingDisplay()
-    options = LoopOptions(clock=SteppingClock())
-    loop = CaptureLoop(
-        source, display, build_pipeline(config), state=ViewState(view=view), options=options
-    )
+    options = LoopOptions(clock=SteppingClock(), screen=screen)
+    state = ViewState(view=view, language=lang)
+    loop = CaptureLoop(source, display, build_pipeline(config), state=state, options=options)
     loop.run(max_frames=FRAMES)
     return loop, display, source
 
 
+@pytest.mark.parametrize("lang", sorted(LANGUAGE_SCREENS))
 @pytest.mark.parametrize("view", view_names())
-def test_every_view_of_the_real_pipeline_matches_its_golden(view: str, caplog) -> None:
+def test_every_view_of_the_real_pipeline_matches_its_golden(view: str, lang: str, caplog) -> None:
     with caplog.at_level(logging.WARNING):
-        loop, display, _ = run_view(view)
+        loop, display, _ = run_view(view, lang, LANGUAGE_SCREENS[lang])
     assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
     # Every stage the view needs produced its result on the last frame.
     for name in stages_for(view):
         assert getattr(loop.last_results, name) is not None, name
     assert display.last_frame is not None and display.last_overlay is not None
-    check_golden(f"pipeline_{view}", compose(display.last_frame.array, display.last_overlay))
+    suffix = "" if lang == "en" else f"_{lang}"
+    picture = compose(display.last_frame.array, display.last_overlay)
+    check_golden(f"pipeline_{view}{suffix}", picture)
 
 
 def test_the_camera_view_shows_the_demo_digit() -> None:
