@@ -26,9 +26,9 @@ from app.views.draw import (
     PatchCache,
     fill,
     fit_image,
+    frame_rect,
     legend_bar,
     render_panel,
-    to_rgba,
 )
 
 #: Margin around panels, in 640x480 units.
@@ -66,6 +66,8 @@ class Canvas:
         # Whole-frame pictures are large: keep only a few (the countdown changes each second).
         self.message_cache = PatchCache(capacity=4)
         self.volatile_cache = PatchCache(capacity=24)
+        self._layers: list[np.ndarray | None] = [None, None]
+        self._turn = 0
 
     def from_frame(self, x: float, y: float) -> tuple[int, int]:
         """A point in ``Frame.array`` pixels as a point on the layer."""
@@ -77,11 +79,17 @@ class Canvas:
         return max(1, round(v * self.scale))
 
     def base(self, opaque: bool) -> np.ndarray:
-        """A new layer: transparent, or the opaque view background."""
-        if not opaque:
-            return np.zeros((self.height, self.width, 4), np.uint8)
-        layer = np.empty((self.height, self.width, 4), np.uint8)
-        fill(layer, (*VIEW_BG, 255))
+        """The next layer, cleared: transparent, or the opaque view background.
+
+        Two layers are used in turn, so a frame's overlay stays intact while the next
+        one is drawn; a consumer keeping an overlay longer copies it (the displays do).
+        A 1920x1080 layer is 8 MB: allocating one per frame cost page faults every frame.
+        """
+        layer = self._layers[self._turn]
+        if layer is None:
+            layer = self._layers[self._turn] = np.empty((self.height, self.width, 4), np.uint8)
+        self._turn ^= 1
+        fill(layer, (*VIEW_BG, 255) if opaque else (0, 0, 0, 0))
         return layer
 
     def panel(
@@ -145,8 +153,16 @@ class Canvas:
         fh, fw = fitted.shape[:2]
         if fh == 0 or fw == 0 or x < 0 or y < 0:
             return (x, y, 0, 0)
-        layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
-        layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
+        return self._framed(layer, fitted, x, y)
+
+    @staticmethod
+    def _framed(layer: np.ndarray, picture: np.ndarray, x: int, y: int) -> tuple[int, ...]:
+        """``picture`` (grey or BGR uint8) at (x + 1, y + 1) in a 1-px grey frame; its box."""
+        fh, fw = picture.shape[:2]
+        frame_rect(layer, (x, y, fw + 2, fh + 2), (*GREY, 255))
+        inside = layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw]
+        code = cv2.COLOR_BGR2RGBA if picture.ndim == 3 else cv2.COLOR_GRAY2RGBA
+        cv2.cvtColor(picture, code, dst=inside)  # straight into the layer: no copy
         return (x, y, fw + 2, fh + 2)
 
     def show_scaled(
@@ -167,11 +183,7 @@ class Canvas:
         # Clipping the size crops the image rather than squeezing it.
         crop = image[: max(1, int(size[1] / scale + 0.5)), : max(1, int(size[0] / scale + 0.5))]
         mode = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
-        fitted = cv2.resize(crop, size, interpolation=mode)
-        fh, fw = fitted.shape[:2]
-        layer[y : y + fh + 2, x : x + fw + 2] = (*GREY, 255)
-        layer[y + 1 : y + 1 + fh, x + 1 : x + 1 + fw] = to_rgba(fitted, bgr=fitted.ndim == 3)
-        return (x, y, fw + 2, fh + 2)
+        return self._framed(layer, cv2.resize(crop, size, interpolation=mode), x, y)
 
     def legend(
         self,

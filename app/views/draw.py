@@ -127,12 +127,23 @@ def render_panel(
 
 
 def fill(rgba_array: np.ndarray, rgba: tuple[int, int, int, int]) -> None:
-    """Fill a C-contiguous (h, w, 4) uint8 array with one RGBA colour, in place.
-
-    One 32-bit store per pixel: NumPy's broadcast of a 4-tuple is ~50x slower.
-    """
+    """Fill an (h, w, 4) uint8 array (a whole layer or a rectangle of one) with one RGBA
+    colour, in place. One 32-bit store per pixel: NumPy's broadcast of a 4-tuple into
+    the pixels is ~50x slower (6.5 ms for a 1200x120 panel here)."""
     value = np.array(rgba, np.uint8).view(np.uint32)[0]
-    rgba_array.view(np.uint32).fill(value)
+    rgba_array.view(np.uint32)[...] = value
+
+
+def frame_rect(layer: np.ndarray, box: tuple[int, int, int, int], rgba: tuple) -> None:
+    """A 1-px frame of colour ``rgba`` just inside box (x, y, w, h) of ``layer``."""
+    x, y, w, h = box
+    for part in (
+        layer[y : y + 1, x : x + w],
+        layer[y + h - 1 : y + h, x : x + w],
+        layer[y : y + h, x : x + 1],
+        layer[y : y + h, x + w - 1 : x + w],
+    ):
+        fill(part, rgba)
 
 
 @lru_cache(maxsize=256)
