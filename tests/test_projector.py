@@ -97,3 +97,32 @@ def test_every_stride_draws_its_map_over_the_same_area_frozen_or_not(monkeypatch
         spread_h = max(h for _, h in sizes) - min(h for _, h in sizes)
         # One input pixel of rounding (a stride that does not divide 320 or 240) at ~2x.
         assert spread_w <= 4 and spread_h <= 4, widths
+
+
+@pytest.mark.parametrize("screen", [(640, 480), (1024, 768), (1920, 1080)])
+def test_the_digit_card_ends_above_the_footer_and_its_message(monkeypatch, screen) -> None:
+    """Issue 12: in the features view the card overlapped the status bar."""
+    from app.views import chrome, features
+
+    cards: list[int] = []
+    footers: list[int] = []
+    real_card, real_footer = features.prediction_card, chrome.footer
+
+    def card(canvas, layer, digit, where, **kw):
+        height = real_card(canvas, layer, digit, where, **kw)
+        cards.append(where[1] + height)
+        return height
+
+    def footer(*args, **kw):
+        top = real_footer(*args, **kw)
+        footers.append(top)
+        return top
+
+    monkeypatch.setattr(features, "prediction_card", card)
+    monkeypatch.setattr(chrome, "footer", footer)
+    status, results = live_results("features")
+    for lang in ("en", "es"):
+        message = "stage kernel switched off after 20 failures in a row: ValueError"
+        renderer = OverlayRenderer(screen, frame_size=(640, 480))
+        renderer.render(replace(status, language=lang, message=message), results)
+        assert cards[-1] <= footers[-1], (lang, cards[-1], footers[-1])

@@ -59,6 +59,23 @@ def reference_text(ref: ReferenceRun) -> str:
     return said + "; " + tr("max |diff| {diff}").format(diff=f"{ref.max_abs_diff:.1g}")
 
 
+def card_height(canvas: Canvas, digit: DigitResult | None, *, opaque: bool, width: int) -> int:
+    """The height in pixels ``prediction_card`` will draw (to place it above the footer)."""
+    return int(_card(canvas, digit, opaque, width)[0].shape[0])
+
+
+def _card(
+    canvas: Canvas, digit: DigitResult | None, opaque: bool, width: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The cached card background (slots, labels, runtime) and its geometry."""
+    status = digit.status if digit is not None else UNAVAILABLE
+    # The card is narrow: the runtime's name and version; the footer has the rest.
+    runtime = (digit.runtime if digit is not None else "").split(",")[0]
+    reason = (digit.reason if digit is not None else None) or ""
+    key = ("card", status, runtime, reason, opaque, width, current_language())
+    return canvas.cache.get(key, lambda: _draw_card(canvas, status, runtime, reason, opaque, width))
+
+
 def prediction_card(
     canvas: Canvas,
     layer: np.ndarray,
@@ -78,13 +95,7 @@ def prediction_card(
     # All-zero probabilities (no digit for a while) highlight no class.
     best = int(np.argmax(values)) if values is not None and values.max() > 0 else -1
     color = status_color(status)
-    # The card is narrow: the runtime's name and version; the footer has the rest.
-    runtime = (digit.runtime if digit is not None else "").split(",")[0]
-    reason = (digit.reason if digit is not None else None) or ""
-    key = ("card", status, runtime, reason, opaque, width, current_language())
-    card, geometry = canvas.cache.get(
-        key, lambda: _draw_card(canvas, status, runtime, reason, opaque, width)
-    )
+    card, geometry = _card(canvas, digit, opaque, width)
     x, y = where
     blit(layer, card, x, y)
     if digit is not None and status == DIGIT and digit.prediction is not None:

@@ -11,7 +11,7 @@ from app.i18n import N_, tr
 from app.stages.results import FeaturesResult, FrameResults
 from app.state import ViewState
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
-from app.views.card import prediction_card
+from app.views.card import card_height, prediction_card
 from app.views.draw import AMBER, CYAN, Line, blit, fmt_num, shape_text
 
 #: The left column (input and prediction card) and the input picture's side, in units.
@@ -69,7 +69,7 @@ class FeaturesView(View):
         self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
     ) -> None:
         m = canvas.px(MARGIN)
-        _left_column(canvas, layer, results, body.top + m)
+        _left_column(canvas, layer, results, (body.top + m, body.bottom - m))
         items = feature_maps(results.features)
         x = m + canvas.px(LEFT_W) + m
         if not items:
@@ -92,15 +92,21 @@ class FeaturesView(View):
             x += col_w + m
 
 
-def _left_column(canvas: Canvas, layer: np.ndarray, results: FrameResults, top: int) -> None:
-    """The 28x28 input with its 0..1 legend, then the prediction card under it."""
-    m, y = canvas.px(MARGIN), top
+def _left_column(
+    canvas: Canvas, layer: np.ndarray, results: FrameResults, rows: tuple[int, int]
+) -> None:
+    """The 28x28 input with its 0..1 legend, then the prediction card under it; the input
+    gives up height so the card ends above ``rows``' bottom (the footer, the message)."""
+    m, (y, bottom) = canvas.px(MARGIN), rows
     caption = Line(tr("input 28x28"), SMALL, CYAN, True)
     panel = canvas.panel([caption], opaque=True, width=canvas.px(LEFT_W))
     blit(layer, panel, m, y)
     y += panel.shape[0]
     if results.features is not None:
-        side = canvas.px(INPUT_SIDE)
+        card_h = card_height(canvas, results.digit, opaque=True, width=LEFT_W)
+        legend_h = canvas.legend(canvas.px(60), canvas.px(8), (0.0, 1.0)).shape[0]
+        room = bottom - y - card_h - legend_h - canvas.px(8)
+        side = max(canvas.px(28), min(canvas.px(INPUT_SIDE), room))
         _, _, w, h = canvas.show_image(layer, results.features.tensor_image, (m, y, side, side))
         legend = canvas.legend(w, canvas.px(8), (0.0, 1.0))
         blit(layer, legend, m, y + h + canvas.px(2))
@@ -118,7 +124,9 @@ def _column(
     """One column of captioned pictures from ``where`` (x, top, width) down to ``bottom``."""
     x, top, col_w = where
     strip_h = canvas.px(6)
-    heads = [canvas.panel([Line(it.title, SMALL, CYAN, True)], opaque=True) for it in chunk]
+    heads = [
+        canvas.panel([Line(it.title, SMALL, CYAN, True)], opaque=True, width=col_w) for it in chunk
+    ]
     fixed = sum(h.shape[0] + canvas.px(3) for h in heads)
     fixed += sum(strip_h + 2 + canvas.px(2) for it in chunk if it.value_range is not None)
     natural = [
