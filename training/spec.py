@@ -106,6 +106,21 @@ def param_shapes(spec: Spec) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def param_counts(spec: Spec) -> dict[str, int]:
+    """Trainable numbers per layer (weights + biases), in network order; only layers with any.
+
+    The shipped LeNet-5: conv1 156, conv2 2,416, fc1 48,120, fc2 10,164, fc3 850 (61,706).
+    """
+    counts: dict[str, int] = {}
+    for key, shape in param_shapes(spec).items():
+        n = 1
+        for d in shape:
+            n *= d
+        layer = key.split("/")[0]
+        counts[layer] = counts.get(layer, 0) + n
+    return counts
+
+
 def copy_spec(spec: Spec) -> Spec:
     """A deep copy, so callers can change it without touching the original."""
     return copy.deepcopy(spec)
