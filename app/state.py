@@ -47,6 +47,12 @@ class ViewState:
     pool_mode: str = setting("max", str, one_of(POOL_MODES))
     pool_size: int = setting(2, int, one_of(POOL_SIZES))
     roi: Roi = field(default_factory=Roi)
+    #: The teaching views' movable point: (columns, rows) in steps from the view's home
+    #: (a kernel window, a unit, a shift); the arrows move it in the views that have one.
+    #: Not a ``[view]`` setting: a lesson starts from each view's home.
+    probe: tuple[int, int] = (0, 0)
+    #: The current view's mode (index into its ``modes``); 0 when a view is entered.
+    mode: int = 0
     frozen: bool = setting(False, bool)
     numpy_reference: bool = setting(False, bool)
     show_help: bool = setting(False, bool)

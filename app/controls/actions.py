@@ -46,6 +46,10 @@ _SETTINGS = {
     "quit": N_("quit"),
 }
 
+#: The teaching views' own action: their modes (the inspector's 1-D formula, ...).
+_VIEW_ACTIONS = {"next_mode": "next mode of this view"}
+_VIEW_KEYS = {"m": "next_mode"}
+
 #: Actions the loop carries out itself; ``apply_action`` returns the state unchanged.
 SIDE_EFFECT_ACTIONS = frozenset({"snapshot", "quit"})
 
@@ -100,13 +104,13 @@ def action_table() -> dict[str, str]:
     table always matches the views table).
     """
     per_view = {f"view_{view.name}": view.description for view in views.VIEWS}
-    return {**_NAVIGATION, **per_view, **_SETTINGS}
+    return {**_NAVIGATION, **per_view, **_VIEW_ACTIONS, **_SETTINGS}
 
 
 def key_table() -> dict[str, str]:
     """The one key table, key name -> action: every input and the web page use it."""
     per_view = {view.key: f"view_{view.name}" for view in views.VIEWS}
-    return {**_NAVIGATION_KEYS, **per_view, **_SETTING_KEYS}
+    return {**_NAVIGATION_KEYS, **per_view, **_VIEW_KEYS, **_SETTING_KEYS}
 
 
 def key_legend() -> list[tuple[str, str]]:
@@ -196,6 +200,17 @@ def _roi_after(roi: Roi, action: str) -> Roi | None:
     return None
 
 
+def _move_probe(
+    probe: tuple[int, int], move: tuple[float, float], limit: tuple[int, int]
+) -> tuple[int, int]:
+    """The probe one step in the direction of ``move``, kept within +-``limit``
+    (clamped first, so a probe carried over from a wider view answers at once)."""
+    x, y = (min(max(p, -m), m) for p, m in zip(probe, limit, strict=True))
+    dx = (move[0] > 0) - (move[0] < 0)
+    dy = (move[1] > 0) - (move[1] < 0)
+    return (min(max(x + dx, -limit[0]), limit[0]), min(max(y + dy, -limit[1]), limit[1]))
+
+
 def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) -> ViewState:
     """Return the state after one action; ``state`` itself is never modified.
 
@@ -211,9 +226,13 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
     """
     if action in ("next_view", "prev_view"):
         step = 1 if action == "next_view" else -1
-        return state.with_changes(view=_cycle(views.view_names(), state.view, step))
+        return state.with_changes(view=_cycle(views.view_names(), state.view, step), mode=0)
     if action.startswith("view_") and action in action_table():
-        return state.with_changes(view=action.removeprefix("view_"))
+        return state.with_changes(view=action.removeprefix("view_"), mode=0)
+    view = views.find_view(state.view)
+    if action == "next_mode":
+        modes = len(view.modes) if view is not None else 0
+        return state.with_changes(mode=(state.mode + 1) % modes if modes else 0)
     if action in ("next_kernel", "prev_kernel"):
         if not kernel_names:
             return state
@@ -234,6 +253,10 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
     if action in ("pool_size_up", "pool_size_down"):
         step = 1 if action == "pool_size_up" else -1
         return state.with_changes(pool_size=_clamp_step(POOL_SIZES, state.pool_size, step))
+    if action in _ROI_MOVES and view is not None and view.probe_limit is not None:
+        # The teaching views with a movable point move it instead of the ROI.
+        move = _ROI_MOVES[action]
+        return state.with_changes(probe=_move_probe(state.probe, move, view.probe_limit))
     roi = _roi_after(state.roi, action)
     if roi is not None:
         return state.with_changes(roi=roi)

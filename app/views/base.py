@@ -226,6 +226,12 @@ class View(ABC):
     stages: ClassVar[tuple[str, ...]] = ()
     #: True: the view's picture replaces the camera's; False: it is drawn over it.
     opaque: ClassVar[bool] = True
+    #: The view's modes (``m`` cycles them; ``ViewState.mode`` indexes them), e.g. the
+    #: inspector's 2-D window and 1-D formula. Empty: one mode.
+    modes: ClassVar[tuple[str, ...]] = ()
+    #: A view with a movable point: how far (columns, rows) ``ViewState.probe`` may go
+    #: from its home; the arrows then move the point instead of the ROI. None: no point.
+    probe_limit: ClassVar[tuple[int, int] | None] = None
 
     @abstractmethod
     def draw(
