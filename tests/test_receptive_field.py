@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,8 @@ import pytest
 
 from training import layers
 from training.model_io import load_model
-from training.receptive_field import Field, kernel_pool_layers, receptive_fields
-from training.spec import lenet5_spec, param_counts, param_shapes
+from training.receptive_field import Field, kernel_pool_layers, nested_units, receptive_fields
+from training.spec import layer_shapes, lenet5_spec, param_counts, param_shapes
 
 MODEL = Path(__file__).resolve().parents[1] / "models" / "lenet.npz"
 
@@ -93,3 +94,15 @@ def test_parameter_counts_add_up_to_the_shipped_models_arrays() -> None:
     assert counts == {"conv1": 156, "conv2": 2416, "fc1": 48120, "fc2": 10164, "fc3": 850}
     assert sum(counts.values()) == 61706 == sum(a.size for a in params.values())
     assert set(params) == set(param_shapes(spec))
+
+
+def test_nested_units_feed_each_other_for_every_point() -> None:
+    spec = lenet5_spec()
+    fields = receptive_fields(spec["layers"])
+    sizes = {name: shape[0] for name, shape in layer_shapes(spec)}
+    for point in np.arange(-3.0, 31.0, 0.5):
+        units = nested_units(fields, float(point), sizes)
+        regions = [field.region(units[name]) for name, field in fields]
+        for inner, outer in itertools.pairwise(regions):
+            assert outer[0] <= inner[0] and inner[1] <= outer[1], (point, units)
+        assert all(0 <= units[n] < sizes[n] for n in units)

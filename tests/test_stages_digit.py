@@ -15,10 +15,7 @@ from app.errors import ConfigError, ModelError
 from app.frame import Frame
 from app.sources.demo import DemoSource, render_digit_scene
 from app.stages.digit import DigitSmoother, DigitStage, roi_pixels
-from app.stages.features import FeaturesStage
-from app.stages.kernels import KernelStage
 from app.stages.pipeline import STAGE_ORDER, build_stages
-from app.stages.pooling import PoolStage
 from app.stages.results import FrameResults
 from app.state import Roi, ViewState
 from tests.digit_support import MODELS, committed_classifier, mnist_test_split
@@ -200,15 +197,24 @@ def test_corrupt_model_is_unavailable(tmp_path):
     path.write_bytes(b"TFL3" + bytes(100))
     stages = build_stages(Config(), functools.partial(load_classifier, path))
     res = FrameResults()
-    stages[2].process(scene_frame(4), ViewState(), res)
+    digit = next(s for s in stages if s.name == "digit")
+    digit.process(scene_frame(4), ViewState(), res)
     assert res.digit.status == "unavailable" and "broken.tflite" in res.digit.reason
 
 
 def test_stage_names_and_order():
-    assert [s.name for s in (KernelStage, PoolStage, DigitStage, FeaturesStage)] == list(
-        STAGE_ORDER
-    )
-    assert STAGE_ORDER == ("kernel", "pool", "digit", "features")
+    order = [s.name for s in build_stages(Config(), None)]
+    assert order == list(STAGE_ORDER)
+    # Each stage comes after the ones whose results it reads.
+    for later, earlier in (
+        ("pool", "kernel"),
+        ("inspect", "kernel"),
+        ("edges", "kernel"),
+        ("histogram", "kernel"),
+        ("why", "digit"),
+        ("features", "digit"),
+    ):
+        assert order.index(earlier) < order.index(later)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -238,7 +244,9 @@ def test_config_object_with_custom_kernels():
         }
     )
     stages = build_stages(config, lambda **_: FakeClassifier())
-    kernel, _, digit, features = stages
+    kernel, digit, features = (
+        next(s for s in stages if s.name == n) for n in ("kernel", "digit", "features")
+    )
     assert "ridge" in kernel.kernels and kernel.processing_width == 160
     assert digit.smoother.switch_frames == 5
     assert "ridge" in features.handmade_names
@@ -249,7 +257,7 @@ def test_model_error_message_becomes_the_reason():
         raise ModelError("models/x.tflite: truncated")
 
     stages = build_stages(Config(), factory)
-    assert stages[2].error == "models/x.tflite: truncated"
+    assert next(s for s in stages if s.name == "digit").error == "models/x.tflite: truncated"
 
 
 def test_live_demo_sequence_shows_the_right_digits():

@@ -45,6 +45,34 @@ class Field:
         return min(max(int(unit), 0), units - 1)
 
 
+def nested_units(
+    fields: list[tuple[str, Field]], point: float, sizes: dict[str, int]
+) -> dict[str, int]:
+    """Along one axis, a unit per layer whose fields nest, each centred near ``point``.
+
+    The first layer's unit is the one centred nearest ``point``; every later layer's is
+    the one centred nearest ``point`` among those whose field contains the previous
+    unit's (the unit the previous one feeds), so the regions drawn nest inside each
+    other. ``sizes`` gives each layer's unit count along the axis.
+    """
+    chosen: dict[str, int] = {}
+    inner: tuple[int, int] | None = None
+    for name, field in fields:
+        count = sizes[name]
+        unit = field.unit_nearest(point, count)
+        if inner is not None:
+            # Units whose region [start + u j, start + u j + r - 1] holds [a, b].
+            a, b = inner
+            lo = -((field.start - b + field.size - 1) // field.jump)  # ceil((b - r + 1 - start) / j)
+            hi = (a - field.start) // field.jump
+            lo, hi = max(lo, 0), min(hi, count - 1)
+            if lo <= hi:
+                unit = min(max(unit, lo), hi)
+        chosen[name] = unit
+        inner = field.region(unit)
+    return chosen
+
+
 def _geometry(layer: Mapping[str, Any]) -> tuple[int, int, int] | None:
     """(kernel, stride, padding) of a conv or pool layer dict; None for other layers."""
     kind = layer.get("type")

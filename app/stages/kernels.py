@@ -124,6 +124,15 @@ def processing_image(gray: np.ndarray, processing_width: int) -> np.ndarray:
     return cv2.multiply(gray, 1.0 / 255.0, dst=out, dtype=cv2.CV_32F)
 
 
+def raw_response(
+    image: np.ndarray, kernel: np.ndarray, *, stride: int, padding: str, operation: str
+) -> np.ndarray:
+    """The kernel (or Sobel pair, combined) slid over a (H, W) float32 image, before any
+    activation: (H', W') float32."""
+    stack = applied_kernels(kernel, operation)
+    return combine([fast_filter(image, k, stride, padding) for k in stack])
+
+
 def apply_kernel(
     image: np.ndarray,
     kernel: np.ndarray,
@@ -137,9 +146,8 @@ def apply_kernel(
 
     Returns the (H', W') float32 output after the activation.
     """
-    stack = applied_kernels(kernel, operation)
-    act = ACTIVATION_FUNCTIONS[activation]
-    return act(combine([fast_filter(image, k, stride, padding) for k in stack]))
+    raw = raw_response(image, kernel, stride=stride, padding=padding, operation=operation)
+    return ACTIVATION_FUNCTIONS[activation](raw)
 
 
 def reference_run(
@@ -212,7 +220,11 @@ class KernelStage(Stage):
             "activation": state.activation,
             "operation": state.operation,
         }
-        output = apply_kernel(image, kernel, **how)
+        raw = raw_response(
+            image, kernel, stride=state.stride, padding=state.padding, operation=state.operation
+        )
+        # The activations return new arrays (none returns its input: raw is never written).
+        output = ACTIVATION_FUNCTIONS[state.activation](raw)
         reference = reference_run(image, kernel, output, **how) if state.numpy_reference else None
         lo, hi = display_range(kernel, state.activation)
         pad = 0 if state.padding == "valid" else k // 2
@@ -230,4 +242,6 @@ class KernelStage(Stage):
             formula_h=size_formula(h, k, state.stride, pad, "H"),
             formula_w=size_formula(w, k, state.stride, pad, "W"),
             reference=reference,
+            input=image,
+            raw=raw,
         )

@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import ModelError
 from app.stages.base import Stage
 from app.stages.digit import ClassifierFactory, DigitStage
+from app.stages.edges import EdgesStage
 from app.stages.features import FeaturesStage
+from app.stages.histogram import HistogramStage
+from app.stages.inspect import InspectStage
 from app.stages.kernels import KernelStage
+from app.stages.network import NetworkStage
 from app.stages.pooling import PoolStage
+from app.stages.why import WhyCnnStage
 
 if TYPE_CHECKING:
     from app.config import Config
@@ -24,8 +30,13 @@ log = logging.getLogger(__name__)
 STAGES: dict[str, type[Stage]] = {
     "kernel": KernelStage,
     "pool": PoolStage,
+    "inspect": InspectStage,
+    "edges": EdgesStage,
+    "histogram": HistogramStage,
     "digit": DigitStage,
+    "why": WhyCnnStage,
     "features": FeaturesStage,
+    "network": NetworkStage,
 }
 STAGE_ORDER = tuple(STAGES)
 
@@ -39,6 +50,19 @@ class Pipeline:
 
     stages: Sequence[Stage] = ()
     kernel_names: Sequence[str] = field(default_factory=tuple)
+
+
+def model_folder(config: Config) -> Path | str:
+    """The folder of the configured model file, else the shipped models' folder
+    (``app.model_paths``); the reason as a string when there is none."""
+    from app.model_paths import models_dir
+
+    if config.model.path:
+        return Path(config.model.path).parent
+    try:
+        return models_dir()
+    except ModelError as exc:
+        return str(exc)
 
 
 def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -> list[Stage]:
@@ -68,8 +92,13 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
     stages: list[Stage] = [
         kernel,
         PoolStage(),
+        InspectStage(),
+        EdgesStage(),
+        HistogramStage(),
         DigitStage(classifier, error, classifier_factory),
+        WhyCnnStage(classifier),
         FeaturesStage(classifier, kernel.kernels),
+        NetworkStage(model_folder(config)),
     ]
     assert tuple(stage.name for stage in stages) == STAGE_ORDER
     for stage in stages:

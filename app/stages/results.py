@@ -64,11 +64,15 @@ class KernelResult(MapResult):
     ``name`` is the kernel applied (identity when the state names an unknown one);
     ``matrices`` are the (k, k) float32 kernels as slid over the image (flipped for
     convolution), two for the Sobel magnitude, combined as ``combine`` says.
+    ``input`` is the (H, W) float32 picture in [0, 1] the kernel slid over (the grey
+    frame at processing size); ``raw`` the (H', W') float32 output before the activation.
     """
 
     name: str
     matrices: tuple[np.ndarray, ...]
     combine: str | None = None
+    input: np.ndarray | None = None
+    raw: np.ndarray | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -143,6 +147,175 @@ class FeaturesResult:
     handmade_kernels: np.ndarray | None = None
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WindowSum:
+    """One output value of the kernel written out: the window, the products and their sum.
+
+    Attributes:
+        unit: (row, column) of the output value in the kernel's (H', W') output.
+        origin: (row, column) of the window's top-left cell in the input; negative or
+            past the input where it lies on the padding.
+        window: (k, k) float32, the input values under the kernel (padding: 0 for zero
+            padding, the mirrored pixel for reflect).
+        padding: (k, k) bool, True where the cell is padding (outside the picture).
+        kernels: the (k, k) kernels as applied (two for the Sobel magnitude).
+        products: per kernel, (k, k) float32 window * kernel.
+        sums: per kernel, the sum of its products.
+        value: the output value after combining and the activation (the map's value).
+        patch: (P, P) float32, the input around the window (P = k + 2 * margin), with
+            ``patch_padding`` (P, P) bool and ``patch_origin`` its top-left in the input.
+    """
+
+    unit: tuple[int, int]
+    origin: tuple[int, int]
+    window: np.ndarray
+    padding: np.ndarray
+    kernels: tuple[np.ndarray, ...]
+    products: tuple[np.ndarray, ...]
+    sums: tuple[float, ...]
+    value: float
+    patch: np.ndarray
+    patch_padding: np.ndarray
+    patch_origin: tuple[int, int]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class RowConvolution:
+    """The 1-D formula on one picture row: ``(x * v)[n] = sum_i x[i] v[n - i]``.
+
+    Attributes:
+        row: the input row used.
+        n: the output position written out.
+        x: (W,) float32, the row (0 = black, 1 = white).
+        v: (m,) float32, the 1-D kernel as written, ``v[v_first] .. v[v_first + m - 1]``.
+        v_first: the index of ``v``'s first entry (-1 for a 3-tap kernel centred on 0).
+        y: (W,) float32, the whole row filtered (zero padding), ``y[n]`` written out.
+        flipped: True for convolution (``v[n - i]``), False for correlation
+            (``v[i - n]``: the kernel as written).
+        terms: (i, x[i], v index, v value, product) for every tap, in order of ``i``.
+    """
+
+    row: int
+    n: int
+    x: np.ndarray
+    v: np.ndarray
+    v_first: int
+    y: np.ndarray
+    flipped: bool
+    terms: tuple[tuple[int, float, int, float, float], ...]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class InspectResult:
+    """The kernel inspector: one window written out and the 1-D formula on its row."""
+
+    window: WindowSum
+    row: RowConvolution
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class EdgesResult:
+    """The course's slide on the live picture: the input, the horizontal-edge and the
+    vertical-edge kernel outputs, with the current stride, padding and activation.
+
+    ``original`` (H, W) uint8; ``horizontal``/``vertical`` (H', W') uint8 mapped from
+    their ``value_range``; ``kernels`` the two (3, 3) kernels as applied (flipped for
+    convolution).
+    """
+
+    original: np.ndarray
+    horizontal: np.ndarray
+    vertical: np.ndarray
+    value_range: tuple[float, float]
+    kernels: tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class HistogramResult:
+    """The kernel output's values before and after each activation, counted.
+
+    Attributes:
+        before: (B,) int64 counts of the raw output over ``before_range`` (values
+            beyond it are counted in the end bins).
+        after: per activation (``sigmoid``, ``tanh``, ``relu``), (B,) int64 counts of
+            the activated raw output over ``after_ranges[name]``.
+        activation: the live setting (``none`` or one of the above).
+        raw_display: (h, w) uint8, the ROI's part of the raw output on ``raw_display_range``.
+        after_display: (h, w) uint8, the same part of the live activation's output on
+            ``after_display_range``: the raw display range passed through the
+            activation (so sigmoid and tanh, which squeeze small outputs, keep the raw
+            picture's contrast).
+    """
+
+    before: np.ndarray
+    before_range: tuple[float, float]
+    after: Mapping[str, np.ndarray]
+    after_ranges: Mapping[str, tuple[float, float]]
+    activation: str
+    raw_display: np.ndarray
+    raw_display_range: tuple[float, float]
+    after_display: np.ndarray
+    after_display_range: tuple[float, float]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class WhyCnnResult:
+    """The "why a CNN" view: this picture's size, and the digit shifted.
+
+    Attributes:
+        picture: (height, width, colours) of the camera picture.
+        shift: (dx, dy) pixels the 28x28 digit was moved by.
+        tensor, shifted: (28, 28) float32, the network input before and after the shift.
+        maps, shifted_maps: conv1's (28, 28, 6) float32 output for each.
+        probs, shifted_probs: (10,) float32 class probabilities for each.
+    """
+
+    picture: tuple[int, int, int]
+    shift: tuple[int, int]
+    tensor: np.ndarray | None = None
+    shifted: np.ndarray | None = None
+    maps: np.ndarray | None = None
+    shifted_maps: np.ndarray | None = None
+    probs: np.ndarray | None = None
+    shifted_probs: np.ndarray | None = None
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class TopPatches:
+    """One layer's most exciting MNIST patches (``training.top_patches``).
+
+    ``patches`` (C, k, r, r) uint8 ink = 255; ``values`` (C, k) float32, strongest first.
+    """
+
+    patches: np.ndarray
+    values: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NetworkResult:
+    """What is known about the shipped network without running it (the same every frame).
+
+    Attributes:
+        spec: the network's spec (``training.spec``), or None when it could not be read.
+        shapes: (layer, output shape) in network order.
+        params: trainable numbers per layer (weights + biases).
+        fields: (layer, (size, jump, start)) receptive fields of the conv/pool layers.
+        weights: ``{"conv1": (5, 5, 1, 6), "conv2": (5, 5, 6, 16)}`` float32 HWIO.
+        metrics: the training run's figures (``lenet_metrics.json``): test accuracy etc.
+        top: per layer, the patches that excite its channels most, or missing.
+        problems: what could not be read, one line each.
+    """
+
+    spec: Mapping[str, object] | None
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    params: tuple[tuple[str, int], ...] = ()
+    fields: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    weights: Mapping[str, np.ndarray] = field(default_factory=dict)
+    metrics: Mapping[str, object] = field(default_factory=dict)
+    top: Mapping[str, TopPatches] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
+
+
 @dataclass
 class FrameResults:
     """Every stage's result for one frame; a stage that did not run leaves its field None.
@@ -153,5 +326,10 @@ class FrameResults:
 
     kernel: KernelResult | None = None
     pool: PoolResult | None = None
+    inspect: InspectResult | None = None
+    edges: EdgesResult | None = None
+    histogram: HistogramResult | None = None
     digit: DigitResult | None = None
+    why: WhyCnnResult | None = None
     features: FeaturesResult | None = None
+    network: NetworkResult | None = None
