@@ -77,6 +77,32 @@ def test_the_written_out_window_is_the_kernel_stages_value(
             )
 
 
+def test_the_numbers_refresh_every_eight_frames_and_at_once_on_a_key(gray) -> None:
+    kernel_stage, inspect = KernelStage(), InspectStage()
+    kernel_stage.configure({"processing_width": 0})
+    state = ViewState(probe=(-3, 2))
+
+    def at(seq: int, image: np.ndarray, s: ViewState = state) -> FrameResults:
+        results = FrameResults()
+        array = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        frame = Frame(array=array, gray=image, seq=seq, timestamp=0.0)
+        kernel_stage.process(frame, s, results)
+        inspect.process(frame, s, results)
+        return results
+
+    first = at(100, gray).inspect
+    assert at(107, 255 - gray).inspect is first  # a new picture, the same numbers
+    fresh = at(108, 255 - gray)
+    assert fresh.inspect is not first
+    assert fresh.inspect.window.value == pytest.approx(
+        float(fresh.kernel.output[fresh.inspect.window.unit]), abs=1e-5
+    )
+    assert (
+        at(10.31, gray, state.with_changes(probe=(-2, 2))).inspect.window.unit[1]
+        == first.window.unit[1] + 1
+    )
+
+
 def test_the_probe_moves_the_window_by_the_stride_and_stops_at_the_edge(gray) -> None:
     kernel_stage, inspect = KernelStage(), InspectStage()
     kernel_stage.configure({"processing_width": 0})
@@ -160,7 +186,7 @@ def test_histograms_and_visible_ranges(gray) -> None:
     # column); the activated picture's, the same range through the sigmoid.
     h, w = res.kernel.raw.shape
     x0, y0, x1, y1 = roi_pixels(state.roi, w, h)
-    r = float(np.percentile(np.abs(res.kernel.raw[y0:y1, x0:x1]), 99.5))
+    r = float(f"{np.percentile(np.abs(res.kernel.raw[y0:y1, x0:x1]), 99.5):.2g}")  # 2 digits
     assert hist.raw_display.shape == (y1 - y0, x1 - x0)
     assert hist.raw_display_range == pytest.approx((-r, r))
     sig = 1 / (1 + np.exp(-r))

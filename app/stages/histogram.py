@@ -82,6 +82,13 @@ def visible_range(values: np.ndarray, signed: bool) -> tuple[float, float]:
     return (-r, r) if signed else (0.0, r)
 
 
+def _two_digits(value: float) -> float:
+    """``value`` rounded to two significant digits (0.1463 -> 0.15)."""
+    if value <= 0:
+        return value
+    return float(f"{value:.2g}")
+
+
 #: The activations the view plots, in its order.
 PLOTTED = ("sigmoid", "tanh", "relu")
 
@@ -118,6 +125,7 @@ class HistogramStage(Stage):
         if self._scale is not None and self._scale[0] == kernel.name:
             hi = self._scale[1] + SCALE_SMOOTHING * (hi - self._scale[1])
         self._scale = (kernel.name, hi)
+        hi = _two_digits(hi)  # steady figures on screen; the smoothing does the rest
         lo = -hi if signed else 0.0
         after = {
             name: counts(ACTIVATION_FUNCTIONS[name](sample), output_axis(name)) for name in PLOTTED
