@@ -39,7 +39,7 @@ from app.views.draw import Line, blit
 class ThrowawayView(View):
     name = "throwaway"
     title = "THROWAWAY"
-    key = "9"
+    key = "Z"
     description = "throwaway view"
     stages = ("kernel",)
 
@@ -88,11 +88,11 @@ def test_a_new_view_joins_the_cycle_the_keys_and_the_legend(throwaway) -> None:
     assert apply_action(ViewState(view=last), "next_view", kernel_names=()).view == "throwaway"
     assert apply_action(ViewState(view="throwaway"), "next_view", kernel_names=()).view == "camera"
     assert apply_action(ViewState(), "prev_view", kernel_names=()).view == "throwaway"
-    assert action_for_key("9") == "view_throwaway"
+    assert action_for_key("Z") == "view_throwaway"
     assert apply_action(ViewState(), "view_throwaway", kernel_names=()).view == "throwaway"
     assert action_table()["view_throwaway"] == "throwaway view"
-    assert ("9", "throwaway view") in key_legend()
-    assert "| `9` | throwaway view |" in legend_markdown()
+    assert ("Z", "throwaway view") in key_legend()
+    assert "| `Z` | throwaway view |" in legend_markdown()
     assert Config().with_section("view", view="throwaway").view.view == "throwaway"
 
 
@@ -103,11 +103,11 @@ def test_a_new_view_is_on_the_web_page_and_its_key_works(throwaway) -> None:
     try:
         code, body, _ = request(viewer, "GET", "/api/legend")
         legend = json.loads(body)
-        code_key, _, _ = post_json(viewer, "/api/key", {"key": "9"})
+        code_key, _, _ = post_json(viewer, "/api/key", {"key": "Z"})
     finally:
         viewer.close()
-    assert code == 200 and legend["keys"]["9"] == "view_throwaway"
-    assert ["9", "throwaway view"] in legend["legend"]
+    assert code == 200 and legend["keys"]["Z"] == "view_throwaway"
+    assert ["Z", "throwaway view"] in legend["legend"]
     assert legend["actions"]["view_throwaway"] == "throwaway view"
     assert code_key == 200 and queue.drain() == ["view_throwaway"]
 
@@ -126,7 +126,7 @@ def test_a_new_view_gets_its_stages_run_and_draws_in_the_loop(throwaway) -> None
     assert loop.last_results.kernel is not None and digit.calls == 0
     assert (display.last_overlay[:, :, 3] == 255).all()  # the view drew, opaque
     # The help table the loop hands to the overlay lists the new key.
-    assert ("9", "throwaway view") in loop._renderer_for((320, 240), (320, 240)).legend
+    assert ("Z", "throwaway view") in loop._renderer_for((320, 240), (320, 240)).legend
     plain = CaptureLoop(
         ScriptedSource(size=(320, 240)),
         RecordingDisplay(),

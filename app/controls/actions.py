@@ -32,10 +32,10 @@ _SETTINGS = {
     "cycle_pool_mode": N_("pooling: max / avg"),
     "pool_size_up": N_("pool size +1"),
     "pool_size_down": N_("pool size -1"),
-    "roi_left": N_("move ROI left"),
-    "roi_right": N_("move ROI right"),
-    "roi_up": N_("move ROI up"),
-    "roi_down": N_("move ROI down"),
+    "roi_left": N_("move ROI / point left"),
+    "roi_right": N_("move ROI / point right"),
+    "roi_up": N_("move ROI / point up"),
+    "roi_down": N_("move ROI / point down"),
     "roi_grow": N_("ROI bigger"),
     "roi_shrink": N_("ROI smaller"),
     "toggle_freeze": N_("freeze / unfreeze the frame"),
@@ -47,7 +47,7 @@ _SETTINGS = {
 }
 
 #: The teaching views' own action: their modes (the inspector's 1-D formula, ...).
-_VIEW_ACTIONS = {"next_mode": "next mode of this view"}
+_VIEW_ACTIONS = {"next_mode": N_("next mode of this view")}
 _VIEW_KEYS = {"m": "next_mode"}
 
 #: Actions the loop carries out itself; ``apply_action`` returns the state unchanged.

@@ -7,18 +7,35 @@ view is one module (a ``View`` subclass), one line here and one golden.
 
 from __future__ import annotations
 
+from app.views.activations import ActivationsView
 from app.views.base import View
 from app.views.camera import CameraView
+from app.views.edges import EdgesView
 from app.views.features import FeaturesView
+from app.views.inspector import InspectorView
 from app.views.kernel import KernelView
+from app.views.layers_see import LayersSeeView
+from app.views.lenet import LeNetView
 from app.views.pooling import PoolingView
+from app.views.receptive import ReceptiveFieldView
+from app.views.why_cnn import WhyCnnView
 
-#: Every view, in the order ``next_view`` cycles through them.
+#: Every view, in the order ``next_view`` cycles through them: the course's order, from the
+#: camera through activations, why a CNN, convolution, kernels, pooling and receptive
+#: fields to LeNet and what its layers see. The number keys follow that order (1-9, 0);
+#: the eleventh view has a letter.
 VIEWS: tuple[View, ...] = (
     CameraView(),
+    ActivationsView(),
+    WhyCnnView(),
+    InspectorView(),
+    EdgesView(),
     KernelView(),
     PoolingView(),
+    ReceptiveFieldView(),
+    LeNetView(),
     FeaturesView(),
+    LayersSeeView(),
 )
 
 

@@ -61,7 +61,7 @@ class FeaturesView(View):
 
     name = "features"
     title = N_("FEATURE MAPS")
-    key = "4"
+    key = "0"
     description = N_("feature maps view")
     stages = ("digit", "features")
 

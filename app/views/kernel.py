@@ -19,7 +19,7 @@ class KernelView(MapView):
 
     name = "kernel"
     title = N_("KERNEL")
-    key = "2"
+    key = "6"
     description = N_("kernel view")
     stages = ("kernel",)
     formula = N_("H' = floor((H + 2p - k) / s) + 1")

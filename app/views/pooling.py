@@ -18,7 +18,7 @@ class PoolingView(MapView):
 
     name = "pooling"
     title = N_("POOLING")
-    key = "3"
+    key = "7"
     description = N_("pooling view")
     stages = ("kernel", "pool")
     formula = N_("H' = floor((H - n) / n) + 1   (window n, step n)")

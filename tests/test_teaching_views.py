@@ -1,0 +1,113 @@
+"""The teaching views through the real pipeline (demo source, real stages, real loop), in
+both languages, against their goldens; and the keys that drive them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app import views
+from app.cli import build_pipeline
+from app.config import config_from_dict
+from app.controls.actions import apply_action, key_table
+from app.display.compose import compose
+from app.loop import CaptureLoop, LoopOptions
+from app.sources.demo import DemoSource
+from app.state import ViewState
+from tests.goldens import check_golden
+from tests.loop_fakes import RecordingDisplay
+from tests.test_pipeline_golden import FRAMES, SteppingClock
+
+#: (golden name, view, state changes): every teaching view, and each of its modes.
+CASES: list[tuple[str, str, dict[str, Any]]] = [
+    ("inspector", "inspector", {"probe": (-6, 4)}),
+    ("inspector_row", "inspector", {"probe": (-6, 4), "mode": 1, "operation": "convolution"}),
+    ("edges", "edges", {}),
+    ("receptive", "receptive", {}),
+    ("receptive_lenet", "receptive", {"mode": 1, "probe": (2, -3)}),
+    ("activations", "activations", {"kernel": "laplacian", "activation": "sigmoid"}),
+    ("lenet", "lenet", {}),
+    ("why", "why", {}),
+    ("layers", "layers", {}),
+    ("layers_conv2", "layers", {"mode": 1}),
+]
+
+
+def render(view: str, changes: dict[str, Any], size: tuple[int, int] = (640, 480)):
+    config = config_from_dict({"model": {"backend": "numpy"}})
+    display = RecordingDisplay()
+    loop = CaptureLoop(
+        DemoSource(size=size, seed=0, realtime=False),
+        display,
+        build_pipeline(config),
+        state=ViewState(view=view, **changes),
+        options=LoopOptions(clock=SteppingClock()),
+    )
+    loop.run(max_frames=FRAMES)
+    return loop, compose(display.last_frame.array, display.last_overlay)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize(("name", "view", "changes"), CASES, ids=[c[0] for c in CASES])
+def test_teaching_view_matches_its_golden(name, view, changes, lang, caplog) -> None:
+    with caplog.at_level(logging.WARNING):
+        loop, picture = render(view, {**changes, "language": lang})
+    assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
+    for stage in views.stages_for(view):
+        assert getattr(loop.last_results, stage) is not None, stage
+    check_golden(f"teaching_{name}_{lang}", picture)
+
+
+@pytest.mark.parametrize(("view", "changes"), [(c[1], c[2]) for c in CASES])
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)])
+def test_teaching_views_draw_at_projector_sizes_without_failing(
+    view, changes, size, caplog
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        _, picture = render(view, changes, size)
+    assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
+    assert picture.shape == (size[1], size[0], 3)
+
+
+def test_the_views_follow_the_course_and_the_number_keys_follow_the_views() -> None:
+    names = views.view_names()
+    assert names[0] == "camera" and names.index("activations") < names.index("inspector")
+    assert names.index("inspector") < names.index("pooling") < names.index("lenet")
+    digits = "1234567890"
+    for view, key in zip(views.VIEWS, digits, strict=False):
+        assert view.key == key, view.name
+    assert key_table()["w"] == "view_layers"
+
+
+def test_m_cycles_the_modes_and_a_new_view_starts_in_its_first() -> None:
+    state = ViewState(view="inspector")
+    state = apply_action(state, "next_mode", kernel_names=())
+    assert state.mode == 1
+    assert apply_action(state, "next_mode", kernel_names=()).mode == 0
+    assert apply_action(state, "view_receptive", kernel_names=()).mode == 0
+    assert apply_action(state, "next_view", kernel_names=()).mode == 0
+    # A view without modes stays in mode 0.
+    assert apply_action(ViewState(view="camera"), "next_mode", kernel_names=()).mode == 0
+
+
+def test_arrows_move_the_point_in_views_with_one_and_the_roi_elsewhere() -> None:
+    moved = apply_action(ViewState(view="inspector"), "roi_right", kernel_names=())
+    assert moved.probe == (1, 0) and moved.roi == ViewState().roi
+    moved = apply_action(ViewState(view="camera"), "roi_right", kernel_names=())
+    assert moved.probe == (0, 0) and moved.roi.cx > ViewState().roi.cx
+    # Held against the edge of a small view, the point stops; one press back moves it,
+    # even when it came from a wider view.
+    state = ViewState(view="why", probe=(40, -40))
+    assert apply_action(state, "roi_left", kernel_names=()).probe == (5, -6)
+    assert apply_action(state, "roi_down", kernel_names=()).probe == (6, -5)
+
+
+def test_the_inspector_window_moves_one_stride_per_key_press() -> None:
+    before, _ = render("inspector", {"stride": 2})
+    after, _ = render("inspector", {"stride": 2, "probe": (1, 0)})
+    a, b = before.last_results.inspect.window, after.last_results.inspect.window
+    assert b.origin[1] - a.origin[1] == 2 and b.unit[1] - a.unit[1] == 1
+    assert np.isclose(b.value, after.last_results.kernel.output[b.unit], atol=1e-5)
