@@ -353,7 +353,9 @@ install_models() {
     ensure_dir "$PREFIX" 0755
     ensure_dir "$MODELS_DIR" 0755
     local model found=0
-    for model in "$SRC_DIR"/models/*.tflite "$SRC_DIR"/models/lenet.npz; do
+    # The metrics and top patches feed the LeNet and "what the layers see" views.
+    for model in "$SRC_DIR"/models/*.tflite "$SRC_DIR"/models/lenet.npz \
+        "$SRC_DIR"/models/lenet_metrics.json "$SRC_DIR"/models/lenet_top_patches.npz; do
         [[ -f $model ]] || continue
         found=1
         if install_file "$model" "$MODELS_DIR/$(basename "$model")" 644; then

@@ -23,7 +23,13 @@ from app.errors import ModelError
 from app.model_paths import MODELS_ENV, SHIPPED_MODEL
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED = ("lenet_float32.tflite", "lenet_int8.tflite", "lenet.npz")
+SHIPPED = (
+    "lenet_float32.tflite",
+    "lenet_int8.tflite",
+    "lenet.npz",
+    "lenet_metrics.json",
+    "lenet_top_patches.npz",
+)
 
 
 @pytest.fixture

@@ -152,13 +152,14 @@ class NetworkStage(Stage):
     """Hands the network's description (read once) to every frame that needs it.
 
     Args:
-        folder: where ``lenet.npz`` and its side files are (the classifier's folder).
+        folder: where ``lenet.npz`` and its side files are (the classifier's folder), or
+            the reason there is none (then every frame says so).
     """
 
     name = "network"
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
+    def __init__(self, folder: Path | str) -> None:
+        self.folder = folder
         self._result: NetworkResult | None = None
 
     def configure(self, params: Any) -> None:
@@ -166,9 +167,14 @@ class NetworkStage(Stage):
             raise ConfigError(
                 f"stage network: unknown parameter(s) {', '.join(sorted(params))}; it takes none"
             )
-        self._result = read_network(self.folder)
+        self._result = self._read()
+
+    def _read(self) -> NetworkResult:
+        if isinstance(self.folder, str):
+            return NetworkResult(spec=None, problems=(self.folder,))
+        return read_network(Path(self.folder))
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         if self._result is None:
-            self._result = read_network(self.folder)
+            self._result = self._read()
         results.network = self._result
