@@ -54,7 +54,7 @@ def test_views_cycle_both_ways_and_direct_keys():
         seen.append(state.view)
     assert seen == [*VIEWS, VIEWS[0]]
     assert apply(ViewState(), "prev_view").view == VIEWS[-1]
-    for key, view in zip("1234", VIEWS, strict=True):
+    for key, view in zip("1234567890", VIEWS, strict=False):
         assert apply(ViewState(), action_for_key(key)).view == view
     assert action_for_key("Tab") == "next_view" and action_for_key("Shift+Tab") == "prev_view"
 

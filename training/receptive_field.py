@@ -61,9 +61,10 @@ def nested_units(
         count = sizes[name]
         unit = field.unit_nearest(point, count)
         if inner is not None:
-            # Units whose region [start + u j, start + u j + r - 1] holds [a, b].
+            # Units whose region [start + u j, start + u j + r - 1] holds [a, b]:
+            # u >= ceil((b - r + 1 - start) / j) and u <= floor((a - start) / j).
             a, b = inner
-            lo = -((field.start - b + field.size - 1) // field.jump)  # ceil((b - r + 1 - start) / j)
+            lo = -((field.start - b + field.size - 1) // field.jump)
             hi = (a - field.start) // field.jump
             lo, hi = max(lo, 0), min(hi, count - 1)
             if lo <= hi:

@@ -50,7 +50,7 @@ class ActivationsView(View):
     name = "activations"
     title = N_("ACTIVATION FUNCTIONS")
     key = "2"
-    description = N_("activation functions and the kernel output through them")
+    description = N_("activation functions")
     stages = ("kernel", "histogram")
 
     def draw(
@@ -195,16 +195,16 @@ def _pictures(
     lo, hi = hist.raw_display_range
     alo, ahi = hist.after_display_range
     act = shown(state.activation)
-    pic_w = w * 30 // 100
+    pic_w = w * 31 // 100
     pieces = (
         (
-            tr("kernel output in the ROI: {lo} .. {hi}").format(
+            tr("kernel output: {lo}..{hi}").format(
                 lo=fmt_num(round(lo, 2)), hi=fmt_num(round(hi, 2))
             ),
             hist.raw_display,
         ),
         (
-            tr("after {f}: {lo} .. {hi}").format(
+            tr("after {f}: {lo}..{hi}").format(
                 f=act, lo=fmt_num(round(alo, 2)), hi=fmt_num(round(ahi, 2))
             ),
             hist.after_display,
@@ -219,17 +219,13 @@ def _pictures(
             cells.put_grey(layer, fitted, px, y + head.shape[0])
     nx = x + 2 * (pic_w + canvas.px(8))
     notes = [
-        Line(tr("grey bars: the kernel's values; amber: after the function"), SMALL, WHITE),
-        Line(tr("bar length: square root of the count"), SMALL, GREY),
-        Line(tr("input axis -4..4 (values beyond: in the end bars)"), SMALL, GREY),
+        Line(tr("grey: the kernel's values; amber: after the function"), SMALL, WHITE),
+        Line(tr("bars: square root of the count; axis -4..4"), SMALL, GREY),
         Line(
-            tr("pictures: the ROI; grey scale -r..r, r = 99.5% of |values| = {r}").format(
-                r=fmt_num(round(hi, 3))
-            ),
+            tr("pictures: the ROI on -r..r, r = {r} (99.5% of |values|)").format(r=fmt_num(hi)),
             SMALL,
             GREY,
         ),
-        Line(tr("after the function: f(-r) .. f(r), the same values"), SMALL, GREY),
         Line(tr("a: next activation"), SMALL, GREY),
     ]
     blit(layer, cells.text(canvas, notes, width=x + w - nx)[:, : x + w - nx], nx, y)

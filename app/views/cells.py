@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import replace
 from typing import Any
 
 import cv2
@@ -19,11 +18,13 @@ import numpy as np
 
 from app.i18n import current_language
 from app.views.base import Canvas
-from app.views.draw import VIEW_BG, WHITE, Line, PatchCache, blit, over, render_panel, text_size
+from app.views.draw import VIEW_BG, WHITE, Line, PatchCache, blit, over, render_panel, wrap_lines
 
 #: Cells are cached per canvas (one per output size), beside its own caches.
 _CELL_CACHES: weakref.WeakKeyDictionary[Canvas, PatchCache] = weakref.WeakKeyDictionary()
 CELL_CACHE_SIZE = 1500
+#: No text smaller than this (the views' SMALL: 1/40 of the screen height).
+MIN_FONT = 0.42
 
 #: Cell colours (RGB): picture cells are their own grey; these mark the roles.
 PAD_BG = (52, 46, 74)
@@ -116,14 +117,14 @@ def _draw_cell(
     if text:
         colour = fg or text_colour(bg)
         scale = font
-        for _ in range(6):  # shrink until the text fits in the cell
+        for _ in range(6):  # shrink until the text fits, never below the projector's size
             # A two-line cell ("v[1]\n-1"): the first line plain, the second bold.
             parts = text.split("\n")
             lines = [Line(p, scale, colour, i == len(parts) - 1) for i, p in enumerate(parts)]
             panel = render_panel(lines, canvas.scale, pad=1, gap=1, bg_alpha=0)
-            if panel.shape[1] <= w - 2 and panel.shape[0] <= h:
+            if (panel.shape[1] <= w - 2 and panel.shape[0] <= h) or scale <= MIN_FONT:
                 break
-            scale *= 0.85
+            scale = max(MIN_FONT, scale * 0.85)
         over(out, panel, (w - panel.shape[1]) // 2, (h - panel.shape[0]) // 2)
     return out
 
@@ -226,21 +227,10 @@ def put_grey(layer: np.ndarray, grey: np.ndarray, x: int, y: int) -> tuple[int, 
 
 
 def wrap(canvas: Canvas, lines: Sequence[Line], width: int) -> list[Line]:
-    """``lines`` broken at spaces so each fits ``width`` px with the panel's padding: long
-    sentences go on more lines instead of shrinking below the projector's text size."""
-    room = width - 2 * max(2, round(6 * canvas.scale))
-    out: list[Line] = []
-    for line in lines:
-        current = ""
-        for word in line.text.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if not current or text_size(replace(line, text=candidate), canvas.scale)[0] <= room:
-                current = candidate
-            else:
-                out.append(replace(line, text=current))
-                current = "  " + word
-        out.append(replace(line, text=current))
-    return out
+    """``lines`` broken at spaces to fit a panel ``width`` px wide (its padding taken
+    off): long sentences take more lines instead of shrinking below the projector's
+    text size."""
+    return wrap_lines(lines, canvas.scale, width - 2 * max(2, round(6 * canvas.scale)))
 
 
 def text(

@@ -32,7 +32,7 @@ class InspectorView(View):
     name = "inspector"
     title = N_("KERNEL INSPECTOR")
     key = "4"
-    description = N_("kernel inspector: one output worked out")
+    description = N_("kernel inspector")
     stages = ("kernel", "inspect")
     modes = (N_("2-D window"), N_("1-D formula"))
     probe_limit = (160, 120)

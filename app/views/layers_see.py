@@ -33,8 +33,8 @@ class LayersSeeView(View):
 
     name = "layers"
     title = N_("WHAT THE LAYERS SEE")
-    key = "w"
-    description = N_("what the layers see: patches that excite each channel")
+    key = "t"
+    description = N_("what the layers see")
     stages = ("digit", "network")
     modes = (N_("conv1"), N_("conv2"))
 

@@ -34,7 +34,7 @@ class LeNetView(View):
     name = "lenet"
     title = N_("LeNet-5")
     key = "9"
-    description = N_("LeNet-5: architecture, history, this model")
+    description = N_("LeNet-5, its history and this model")
     stages = ("digit", "network")
 
     def draw(
@@ -58,7 +58,7 @@ class LeNetView(View):
         )
         if tensor is not None:
             layers["input"] = np.asarray(tensor, np.float32)
-        strip_h = (body.bottom - y) * 52 // 100
+        strip_h = (body.bottom - y) * 50 // 100
         _strip(canvas, layer, network, layers, (x, y, w, strip_h))
         y += strip_h + canvas.px(6)
         half = (w - canvas.px(12)) // 2
@@ -71,7 +71,7 @@ def _blocks(network: NetworkResult) -> list[tuple[str, str, tuple[int, ...], int
     spec = network.spec or {}
     params = dict(network.params)
     fields = dict(network.fields)
-    blocks = [("input", "input", tuple(spec.get("input_shape", (28, 28, 1))), 0, None)]
+    blocks = [(tr("input"), "input", tuple(spec.get("input_shape", (28, 28, 1))), 0, None)]
     for layer, (name, shape) in zip(spec.get("layers", []), network.shapes, strict=False):
         if layer["type"] == "flatten":  # a reshape: said under the block before it
             continue
@@ -98,7 +98,14 @@ def _strip(
     pic_h = h - text_h - canvas.px(26)
     for i, (name, kind, shape, count, field) in enumerate(blocks):
         bx = x + i * (bw + gap)
-        _block_picture(canvas, layer, kind, shape, live.get(name), (bx, y, bw, pic_h))
+        _block_picture(
+            canvas,
+            layer,
+            kind,
+            shape,
+            live.get("input" if kind == "input" else name),
+            (bx, y, bw, pic_h),
+        )
         lines = [
             Line(name, BODY, KIND_COLOURS[kind], True),
             Line("x".join(map(str, shape)), SMALL, WHITE),
@@ -174,10 +181,10 @@ def _front_face(live: np.ndarray | None, shape: tuple[int, ...], side: int) -> n
 def _history(canvas: Canvas, layer: np.ndarray, where: tuple[int, int, int]) -> None:
     x, y, w = where
     lines = [
-        Line(tr("History"), 0.65, CYAN, True),
-        Line(tr("1989: LeCun and colleagues read handwritten ZIP codes"), BODY, WHITE, True),
+        Line(tr("History"), BODY, CYAN, True),
+        Line(tr("1989: LeCun and colleagues read handwritten ZIP codes"), SMALL, WHITE, True),
         Line(tr("with a convolutional network trained by backpropagation"), SMALL, GREY),
-        Line(tr("1998: LeNet-5 (LeCun, Bottou, Bengio, Haffner) on MNIST"), BODY, WHITE, True),
+        Line(tr("1998: LeNet-5 (LeCun, Bottou, Bengio, Haffner) on MNIST"), SMALL, WHITE, True),
         Line(
             tr("test error {e}%, about 99% right").format(e=f"{LENET5_ERROR_PERCENT:.2f}"),
             BODY,
@@ -196,7 +203,7 @@ def _this_model(
     x, y, w = where
     metrics = network.metrics
     accuracy = metrics.get("test_accuracy")
-    lines = [Line(tr("This model, the same MNIST test set"), 0.65, CYAN, True)]
+    lines = [Line(tr("This model, the same MNIST test set"), BODY, CYAN, True)]
     spec_layers = (network.spec or {}).get("layers", [])
     conv = next((layer for layer in spec_layers if layer["type"] == "conv"), None)
     pool = next((layer for layer in spec_layers if layer["type"] == "pool"), None)

@@ -20,7 +20,7 @@ from app.stages.results import FrameResults, KernelResult, NetworkResult, PoolRe
 from app.state import ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
-from app.views.draw import AMBER, CYAN, GREEN, GREY, Line, blit
+from app.views.draw import AMBER, CYAN, GREEN, GREY, Line, blit, fit_image
 from app.views.words import shown
 from training.receptive_field import Field, kernel_pool_layers, nested_units, receptive_fields
 
@@ -41,7 +41,7 @@ class ReceptiveFieldView(View):
     name = "receptive"
     title = N_("RECEPTIVE FIELD")
     key = "8"
-    description = N_("receptive field: camera and LeNet")
+    description = N_("receptive field")
     stages = ("kernel", "pool", "digit", "network")
     modes = (N_("camera: kernel + pooling"), N_("LeNet on 28x28"))
     probe_limit = (80, 60)
@@ -103,10 +103,10 @@ def _camera(
     picture = (np.clip(kernel.input, 0, 1) * 255).astype(np.uint8)
     offset = k // 2 - (0 if state.padding == "valid" else k // 2)
     pieces = (
-        (tr("input (picture)"), picture, s * n, c0[0] * s * n + offset, c0[1] * s * n + offset),
-        (tr("kernel output, pooling windows"), kernel.image, n, c0[0] * n, c0[1] * n),
+        (tr("input"), picture, s * n, c0[0] * s * n + offset, c0[1] * s * n + offset),
+        (tr("kernel output"), kernel.image, n, c0[0] * n, c0[1] * n),
         (
-            tr("after {mode} pooling").format(mode=shown(state.pool_mode)),
+            tr("pooled ({mode})").format(mode=shown(state.pool_mode)),
             pool.image,
             1,
             c0[0],
@@ -117,7 +117,7 @@ def _camera(
         px = x + i * (side + gap)
         head = cells.text(canvas, [Line(caption, BODY, CYAN, True)], width=side)
         blit(layer, head[:, :side], px, y)
-        top = y + head.shape[0]
+        top = y + canvas.px(26)  # one caption height for the three: the crops line up
         crop = _crop(image, r0, col0, CROP_CELLS * per_cell)
         cells.put_grey(
             layer, cv2.resize(crop, (side, side), interpolation=cv2.INTER_NEAREST), px, top
@@ -135,7 +135,32 @@ def _camera(
             _grid_lines(layer, (px, top, side), f, canvas.px(1))
             box = (unit[1] - c0[1], unit[0] - c0[0], 1, 1)
             cells.outline(layer, _box(box, px, top, f), AMBER, canvas.px(3))
+    ox = x + 3 * (side + gap)
+    if x + w - ox > canvas.px(80):
+        crop = (c0[1] * s * n + offset, c0[0] * s * n + offset, CROP_CELLS * s * n)
+        _overview(canvas, layer, picture, crop, (ox, y, x + w - ox, side + canvas.px(26)))
     _camera_text(canvas, layer, state, field, k, (x, y + side + canvas.px(40), w))
+
+
+def _overview(
+    canvas: Canvas,
+    layer: np.ndarray,
+    picture: np.ndarray,
+    crop: tuple[int, int, int],
+    area: tuple[int, int, int, int],
+) -> None:
+    """The whole picture, small, with the zoomed patch outlined: where the crops are."""
+    x, y, w, h = area
+    head = cells.text(canvas, [Line(tr("where"), BODY, CYAN, True)], width=w)
+    blit(layer, head[:, :w], x, y)
+    fitted = fit_image(picture, w, h - canvas.px(26), integer_zoom=False)
+    if fitted.size == 0:
+        return
+    top = y + canvas.px(26)
+    cells.put_grey(layer, fitted, x, top)
+    f = fitted.shape[1] / picture.shape[1]
+    cx, cy, size = crop
+    cells.outline(layer, _box((cx, cy, size, size), x, top, f), AMBER, canvas.px(2))
 
 
 def _crop(image: np.ndarray, r0: int, c0: int, size: int) -> np.ndarray:
@@ -193,9 +218,8 @@ def _camera_text(
             ).format(k=k, s=s, n=n, j=field.jump),
             BODY,
         ),
-        Line(
-            tr("pooling grows the receptive field; arrows: pick another pooled value"), SMALL, GREY
-        ),
+        Line(tr("grid: the pooling windows; pooling grows the receptive field"), SMALL, GREY),
+        Line(tr("arrows: pick another pooled value"), SMALL, GREY),
     ]
     blit(layer, cells.text(canvas, lines, width=w)[:, :w], x, y)
 

@@ -59,7 +59,7 @@ class WhyCnnView(View):
     name = "why"
     title = N_("WHY A CNN?")
     key = "3"
-    description = N_("why a CNN: weights on this picture, shift test")
+    description = N_("why a CNN?")
     stages = ("digit", "why")
     probe_limit = (6, 6)
 
