@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from app.settings import float_range, kernel_name, known_view, one_of, setting
+from app.settings import float_range, int_range, kernel_name, known_view, one_of, setting
 
 PADDINGS = ("valid", "zero", "reflect")
 ACTIVATIONS = ("none", "relu", "sigmoid", "tanh")
@@ -15,6 +15,10 @@ OPERATIONS = ("correlation", "convolution")
 POOL_MODES = ("max", "avg")
 POOL_SIZES = (2, 3, 4)
 STRIDES = (1, 2, 3, 4)
+#: How far the teaching views' point may go from its home, and how many modes a view has
+#: at most (each view keeps its own within these).
+MAX_PROBE = 400
+MAX_MODES = 4
 
 
 @dataclass(frozen=True)
@@ -47,18 +51,25 @@ class ViewState:
     pool_mode: str = setting("max", str, one_of(POOL_MODES))
     pool_size: int = setting(2, int, one_of(POOL_SIZES))
     roi: Roi = field(default_factory=Roi)
-    #: The teaching views' movable point: (columns, rows) in steps from the view's home
-    #: (a kernel window, a unit, a shift); the arrows move it in the views that have one.
-    #: Not a ``[view]`` setting: a lesson starts from each view's home.
-    probe: tuple[int, int] = (0, 0)
-    #: The current view's mode (index into its ``modes``); 0 when a view is entered.
-    mode: int = 0
+    #: The teaching views' movable point, in steps from the view's home (a kernel window,
+    #: a unit, a shift): columns right, rows down; the arrows move it in the views that
+    #: have one. ``[view] probe_x, probe_y`` (and ``convlens render --set``) place it.
+    probe_x: int = setting(0, int, int_range(-MAX_PROBE, MAX_PROBE))
+    probe_y: int = setting(0, int, int_range(-MAX_PROBE, MAX_PROBE))
+    #: The current view's mode (index into its ``modes``, ``m`` cycles it); 0 when a view
+    #: is entered.
+    mode: int = setting(0, int, int_range(0, MAX_MODES - 1))
     frozen: bool = setting(False, bool)
     numpy_reference: bool = setting(False, bool)
     show_help: bool = setting(False, bool)
     #: The language of every text on screen and on the web page (``app.i18n.LANGUAGES``).
     #: Not a ``[view]`` setting: ``[ui] language`` chooses it, the l key switches it.
     language: str = "en"
+
+    @property
+    def probe(self) -> tuple[int, int]:
+        """(probe_x, probe_y): the movable point's steps from its view's home."""
+        return (self.probe_x, self.probe_y)
 
     def with_changes(self, **changes: object) -> ViewState:
         """Return a copy with the given fields replaced."""

@@ -29,9 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app import views
-from app.cli import build_pipeline
 from app.config import config_from_dict
 from app.sources.demo import DemoSource
+from app.stages.pipeline import build_pipeline
 from app.stages.results import FrameResults
 from app.state import ViewState
 from app.status import Figures, frame_status

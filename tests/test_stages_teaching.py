@@ -67,7 +67,9 @@ def test_the_written_out_window_is_the_kernel_stages_value(
         kernel=kernel, stride=stride, padding=padding, activation=activation, operation=operation
     )
     for probe in [(0, 0), (-40, -40), (40, 40), (-40, 40), (3, -2)]:
-        res = run([kernel_stage, inspect], gray, base.with_changes(probe=probe))
+        res = run(
+            [kernel_stage, inspect], gray, base.with_changes(probe_x=probe[0], probe_y=probe[1])
+        )
         window = res.inspect.window
         expected = res.kernel.output[window.unit]
         assert window.value == pytest.approx(float(expected), abs=1e-5)
@@ -80,7 +82,7 @@ def test_the_written_out_window_is_the_kernel_stages_value(
 def test_the_numbers_refresh_every_eight_frames_and_at_once_on_a_key(gray) -> None:
     kernel_stage, inspect = KernelStage(), InspectStage()
     kernel_stage.configure({"processing_width": 0})
-    state = ViewState(probe=(-3, 2))
+    state = ViewState(probe_x=-3, probe_y=2)
 
     def at(seq: int, image: np.ndarray, s: ViewState = state) -> FrameResults:
         results = FrameResults()
@@ -98,7 +100,7 @@ def test_the_numbers_refresh_every_eight_frames_and_at_once_on_a_key(gray) -> No
         float(fresh.kernel.output[fresh.inspect.window.unit]), abs=1e-5
     )
     assert (
-        at(10.31, gray, state.with_changes(probe=(-2, 2))).inspect.window.unit[1]
+        at(10.31, gray, state.with_changes(probe_x=-2, probe_y=2)).inspect.window.unit[1]
         == first.window.unit[1] + 1
     )
 
@@ -108,9 +110,9 @@ def test_the_probe_moves_the_window_by_the_stride_and_stops_at_the_edge(gray) ->
     kernel_stage.configure({"processing_width": 0})
     state = ViewState(stride=3, padding="zero", roi=Roi(0.5, 0.5, 0.45))
     a = run([kernel_stage, inspect], gray, state).inspect.window
-    b = run([kernel_stage, inspect], gray, state.with_changes(probe=(1, 0))).inspect.window
+    b = run([kernel_stage, inspect], gray, state.with_changes(probe_x=1, probe_y=0)).inspect.window
     assert b.origin == (a.origin[0], a.origin[1] + 3) and b.unit[1] == a.unit[1] + 1
-    corner = run([kernel_stage, inspect], gray, state.with_changes(probe=(-99, -99)))
+    corner = run([kernel_stage, inspect], gray, state.with_changes(probe_x=-99, probe_y=-99))
     window = corner.inspect.window
     assert window.unit == (0, 0) and window.origin == (-1, -1)
     # Zero padding: the top row and left column of the window lie on the padding.
@@ -239,7 +241,7 @@ def test_the_maps_move_with_the_digit_and_the_answer_stays(classifier) -> None:
 def test_why_without_a_digit_still_gives_the_picture_size() -> None:
     results = FrameResults()
     WhyCnnStage(None).process(
-        frame_of(np.zeros((30, 40), np.uint8)), ViewState(probe=(1, -2)), results
+        frame_of(np.zeros((30, 40), np.uint8)), ViewState(probe_x=1, probe_y=-2), results
     )
     assert results.why.picture == (30, 40, 3) and results.why.shift == (HOME_SHIFT[0] + 1, -2)
     assert results.why.maps is None

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from app import views
-from app.cli import build_pipeline
 from app.config import config_from_dict
 from app.controls.actions import apply_action, key_table
 from app.display.compose import compose
 from app.loop import CaptureLoop, LoopOptions
 from app.sources.demo import DemoSource
+from app.stages.pipeline import build_pipeline
 from app.state import ViewState
 from tests.goldens import check_golden
 from tests.loop_fakes import RecordingDisplay
@@ -23,11 +23,15 @@ from tests.test_pipeline_golden import FRAMES, SteppingClock
 
 #: (golden name, view, state changes): every teaching view, and each of its modes.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
-    ("inspector", "inspector", {"probe": (-6, 4)}),
-    ("inspector_row", "inspector", {"probe": (-6, 4), "mode": 1, "operation": "convolution"}),
+    ("inspector", "inspector", {"probe_x": -6, "probe_y": 4}),
+    (
+        "inspector_row",
+        "inspector",
+        {"probe_x": -6, "probe_y": 4, "mode": 1, "operation": "convolution"},
+    ),
     ("edges", "edges", {}),
     ("receptive", "receptive", {}),
-    ("receptive_lenet", "receptive", {"mode": 1, "probe": (2, -3)}),
+    ("receptive_lenet", "receptive", {"mode": 1, "probe_x": 2, "probe_y": -3}),
     ("activations", "activations", {"kernel": "laplacian", "activation": "sigmoid"}),
     ("lenet", "lenet", {}),
     ("why", "why", {}),
@@ -100,7 +104,7 @@ def test_arrows_move_the_point_in_views_with_one_and_the_roi_elsewhere() -> None
     assert moved.probe == (0, 0) and moved.roi.cx > ViewState().roi.cx
     # Held against the edge of a small view, the point stops; one press back moves it,
     # even when it came from a wider view.
-    state = ViewState(view="why", probe=(40, -40))
+    state = ViewState(view="why", probe_x=40, probe_y=-40)
     assert apply_action(state, "roi_left", kernel_names=()).probe == (5, -6)
     assert apply_action(state, "roi_down", kernel_names=()).probe == (6, -5)
 
@@ -109,7 +113,7 @@ def test_the_inspector_window_moves_one_stride_per_key_press() -> None:
     # Frozen: every frame is the first one, so the numbers (refreshed every 8 frames)
     # and the map are of the same picture.
     before, _ = render("inspector", {"stride": 2, "frozen": True})
-    after, _ = render("inspector", {"stride": 2, "probe": (1, 0), "frozen": True})
+    after, _ = render("inspector", {"stride": 2, "probe_x": 1, "probe_y": 0, "frozen": True})
     a, b = before.last_results.inspect.window, after.last_results.inspect.window
     assert b.origin[1] - a.origin[1] == 2 and b.unit[1] - a.unit[1] == 1
     assert np.isclose(b.value, after.last_results.kernel.output[b.unit], atol=1e-5)

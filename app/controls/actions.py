@@ -255,8 +255,8 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
         return state.with_changes(pool_size=_clamp_step(POOL_SIZES, state.pool_size, step))
     if action in _ROI_MOVES and view is not None and view.probe_limit is not None:
         # The teaching views with a movable point move it instead of the ROI.
-        move = _ROI_MOVES[action]
-        return state.with_changes(probe=_move_probe(state.probe, move, view.probe_limit))
+        x, y = _move_probe(state.probe, _ROI_MOVES[action], view.probe_limit)
+        return state.with_changes(probe_x=x, probe_y=y)
     roi = _roi_after(state.roi, action)
     if roi is not None:
         return state.with_changes(roi=roi)

@@ -20,7 +20,7 @@ class EdgesView(View):
     name = "edges"
     title = N_("APPLYING A KERNEL")
     key = "5"
-    description = N_("applying a kernel (the slide)")
+    description = N_("applying a kernel")
     stages = ("kernel", "edges")
 
     def draw(

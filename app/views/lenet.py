@@ -34,7 +34,7 @@ class LeNetView(View):
     name = "lenet"
     title = N_("LeNet-5")
     key = "9"
-    description = N_("LeNet-5, its history and this model")
+    description = N_("LeNet-5: architecture and history")
     stages = ("digit", "network")
 
     def draw(
@@ -114,7 +114,9 @@ def _strip(
             lines.append(Line(tr("{n} params").format(n=cells.count_text(count)), SMALL, GREY))
         if field:
             lines.append(Line(tr("field {r}x{r}").format(r=field), SMALL, GREY))
-        blit(layer, cells.text(canvas, lines, width=bw)[:, :bw], bx, y + pic_h + canvas.px(2))
+        # The text may use the gap to the next block too (the arrows are higher up).
+        tw = bw + gap - canvas.px(2)
+        blit(layer, cells.text(canvas, lines, width=tw)[:, :tw], bx, y + pic_h + canvas.px(2))
         if i:
             ay = y + pic_h // 2
             cv2.arrowedLine(
