@@ -26,7 +26,8 @@ from app.state import ViewState
 
 log = logging.getLogger(__name__)
 
-#: Picture cells shown around the window on each side in the zoomed patch.
+#: Picture cells shown around the window in the zoomed patch (on the right: at least the
+#: stride, so the next window, one stride on, is in the patch too).
 PATCH_MARGIN = 1
 #: The 1-D kernel of the formula's mode, ``v[-1], v[0], v[1]``: the course's vertical
 #: edge kernel's row, a difference of neighbours (an edge along the row answers).
@@ -94,9 +95,9 @@ def window_sum(
     sums = tuple(float(p.sum(dtype=np.float64)) for p in products)
     combined = sums[0] if len(sums) == 1 else float(np.hypot(sums[0], sums[1]))
     value = float(ACTIVATION_FUNCTIONS[activation](np.array([combined], np.float32))[0])
-    size = k + 2 * PATCH_MARGIN
+    rows, cols = k + 2 * PATCH_MARGIN, k + PATCH_MARGIN + max(PATCH_MARGIN, stride)
     py, px = oy - PATCH_MARGIN, ox - PATCH_MARGIN
-    ys, xs = np.mgrid[0:size, 0:size]
+    ys, xs = np.mgrid[0:rows, 0:cols]
     patch, patch_outside = picture_values(kernel.input, py + ys, px + xs, padding)
     return WindowSum(
         unit=unit,

@@ -162,8 +162,10 @@ class WindowSum:
         products: per kernel, (k, k) float32 window * kernel.
         sums: per kernel, the sum of its products.
         value: the output value after combining and the activation (the map's value).
-        patch: (P, P) float32, the input around the window (P = k + 2 * margin), with
-            ``patch_padding`` (P, P) bool and ``patch_origin`` its top-left in the input.
+        patch: (k + 2, k + 1 + max(1, stride)) float32, the input around the window
+            (one cell on three sides, a stride's worth on the right: the next window fits),
+            with ``patch_padding`` of the same shape (bool) and ``patch_origin`` its
+            top-left in the input.
     """
 
     unit: tuple[int, int]

@@ -141,13 +141,13 @@ def _patch(
     blit(layer, head[:, :w], x, y)
     y += head.shape[0]
     patch, pad = window.patch, window.patch_padding
-    n = patch.shape[0]
+    n_rows, n = patch.shape
     legend_h = canvas.px(70)
-    step = max(canvas.px(12), min(w, h - head.shape[0] - legend_h) // n)
+    step = max(canvas.px(12), min(w // n, (h - head.shape[0] - legend_h) // n_rows))
     texts = [[cells.value_text(float(v)) for v in row] for row in patch]
     colours = [
         [cells.PAD_BG if pad[r, c] else cells.grey_of(float(patch[r, c])) for c in range(n)]
-        for r in range(n)
+        for r in range(n_rows)
     ]
     gw, gh = cells.grid(canvas, layer, texts, colours, (x, y), step, font=0.5, hatched=pad)
     # The window, then where it goes next: one stride to the right.

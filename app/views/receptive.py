@@ -113,33 +113,43 @@ def _camera(
             c0[1],
         ),
     )
-    for i, (caption, image, per_cell, r0, col0) in enumerate(pieces):
-        px = x + i * (side + gap)
-        head = cells.text(canvas, [Line(caption, BODY, CYAN, True)], width=side)
-        blit(layer, head[:, :side], px, y)
-        top = y + canvas.px(26)  # one caption height for the three: the crops line up
-        crop = _crop(image, r0, col0, CROP_CELLS * per_cell)
-        cells.put_grey(
-            layer, cv2.resize(crop, (side, side), interpolation=cv2.INTER_NEAREST), px, top
-        )
-        f = side / (CROP_CELLS * per_cell)
-        if i == 0:
-            rows, cols = field.region(unit[0]), field.region(unit[1])
-            box = (cols[0] - col0, rows[0] - r0, field.size, field.size)
-            cells.outline(layer, _box(box, px, top, f), GREEN, canvas.px(3))
-        elif i == 1:
-            _grid_lines(layer, (px, top, side), n * f, canvas.px(1))
-            box = ((unit[1] - c0[1]) * n, (unit[0] - c0[0]) * n, n, n)
-            cells.outline(layer, _box(box, px, top, f), AMBER, canvas.px(3))
-        else:
-            _grid_lines(layer, (px, top, side), f, canvas.px(1))
-            box = (unit[1] - c0[1], unit[0] - c0[0], 1, 1)
-            cells.outline(layer, _box(box, px, top, f), AMBER, canvas.px(3))
+    for i, piece in enumerate(pieces):
+        _crop_panel(canvas, layer, piece, i, (x + i * (side + gap), y, side), (field, unit, c0, n))
     ox = x + 3 * (side + gap)
     if x + w - ox > canvas.px(80):
         crop = (c0[1] * s * n + offset, c0[0] * s * n + offset, CROP_CELLS * s * n)
         _overview(canvas, layer, picture, crop, (ox, y, x + w - ox, side + canvas.px(26)))
     _camera_text(canvas, layer, state, field, k, (x, y + side + canvas.px(40), w))
+
+
+def _crop_panel(
+    canvas: Canvas,
+    layer: np.ndarray,
+    piece: tuple[str, np.ndarray, int, int, int],
+    index: int,
+    where: tuple[int, int, int],
+    pick: tuple[Field, tuple[int, int], list[int], int],
+) -> None:
+    """One of the three crops (input, kernel output, pooled) with what it outlines: the
+    input pixels the pooled value sees, its pooling window, the pooled value itself."""
+    caption, image, per_cell, r0, col0 = piece
+    px, y, side = where
+    field, unit, c0, n = pick
+    head = cells.text(canvas, [Line(caption, BODY, CYAN, True)], width=side)
+    blit(layer, head[:, :side], px, y)
+    top = y + canvas.px(26)  # one caption height for the three: the crops line up
+    crop = _crop(image, r0, col0, CROP_CELLS * per_cell)
+    cells.put_grey(layer, cv2.resize(crop, (side, side), interpolation=cv2.INTER_NEAREST), px, top)
+    f = side / (CROP_CELLS * per_cell)
+    if index == 0:
+        rows, cols = field.region(unit[0]), field.region(unit[1])
+        box = (cols[0] - col0, rows[0] - r0, field.size, field.size)
+        cells.outline(layer, _box(box, px, top, f), GREEN, canvas.px(3))
+        return
+    cell = n if index == 1 else 1
+    _grid_lines(layer, (px, top, side), cell * f, canvas.px(1))
+    box = ((unit[1] - c0[1]) * cell, (unit[0] - c0[0]) * cell, cell, cell)
+    cells.outline(layer, _box(box, px, top, f), AMBER, canvas.px(3))
 
 
 def _overview(
