@@ -204,8 +204,12 @@ def _pictures(
             hist.raw_display,
         ),
         (
-            tr("after {f}: {lo}..{hi}").format(
-                f=act, lo=fmt_num(round(alo, 2)), hi=fmt_num(round(ahi, 2))
+            (
+                tr("after {f}: {lo}..{hi}").format(
+                    f=act, lo=fmt_num(round(alo, 2)), hi=fmt_num(round(ahi, 2))
+                )
+                if state.activation != "none"
+                else tr("no activation: press a")
             ),
             hist.after_display,
         ),

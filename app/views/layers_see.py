@@ -120,12 +120,14 @@ def _channels(
     activation = live.get(name)
     weights = network.weights.get(name)
     peak = float(np.abs(weights).max()) if weights is not None else 1.0
-    captions = ([tr("kernel")] if name == "conv1" else []) + [tr("live"), tr("MNIST patches")]
+    captions = ([tr("kernel")] if name == "conv1" else []) + [tr("map"), tr("MNIST patches")]
     for col in range(columns):
         px = x + col * (col_w + gap) + canvas.px(40)
-        for caption in captions:
+        for i, caption in enumerate(captions):
             text = cells.text(canvas, [Line(caption, SMALL, GREY)])
-            blit(layer, text[:, : max(1, min(text.shape[1], x + w - px))], px, y)
+            # Each caption stays over its own column (the last one has the row's width).
+            room = x + w - px if i == len(captions) - 1 else side + canvas.px(6)
+            blit(layer, text[:, : max(1, min(text.shape[1], room))], px, y)
             px += side + canvas.px(8)
     y += canvas.px(20)
     row_h = (h - canvas.px(20)) // per_column
