@@ -12,6 +12,8 @@ import numpy as np
 
 from app.errors import ConvlensError
 from app.imageio import PhotoError, read_photo
+from app.reading.number import read_number
+from app.reading.rejection import NOT_A_DIGIT, is_digit
 from app.stages.mnist_preprocess import (
     TOO_MUCH_INK,
     TOUCHES_EDGE,
@@ -88,15 +90,14 @@ def border_is_paper(gray: np.ndarray) -> bool:
     return float(np.mean(border >= 0.7 * level)) >= 0.85
 
 
-def photo_tensor(bgr: np.ndarray) -> tuple[np.ndarray | None, str | None]:
-    """The whole photo as the ROI: ((28, 28) float32 tensor, None) or (None, reason).
+def photo_tensor(gray: np.ndarray) -> tuple[np.ndarray | None, str | None]:
+    """The whole photo (``working_gray``) as the ROI: ((28, 28) tensor, None) or (None, reason).
 
     A digit that touches the picture's edge, or fills so much of it that it reads as
     "too much ink" (a tightly cropped photo), gets a second try on the picture padded
     with paper colour, if the picture's border is paper apart from the digit's strokes
     (not a hand, a desk or a shadow reaching in).
     """
-    gray = working_gray(bgr)
     tensor, reason = roi_to_mnist_tensor(gray, work_side=WORK_SIDE)
     if reason in (TOUCHES_EDGE, TOO_MUCH_INK) and border_is_paper(gray):
         pad = max(2, round(EDGE_PAD * min(gray.shape)))
@@ -113,15 +114,38 @@ def classify_array(bgr: np.ndarray, classifier: Any) -> dict[str, Any]:
 
     Returns:
         ``{"digit": int | None, "confidence": float, "probs": [10 floats],
-        "reason": str | None}``; ``reason`` says why ``digit`` is None.
+        "reason": str | None, "number": str | None, "digits": [...]}``; ``reason`` says
+        why ``digit`` is None ("not a digit" when the ink does not read as one:
+        ``app.reading.rejection``). ``digits`` are the digits read left to right as for
+        a number, each ``{"digit": int | None, "confidence": float, "box": [x0, y0, x1,
+        y1]}`` in the photo's pixels; ``number`` joins them when every one was read.
     Raises:
         PredictError: the classifier raised, or gave anything but 10 finite probabilities.
     """
-    tensor, reason = photo_tensor(bgr)
+    gray = working_gray(bgr)
+    number = _number(gray, bgr.shape[1] / gray.shape[1], classifier)
+    tensor, reason = photo_tensor(gray)
     if tensor is None:
-        return {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": reason}
+        return {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": reason,
+                **number}  # fmt: skip
+    prediction = _predict(classifier, tensor)
+    probs = np.asarray(prediction.probs, np.float64)
+    digit = int(np.argmax(probs))
+    shown = is_digit(prediction.layers["fc3"])
+    return {
+        "digit": digit if shown else None,
+        "confidence": float(probs[digit]),
+        "probs": [round(float(p), 6) for p in probs],
+        "reason": None if shown else NOT_A_DIGIT,
+        **number,
+    }
+
+
+def _predict(classifier: Any, tensor: np.ndarray) -> Any:
+    """``classifier.predict(tensor)``, its failures and non-finite output as PredictError."""
     try:
-        probs = np.asarray(classifier.predict(tensor).probs, np.float64)
+        prediction = classifier.predict(tensor)
+        probs = np.asarray(prediction.probs, np.float64)
     except (ConvlensError, ValueError, RuntimeError, ArithmeticError, TypeError) as e:
         # LiteRT raises RuntimeError from invoke(), NumPy ValueError or FloatingPointError.
         message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
@@ -131,20 +155,30 @@ def classify_array(bgr: np.ndarray, classifier: Any) -> dict[str, Any]:
             f"the model gave {probs.size} probabilities, not all finite; expected 10 finite "
             "values (are its weights NaN or infinite?)"
         )
-    digit = int(np.argmax(probs))
-    return {
-        "digit": digit,
-        "confidence": float(probs[digit]),
-        "probs": [round(float(p), 6) for p in probs],
-        "reason": None,
-    }
+    return prediction
+
+
+def _number(gray: np.ndarray, scale: float, classifier: Any) -> dict[str, Any]:
+    """The photo read as a number: ``{"number", "digits"}`` (boxes scaled by ``scale``
+    from the working picture to the photo)."""
+    read = read_number(gray, lambda t: _predict(classifier, t).layers["fc3"], work_side=WORK_SIDE)
+    digits = [
+        {
+            "digit": d.digit,
+            "confidence": round(d.confidence, 6),
+            "box": [round(v * scale) for v in d.box],
+        }
+        for d in read.digits
+    ]
+    return {"number": read.number, "digits": digits}
 
 
 def classify_files(paths: Sequence[str | Path], classifier: Any) -> Iterator[dict[str, Any]]:
     """Classify each photo; one dict per path, in order, whatever happens to the others.
 
     Each dict has ``file``, ``digit`` (int or None), ``confidence``, ``probs`` (10
-    finite floats), ``reason`` (why no digit, else None) and ``error`` (one line when
+    finite floats), ``reason`` (why no digit, else None), ``number`` and ``digits`` (the
+    photo read as a number, see ``classify_array``) and ``error`` (one line when
     the file could not be read or the classifier failed on it, else None): one bad
     file or one failed prediction never stops the files after it.
     """
@@ -165,4 +199,4 @@ def classify_files(paths: Sequence[str | Path], classifier: Any) -> Iterator[dic
 
 def _failed(name: str, error: str) -> dict[str, Any]:
     return {"file": name, "digit": None, "confidence": 0.0, "probs": [0.0] * 10,
-            "reason": None, "error": error}  # fmt: skip
+            "reason": None, "number": None, "digits": [], "error": error}  # fmt: skip

@@ -87,13 +87,22 @@ def test_files_with_errors_do_not_stop_the_others(tmp_path, classifier, digits):
 
 def test_result_fields(classifier, digits):
     images, labels = digits
-    result = classify_array(ink_on_paper(images[5]), classifier)
-    assert set(result) == {"digit", "confidence", "probs", "reason"}
+    photo = ink_on_paper(images[5])
+    result = classify_array(photo, classifier)
+    assert set(result) == {"digit", "confidence", "probs", "reason", "number", "digits"}
     assert result["digit"] == int(labels[5]) and result["reason"] is None
+    # Read as a number too: one digit, its box inside the photo around the ink.
+    assert result["number"] == str(labels[5])
+    (only,) = result["digits"]
+    x0, y0, x1, y1 = only["box"]
+    ys, xs = np.nonzero(photo[:, :, 0] < 150)
+    assert abs(x0 - xs.min()) <= 4 and abs(x1 - xs.max() - 1) <= 4, only["box"]
+    assert abs(y0 - ys.min()) <= 4 and abs(y1 - ys.max() - 1) <= 4, only["box"]
     assert len(result["probs"]) == 10 and abs(sum(result["probs"]) - 1.0) < 1e-4
     assert result["confidence"] == pytest.approx(max(result["probs"]), abs=1e-5)
     blank = classify_array(np.full((200, 300, 3), 230, np.uint8), classifier)
-    assert blank == {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": "no ink"}
+    assert blank == {"digit": None, "confidence": 0.0, "probs": [0.0] * 10, "reason": "no ink",
+                     "number": None, "digits": []}  # fmt: skip
 
 
 def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:

@@ -164,14 +164,21 @@ class InkComponents:
         return np.maximum(self.boxes[:, 2] - self.boxes[:, 0], self.boxes[:, 3] - self.boxes[:, 1])
 
 
+def working_factor(shape: tuple[int, ...], work_side: int) -> int:
+    """The integer reduction ``working_copy`` applies to a picture of ``shape`` (1: none)."""
+    if not work_side or min(shape[:2]) <= work_side:
+        return 1
+    return -(-min(shape[:2]) // work_side)
+
+
 def working_copy(gray: np.ndarray, work_side: int) -> np.ndarray:
     """``gray`` reduced (area) by the smallest integer factor that brings its shorter side
     to at most ``work_side``; unchanged when ``work_side`` is 0 or already met."""
-    if not work_side or min(gray.shape) <= work_side:
+    k = working_factor(gray.shape, work_side)
+    if k == 1:
         return gray
     # An integer factor (cropping the few rows and columns that do not fit) takes
     # OpenCV's fast exact path for area averaging.
-    k = -(-min(gray.shape) // work_side)
     h, w = (gray.shape[0] // k) * k, (gray.shape[1] // k) * k
     return cv2.resize(gray[:h, :w], (w // k, h // k), interpolation=cv2.INTER_AREA)
 
