@@ -1,4 +1,4 @@
-"""Straightening: a shear from the ink's second moments brings its slant to MNIST's mean."""
+"""Straightening: a shear from the ink's second moments brings its slant near MNIST's mean."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.reading.deskew import MAX_CHANGE, MNIST_SLANT, deskew, slant
+from app.reading.deskew import MAX_CHANGE, MNIST_SLANT, TOLERANCE, deskew, slant
 
 
 def leaning_bar(lean: float, height: int = 60) -> np.ndarray:
@@ -20,17 +20,23 @@ def leaning_bar(lean: float, height: int = 60) -> np.ndarray:
 
 
 @pytest.mark.parametrize("lean", [-0.6, -0.2, 0.0, 0.3, 0.7])
-def test_the_slant_becomes_mnists_mean(lean):
+def test_the_slant_comes_within_the_band_around_mnists_mean(lean):
     ink = leaning_bar(lean)
     assert slant(ink) == pytest.approx(-lean, abs=0.03)
     straight = deskew(ink)
-    assert slant(straight) == pytest.approx(MNIST_SLANT, abs=0.03)
+    excess = -lean - MNIST_SLANT
+    if abs(excess) <= TOLERANCE:
+        assert straight is ink  # MNIST's own range of slants is left as written
+    else:
+        edge = MNIST_SLANT + np.sign(excess) * TOLERANCE
+        assert slant(straight) == pytest.approx(edge, abs=0.03)
+    assert slant(deskew(ink, tolerance=0.0)) == pytest.approx(MNIST_SLANT, abs=0.03)
 
 
 def test_no_ink_is_lost_and_the_picture_grows_by_the_shear():
     ink = leaning_bar(0.5)
     straight = deskew(ink)
-    change = slant(ink) - MNIST_SLANT
+    change = slant(ink) - MNIST_SLANT + TOLERANCE
     assert straight.shape == (
         ink.shape[0],
         ink.shape[1] + int(np.ceil(abs(change) * ink.shape[0])) + 2,
@@ -46,7 +52,7 @@ def test_huge_slants_are_corrected_by_at_most_max_change():
     cv2.line(ink, (10, 30), (190, 10), 1.0, 3)  # nearly horizontal: "slant" -9
     straight = deskew(ink)
     assert straight.shape[1] <= ink.shape[1] + int(np.ceil(MAX_CHANGE * 40)) + 2
-    # Moved towards the target by MAX_CHANGE, no further.
+    # Moved towards the band by MAX_CHANGE, no further.
     assert slant(straight) == pytest.approx(slant(ink) + MAX_CHANGE, abs=0.05)
 
 

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.reading.deskew import MNIST_SLANT, slant
+from app.reading.deskew import MNIST_SLANT, TOLERANCE, slant
 from app.reading.normalise import CENTRE, ink_box, ink_to_mnist
 from app.stages.mnist_preprocess import (
     NO_INK,
@@ -223,7 +223,7 @@ def test_a_shadow_edge_beside_the_digit_is_not_ink(side, digit_in_shadow):
 
 def test_straightened_digits_match_their_straightened_originals():
     """With straightening, the camera path gives what the same normalisation gives on the
-    clean 28x28 original, and the slant is MNIST's mean."""
+    clean 28x28 original, and the slant is within the band around MNIST's mean."""
     images, _ = mnist_test_split()
     correlations = []
     for i in range(40):
@@ -232,6 +232,6 @@ def test_straightened_digits_match_their_straightened_originals():
         original = images[i].astype(np.float32) / 255.0
         expected = ink_to_mnist(original, ink_box(original), stroke=2.5)
         correlations.append(aligned_correlation(tensor, expected))
-        assert slant(tensor) == pytest.approx(MNIST_SLANT, abs=0.08), i
+        assert abs(slant(tensor) - MNIST_SLANT) <= TOLERANCE + 0.08, i
     assert np.median(correlations) > 0.9
     assert min(correlations) > 0.7
