@@ -55,7 +55,12 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--host", help="web viewer address (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="web viewer port (default 8000; 0 = any free)")
     run.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
-    run.add_argument("--fps", type=float, help="frames per second asked of the source")
+    run.add_argument(
+        "--fps",
+        type=float,
+        help="frames per second asked of a camera; the pace of demo and images: sources "
+        "(a video file plays at its own rate)",
+    )
     run.add_argument("--size", type=_size, metavar="WxH", help="frame size, e.g. 640x480")
     run.add_argument("--seed", type=int, help="demo source seed")
     run.add_argument(
