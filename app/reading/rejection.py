@@ -10,8 +10,9 @@ five sizes, MNIST's held-out training digits and generated handwriting).
 Measured on the dev sets (600 non-digit crops: letters, scribbles, shapes, faces,
 textures, blank paper; about two thirds give a tensor at all): at that threshold 17 %
 of the crops still read as a digit, and 97.7 % of the dev digits are shown right of the
-98.7 % read right (27 % and 98.2 % when keeping 99.5 %; 10 % and 96.7 % keeping 98 %). Compared before straightening was added, at the same recall: a
-calibrated-confidence threshold let 35 % through, the largest logit 24 %, a Mahalanobis
+98.7 % read right (27 % and 98.2 % when keeping 99.5 %; 10 % and 96.7 % keeping 98 %).
+Compared before straightening was added, at the same recall: a calibrated-confidence
+threshold let 35 % through, the largest logit 24 %, a Mahalanobis
 distance in the fc1/fc2 features (fitted on MNIST or on camera digits) 54-59 %; rotated
 and scaled copies or ink statistics (aspect, fill, stroke width) added nothing. What
 remains is mostly letters and shapes that look like digits to a network that never saw
