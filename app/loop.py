@@ -208,7 +208,7 @@ class CaptureLoop:
         frame = self._hold(frame)
         results = self._run_stages(frame)
         self.timer.frame_done(self.clock())
-        status = self._status(results)
+        status = self._status(results, frame.seq)
         overlay = self._draw(frame, status, results)
         with self.timer.part("display"):
             self._show(frame, overlay)
@@ -254,12 +254,12 @@ class CaptureLoop:
                     self.stage_faults.success(stage.name)
         return results
 
-    def _status(self, results: FrameResults) -> FrameStatus:
+    def _status(self, results: FrameResults, seq: int) -> FrameStatus:
         now = self.clock()
         if now - self._figures_at >= INFO_REFRESH_S:
             self._figures, self._figures_at = self._current_figures(), now
-        problems = (self.camera.message, *self.stage_faults.disabled().values())
-        return frame_status(self.state, results.digit, self._figures, self.board.message(*problems))
+        message = self.board.message(self.camera.message, *self.stage_faults.disabled().values())
+        return frame_status(self.state, results.digit, self._figures, message, seq)
 
     def _current_figures(self) -> Figures:
         names = [stage.name for stage in self._stages_now()] + ["overlay"]
@@ -332,7 +332,7 @@ class CaptureLoop:
         self._seq += 1
         self._show(frame, np.zeros((height, width, 4), np.uint8))
         figures = Figures(runtime=self.options.runtime)
-        self.board.publish(frame_status(self.state, None, figures, message))
+        self.board.publish(frame_status(self.state, None, figures, message, frame.seq))
         self.stop_event.wait(min(WAIT_FRAME_S, max(0.01, self.camera.retry_in())))
 
     # ---- actions -------------------------------------------------------------------

@@ -13,7 +13,7 @@ import numpy as np
 from app.errors import ConvlensError
 from app.imageio import PhotoError, read_photo
 from app.reading.number import read_number
-from app.reading.rejection import NOT_A_DIGIT, is_digit
+from app.reading.rejection import NOT_A_DIGIT, is_digit, prediction_logits
 from app.stages.mnist_preprocess import (
     TOO_MUCH_INK,
     TOUCHES_EDGE,
@@ -131,7 +131,7 @@ def classify_array(bgr: np.ndarray, classifier: Any) -> dict[str, Any]:
     prediction = _predict(classifier, tensor)
     probs = np.asarray(prediction.probs, np.float64)
     digit = int(np.argmax(probs))
-    shown = is_digit(prediction.layers["fc3"])
+    shown = is_digit(prediction_logits(prediction))
     return {
         "digit": digit if shown else None,
         "confidence": float(probs[digit]),
@@ -161,7 +161,9 @@ def _predict(classifier: Any, tensor: np.ndarray) -> Any:
 def _number(gray: np.ndarray, scale: float, classifier: Any) -> dict[str, Any]:
     """The photo read as a number: ``{"number", "digits"}`` (boxes scaled by ``scale``
     from the working picture to the photo)."""
-    read = read_number(gray, lambda t: _predict(classifier, t).layers["fc3"], work_side=WORK_SIDE)
+    read = read_number(
+        gray, lambda t: prediction_logits(_predict(classifier, t)), work_side=WORK_SIDE
+    )
     digits = [
         {
             "digit": d.digit,

@@ -29,13 +29,19 @@ class FrameStatus(ViewState):
     """A ``ViewState`` (every setting, same names) plus this frame's facts.
 
     ``prediction``, ``confidence`` and ``probabilities`` (10 floats) are the digit
-    stage's, None when it did not run; ``message`` is what is wrong or was just done
-    ("no camera - retrying in 2 s", "snapshot saved: ..."), empty when all is well.
+    stage's, None when it did not run; ``reason`` says why no digit is shown ("no ink",
+    "not a digit", "settling", ...), ``hint`` when the digit is too small or too large
+    for a good reading; ``seq`` is the number of the frame this status describes;
+    ``message`` is what is wrong or was just done ("no camera - retrying in 2 s",
+    "snapshot saved: ..."), empty when all is well.
     """
 
+    seq: int | None = None
     prediction: int | None = None
     confidence: float | None = None
     probabilities: tuple[float, ...] | None = None
+    reason: str | None = None
+    hint: str | None = None
     fps: float | None = None
     stage_ms: tuple[tuple[str, float], ...] = ()
     runtime: str = ""
@@ -44,9 +50,14 @@ class FrameStatus(ViewState):
 
 
 def frame_status(
-    state: ViewState, digit: DigitResult | None, figures: Figures, message: str
+    state: ViewState,
+    digit: DigitResult | None,
+    figures: Figures,
+    message: str,
+    seq: int | None = None,
 ) -> FrameStatus:
-    """The status of a frame with ``state``, its digit result, the figures and the message."""
+    """The status of frame ``seq`` with ``state``, its digit result, the figures and the
+    message."""
     settings = {f.name: getattr(state, f.name) for f in fields(ViewState)}
     facts = {}
     if digit is not None:
@@ -54,10 +65,13 @@ def frame_status(
             "prediction": digit.prediction,
             "confidence": digit.confidence,
             "probabilities": tuple(float(p) for p in digit.probs.ravel()),
+            "reason": digit.reason,
+            "hint": digit.hint,
         }
     return FrameStatus(
         **settings,
         **facts,
+        seq=seq,
         fps=figures.fps,
         stage_ms=figures.stage_ms,
         runtime=figures.runtime,

@@ -15,7 +15,8 @@ from app.reading.number import read_number
 from app.reading.rejection import digit_score
 from app.stages import mnist_preprocess as new
 from benchmarks import reading_baseline as old
-from benchmarks.reading_sets.sets import ReadingSet
+from benchmarks.reading_sets.camera import random_scene
+from benchmarks.reading_sets.sets import ReadingSet, digit_glyphs, shoot
 
 WORK_SIDE = 160
 MODEL = Path(__file__).resolve().parents[1] / "models" / "lenet_float32.tflite"
@@ -33,6 +34,16 @@ def _median_ms(fn: Callable[[object], object], items: list) -> float:
     return round(1000.0 * float(np.median(times)), 3)
 
 
+def _small_digits(count: int = 100) -> dict[str, list[np.ndarray]]:
+    """Search squares of digits at 14 % of the ROI, from lores and from main (dev digits)."""
+    rng = np.random.default_rng(5)
+    shots = [
+        shoot(glyph, random_scene(rng, height=0.14, pen=0.08))
+        for glyph, _ in digit_glyphs("dev", count // 2, 9)
+    ]
+    return {"lores": [s.lores for s in shots], "main": [s.main for s in shots]}
+
+
 def per_frame_costs(sizes: ReadingSet, numbers: ReadingSet) -> list[dict]:
     """Each step's median over FRAMES search squares of the sizes set (all sizes), and
     number reading over the numbers set; the TFLite model as the app runs it."""
@@ -46,6 +57,8 @@ def per_frame_costs(sizes: ReadingSet, numbers: ReadingSet) -> list[dict]:
     clf = load_classifier(MODEL)
     tensors = [ink_to_mnist(m.ink, m.box, m.stroke) for m in inks]
     logits = [clf.predict(t).layers["fc3"] for t in tensors[:50]]
+
+    small = _small_digits()
 
     def number(gray: np.ndarray) -> object:
         return read_number(gray, lambda t: clf.predict(t).layers["fc3"], work_side=WORK_SIDE)
@@ -64,6 +77,10 @@ def per_frame_costs(sizes: ReadingSet, numbers: ReadingSet) -> list[dict]:
         (f"classify ({clf.backend})", clf.predict, tensors),
         ("no-digit test (free energy)", digit_score, logits),
         ("number mode: read a 2-4 digit number", number, list(numbers.lores[:FRAMES])),
+        ("small digit (14 % of ROI) from lores (130 px)",
+         lambda g: new.read_roi(g, work_side=WORK_SIDE), small["lores"]),
+        ("  ... read again from main (260 px)",
+         lambda g: new.read_roi(g, work_side=2 * WORK_SIDE), small["main"]),
     ]  # fmt: skip
     rows = [(name, _median_ms(fn, items)) for name, fn, items in steps]
     return [{"step": name, "median ms": ms} for name, ms in rows]

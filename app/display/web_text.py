@@ -73,14 +73,17 @@ def texts(lang: str | None = None) -> dict[str, str]:
 
 
 def value_names(lang: str | None = None) -> dict[str, str]:
-    """Setting values as the screen names them (``zero`` -> "zeros" / "ceros"), and each
-    view's name as its title: the page shows the same words as the overlay."""
+    """Setting values as the screen names them (``zero`` -> "zeros" / "ceros"), each
+    view's name as its title, and the digit's reasons and hints: the page shows the same
+    words as the overlay."""
     from app.views import VIEWS
-    from app.views.words import VALUE_NAMES
+    from app.views.words import REASONS, VALUE_NAMES
 
     lang = lang or current_language()
     names = {key: translate(name, lang) for key, name in VALUE_NAMES.items()}
     names.update({view.name: translate(view.title, lang) for view in VIEWS})
+    # The digit's reasons and size hints, as /api/status gives them ("not a digit").
+    names.update({reason: translate(reason, lang) for reason in REASONS})
     return names
 
 

@@ -21,6 +21,8 @@ anything else; a "not a digit" class in training is the way beyond this.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 NOT_A_DIGIT = "not a digit"
@@ -40,3 +42,14 @@ def digit_score(logits: np.ndarray) -> np.ndarray | float:
 def is_digit(logits: np.ndarray, min_score: float = MIN_SCORE) -> bool:
     """Whether (10,) calibrated logits are confident enough of some digit."""
     return digit_score(logits) >= min_score
+
+
+def prediction_logits(prediction: Any) -> np.ndarray:
+    """A ``Prediction``'s (10,) logits (its ``fc3`` output). A classifier that gives only
+    probabilities gets log-probabilities shifted above the threshold, where every
+    reading passes (logits are defined only up to a constant)."""
+    logits = prediction.layers.get("fc3")
+    if logits is not None:
+        return np.asarray(logits, np.float64).reshape(-1)
+    probs = np.clip(np.asarray(prediction.probs, np.float64), 1e-12, 1.0)
+    return np.log(probs / probs.sum()) + MIN_SCORE + 1.0

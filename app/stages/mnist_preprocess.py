@@ -336,6 +336,41 @@ def find_ink(gray: np.ndarray, work_side: int = 0) -> tuple[InkMap | None, str |
     return ink_map(comp, selected, box), None
 
 
+@dataclass(frozen=True)
+class RoiRead:
+    """The digit read from a grey ROI.
+
+    Attributes:
+        tensor: (28, 28) float32 in [0, 1], ink = 1 (MNIST polarity), or None.
+        reason: why there is no tensor ("no ink", "too much ink", "ink touches the
+            edge", "ROI too small"), else None.
+        box: the digit's (x0, y0, x1, y1) in the ROI's pixels, end exclusive, or None.
+        height_px: the digit's height in the pixels the ink was found in (the ROI
+            reduced to ``work_side``; 0.0 without a digit): what decides "too small".
+        factor: the ROI's pixels per working pixel.
+    """
+
+    tensor: np.ndarray | None
+    reason: str | None
+    box: tuple[int, int, int, int] | None = None
+    height_px: float = 0.0
+    factor: int = 1
+
+
+def read_roi(gray_roi: np.ndarray, *, work_side: int = 160, straighten: bool = True) -> RoiRead:
+    """``roi_to_mnist_tensor`` with where the digit is and how many pixels tall it is."""
+    gray_roi = np.asarray(gray_roi)
+    if gray_roi.ndim != 2 or gray_roi.dtype != np.uint8:
+        raise ValueError(f"gray_roi must be (h, w) uint8, got {gray_roi.shape} {gray_roi.dtype}")
+    found, reason = find_ink(gray_roi, work_side)
+    if found is None:
+        return RoiRead(None, reason)
+    k = working_factor(gray_roi.shape, work_side)
+    x0, y0, x1, y1 = found.box
+    tensor = ink_to_mnist(found.ink, found.box, found.stroke, straighten=straighten)
+    return RoiRead(tensor, None, (x0 * k, y0 * k, x1 * k, y1 * k), float(y1 - y0), k)
+
+
 def roi_to_mnist_tensor(
     gray_roi: np.ndarray, *, work_side: int = 160, straighten: bool = True
 ) -> tuple[np.ndarray | None, str | None]:
@@ -346,16 +381,11 @@ def roi_to_mnist_tensor(
         work_side: ROIs with a larger shorter side are downscaled to it first (the
             live loop's time budget; 160 px leaves a digit about 100 px tall, five
             times MNIST's 20 px box). Still photos pass a larger value.
-        straighten: shear the digit's slant to MNIST's mean (``app.reading.deskew``);
-            False gives MNIST's recipe exactly.
+        straighten: shear a slant beyond MNIST's usual range back to its edge
+            (``app.reading.deskew``); False gives MNIST's recipe exactly.
     Returns:
         ((28, 28) float32 in [0, 1] with ink = 1 (MNIST polarity), None), or
         (None, reason): "no ink", "too much ink", "ink touches the edge", "ROI too small".
     """
-    gray_roi = np.asarray(gray_roi)
-    if gray_roi.ndim != 2 or gray_roi.dtype != np.uint8:
-        raise ValueError(f"gray_roi must be (h, w) uint8, got {gray_roi.shape} {gray_roi.dtype}")
-    found, reason = find_ink(gray_roi, work_side)
-    if found is None:
-        return None, reason
-    return ink_to_mnist(found.ink, found.box, found.stroke, straighten=straighten), None
+    read = read_roi(gray_roi, work_side=work_side, straighten=straighten)
+    return read.tensor, read.reason

@@ -97,6 +97,9 @@ class DigitResult:
             tensor): ``{"conv1": (28, 28, 6), ..., "fc3": (10,)}`` float32.
         layers_tensor: the (28, 28) float32 input ``layers`` came from, or None.
         reference: the NumPy reference network on the same tensor, when asked for.
+        box: (x0, y0, x1, y1) of the digit's ink on ``Frame.array`` (this frame), or None.
+        hint: "digit too small" / "digit too large" when the digit's size spoils the
+            reading (``app.reading.size_hint``), else None.
     """
 
     status: str
@@ -110,6 +113,8 @@ class DigitResult:
     layers: Mapping[str, np.ndarray] = field(default_factory=dict)
     layers_tensor: np.ndarray | None = None
     reference: ReferenceRun | None = None
+    box: tuple[int, int, int, int] | None = None
+    hint: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.i18n import N_
+from app.i18n import N_, tr
 from app.stages.results import UNAVAILABLE, FrameResults
 from app.state import ViewState
 from app.views.base import MARGIN, SMALL, Body, Canvas, View
@@ -52,6 +52,11 @@ class CameraView(View):
         if ty < body.top:
             ty = y1 + canvas.px(4)
         blit(layer, tag, x0, ty)
+        if digit is not None and digit.hint:
+            # "digit too small / too large" under the box, where the hand holds the paper.
+            hint = canvas.panel([Line(tr(digit.hint), SMALL, AMBER)], opaque=False)
+            hy = y1 + canvas.px(4) + (tag.shape[0] if ty > y0 else 0)
+            blit(layer, hint, x0, min(hy, canvas.height - hint.shape[0]))
         x, y = canvas.width - canvas.px(CARD_W) - canvas.px(MARGIN), canvas.px(MARGIN)
         card_h = prediction_card(canvas, layer, digit, (x, y), opaque=False, width=CARD_W)
         ref = digit.reference if digit is not None else None

@@ -49,7 +49,8 @@ def shown(value: object) -> str:
 
 
 #: The digit stage's reasons for "no digit" (``app.stages.digit``,
-#: ``app.stages.mnist_preprocess``), marked here so ``tr(reason)`` finds them.
+#: ``app.stages.mnist_preprocess``, ``app.reading.rejection``) and its size hints
+#: (``app.reading.size_hint``), marked here so ``tr(reason)`` finds them.
 REASONS = (
     N_("no ink"),
     N_("too much ink"),
@@ -57,6 +58,9 @@ REASONS = (
     N_("ROI too small"),
     N_("low confidence"),
     N_("settling"),
+    N_("not a digit"),
+    N_("digit too small"),
+    N_("digit too large"),
 )
 
 #: Whole-screen messages other modules pass to ``message_frame`` (``app.loop``).

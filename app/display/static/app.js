@@ -145,6 +145,9 @@ function renderStatus(status) {
   }
   document.getElementById("digit").textContent =
     status.prediction === null || status.prediction === undefined ? "–" : String(status.prediction);
+  // Why no digit is shown, and whether to hold the digit closer or further away.
+  const notes = [status.reason, status.hint].filter(Boolean).map((note) => values[note] || note);
+  document.getElementById("reason").textContent = notes.join(" · ");
   const bars = document.getElementById("bars");
   bars.replaceChildren();
   for (const p of status.probabilities || []) {
