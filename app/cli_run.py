@@ -14,6 +14,7 @@ from typing import Any
 from app.cli import load_args_config, setup_logging, ui_language
 from app.config import Config
 from app.config_paths import check_config_paths
+from app.config_start import Origins, check_at_start
 from app.errors import DisplayError, one_line
 from app.sources.base import Source
 from app.stages.pipeline import build_pipeline
@@ -131,6 +132,8 @@ def command_run(args: argparse.Namespace) -> int:
 
     config = _run_overrides(load_args_config(args), args)
     check_config_paths(config)
+    given = {"source": args.source, "display": args.display, "host": args.host}
+    check_at_start(config, Origins.of(args.config, {k: v is not None for k, v in given.items()}))
     setup_logging(config.logging.level)
     pipeline = build_pipeline(config)
     state = config.view.with_changes(language=ui_language(config))

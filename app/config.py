@@ -273,17 +273,36 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config file ({exc.strerror or exc})") from exc
+    text = _decode_config(data, path)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: arrays or tables nest too deeply; not a config") from exc
     try:
         return config_from_dict(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: values nest too deeply; not a convlens config") from exc
+
+
+def _decode_config(data: bytes, path: Path) -> str:
+    """The file as text: TOML is UTF-8 (a UTF-8 byte-order mark is tolerated)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{path}: saved as UTF-16; expected UTF-8 text (save it as UTF-8)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: line {line}: byte 0x{data[exc.start]:02x} is not UTF-8; "
+            "expected UTF-8 text (save it as UTF-8)"
+        ) from exc
 
 
 def parse_size(text: str, what: str = "--size") -> tuple[int, int]:

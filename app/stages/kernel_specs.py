@@ -35,6 +35,9 @@ PRESET_ROWS: dict[str, tuple] = {
 }
 
 MAX_CUSTOM_SIZE = 15
+#: Largest kernel entry: beyond it every response saturates an 8-bit picture anyway, and
+#: 1e308 (finite as a float64) would become infinity in the float32 stage.
+MAX_KERNEL_VALUE = 1000.0
 _SHAPE = (
     f"a square, odd-sized matrix of numbers from 1x1 to {MAX_CUSTOM_SIZE}x{MAX_CUSTOM_SIZE}, "
     "e.g. [[0, 1, 0], [1, -4, 1], [0, 1, 0]]"
@@ -62,7 +65,7 @@ def check_kernel(
         or not rows
         or not all(isinstance(r, (list, tuple)) for r in rows)
     ):
-        raise ConfigError(f"{key} = {rows!r}: expected {_SHAPE}")
+        raise ConfigError(f"{key} = {rows!r:.60}: expected {_SHAPE}")
     n = len(rows)
     if n % 2 == 0 or n > MAX_CUSTOM_SIZE or any(len(r) != n for r in rows):
         size = f"{n}x{len(rows[0])}" if all(len(r) == len(rows[0]) for r in rows) else "ragged"
@@ -70,7 +73,10 @@ def check_kernel(
     for row in rows:
         for v in row:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ConfigError(f"{key}: {v!r} is not a number; expected numbers only")
-            if not math.isfinite(v):
-                raise ConfigError(f"{key}: {v!r}; expected finite numbers only")
+                raise ConfigError(f"{key}: {v!r:.40} is not a number; expected numbers only")
+            if not math.isfinite(v) or abs(v) > MAX_KERNEL_VALUE:
+                raise ConfigError(
+                    f"{key}: {v!r:.40}; expected numbers from {-MAX_KERNEL_VALUE:g} "
+                    f"to {MAX_KERNEL_VALUE:g}"
+                )
     return tuple(tuple(float(v) for v in row) for row in rows)
