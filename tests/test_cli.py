@@ -59,10 +59,12 @@ def test_bad_config_exits_78_with_one_line(tmp_path) -> None:
     assert len(lines) == 1 and "[view] stride = 9" in lines[0] and "Traceback" not in result.stderr
 
 
-def test_unknown_source_is_one_line_exit_1() -> None:
+def test_unknown_source_is_one_line_exit_78_naming_the_flag() -> None:
+    # A config error (issue 13): systemd must stop, not restart, on a typo.
     result = convlens("run", "--source", "nonsense:7", "--display", "null")
-    assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1].startswith("convlens: unknown source")
+    assert result.returncode == EXIT_CONFIG
+    last = result.stderr.strip().splitlines()[-1]
+    assert "--source = 'nonsense:7': unknown source" in last
     assert "Traceback" not in result.stderr
 
 
