@@ -34,7 +34,10 @@ def run_exit(capsys, *args: str) -> tuple[int, str]:
         (b'[source]\nspec = "webcam9"\n', r"\[source\] spec = 'webcam9': unknown source"),
         (b'[display]\nspec = "tv"\n', r"\[display\] spec = 'tv': unknown display"),
         (b'[display]\nspec = "web"\n[web]\nhost = "nope.invalid"\n', r"\[web\] host"),
-        (b"[kernels.custom]\nbig = [[1e308]]\n", r"big: 1e\+308; expected numbers from -1000"),
+        (
+            b"[kernels.custom]\nbig = [[1e308]]\n",
+            r"big: 1e\+308; expected finite numbers from -1000",
+        ),
         (
             b"[kernels.custom]\nhuge = [" + b"[1, 1, 1], " * 1000 + b"[1, 1, 1]]\n",
             r"is ragged|1001x3",

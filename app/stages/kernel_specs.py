@@ -76,7 +76,7 @@ def check_kernel(
                 raise ConfigError(f"{key}: {v!r:.40} is not a number; expected numbers only")
             if not math.isfinite(v) or abs(v) > MAX_KERNEL_VALUE:
                 raise ConfigError(
-                    f"{key}: {v!r:.40}; expected numbers from {-MAX_KERNEL_VALUE:g} "
+                    f"{key}: {v!r:.40}; expected finite numbers from {-MAX_KERNEL_VALUE:g} "
                     f"to {MAX_KERNEL_VALUE:g}"
                 )
     return tuple(tuple(float(v) for v in row) for row in rows)
