@@ -12,6 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from app.stages.kernels import KERNEL_PRESETS
 from app.stages.results import (
     DIGIT,
     NO_DIGIT,
@@ -21,6 +22,7 @@ from app.stages.results import (
     FrameResults,
     KernelResult,
     LayerMosaic,
+    NamedKernel,
     PoolResult,
     ReferenceRun,
 )
@@ -114,7 +116,12 @@ def features_results() -> FrameResults:
     def mosaic(name: str, h: int, w: int, shape: tuple, rng: tuple) -> LayerMosaic:
         grey = ramp_image(h, w)
         image = cv2.applyColorMap(grey, cv2.COLORMAP_VIRIDIS)
-        return LayerMosaic(name=name, image=image, value_range=rng, shape=shape)
+        # One row of tiles across the picture (the view only needs the grid's numbers).
+        columns = shape[2] if len(shape) == 3 else min(12, shape[0])
+        tile = (h, (w - 2 * (columns - 1)) // columns)
+        return LayerMosaic(
+            name=name, image=image, value_range=rng, shape=shape, columns=columns, tile=tile, gap=2
+        )
 
     features = FeaturesResult(
         tensor_image=ramp_image(28, 28),
@@ -127,8 +134,12 @@ def features_results() -> FrameResults:
             mosaic("fc2", 42, 144, (84,), (0.0, 3.0)),
             mosaic("fc3", 12, 120, (10,), (-12.0, 12.0)),
         ),
-        learned_kernels=cv2.applyColorMap(ramp_image(20, 130), cv2.COLORMAP_JET),
+        learned=np.linspace(-0.5, 0.5, 6 * 5 * 5, dtype=np.float32).reshape(6, 5, 5),
         learned_range=(-0.5, 0.5),
+        handmade=(
+            NamedKernel(name="horizontal_edge", values=KERNEL_PRESETS["horizontal_edge"]),
+            NamedKernel(name="box_blur", values=KERNEL_PRESETS["box_blur"]),
+        ),
     )
     return FrameResults(digit=digit_result(), features=features)
 

@@ -249,7 +249,7 @@ def test_config_object_with_custom_kernels():
     )
     assert "ridge" in kernel.kernels and kernel.processing_width == 160
     assert digit.smoother.switch_frames == 5
-    assert "ridge" in features.handmade_names
+    assert "ridge" in [kernel.name for kernel in features.handmade]
 
 
 def test_model_error_message_becomes_the_reason():

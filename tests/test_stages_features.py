@@ -54,6 +54,11 @@ def test_mosaic_layout():
     # 16 channels, 8 per row, zoom 5, 2 px gaps.
     assert image.shape[:2] == (2 * 50 + 2, 8 * 50 + 7 * 2)
     assert m.shape == (10, 10, 16) and m.value_range == (0.0, 1.0)
+    # The grid it says it has is the one drawn: channel 9 is row 1, column 1.
+    assert (m.columns, m.tile, m.gap) == (8, (50, 50), 2)
+    x0, y0 = 1 * (50 + 2), 1 * (50 + 2)
+    tile = image[y0 : y0 + 50, x0 : x0 + 50]
+    assert (image[50:52] == image[50, 0]).all() and not (tile == image[50, 0]).all(axis=2).any()
     dense = layer_mosaic("fc3", np.arange(10, dtype=np.float32) - 5, (-5.0, 5.0), tile_px=50)
     assert dense.image.shape[0] == 25  # one row of 10 cells, 25 px each
 
@@ -83,11 +88,18 @@ def test_stage_with_the_committed_model_has_fixed_scales():
     tensor_image = first.tensor_image
     assert tensor_image.shape == (28, 28) and tensor_image.dtype == np.uint8
     np.testing.assert_allclose(tensor_image, images[0], atol=1)
-    learned = first.learned_kernels
-    assert learned.ndim == 3 and learned.shape[2] == 3 and learned.shape[1] > 5 * learned.shape[0]
-    handmade = first.handmade_kernels
-    assert handmade.ndim == 3 and "sobel_magnitude" not in stage.handmade_names
-    assert len(stage.handmade_names) == len(KERNEL_PRESETS) - 1
+    # Kernel c of the learned ones is the one that makes conv1's map c.
+    weights = np.asarray(clf.learned_kernels, np.float32)
+    assert first.learned.shape == (6, 5, 5)
+    for c in range(6):
+        np.testing.assert_array_equal(first.learned[c], weights[:, :, 0, c])
+    lo, hi = first.learned_range
+    assert lo == -hi and hi >= np.abs(weights).max()
+    # Every single preset, by name, with its values; the Sobel magnitude's pair is not one.
+    names = [kernel.name for kernel in first.handmade]
+    assert names == [name for name in KERNEL_PRESETS if name != "sobel_magnitude"]
+    for kernel in first.handmade:
+        np.testing.assert_array_equal(kernel.values, KERNEL_PRESETS[kernel.name])
 
 
 def test_no_layers_gives_no_mosaics():
@@ -97,7 +109,7 @@ def test_no_layers_gives_no_mosaics():
     stage.process(_frame(), ViewState(view="features"), res)
     assert res.features.mosaics == ()
     assert res.features.tensor_image.shape == (28, 28)
-    assert res.features.learned_kernels is None
+    assert res.features.learned is None
 
 
 @pytest.mark.parametrize("tile", [16, 128])

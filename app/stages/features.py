@@ -11,12 +11,12 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from app.colormaps import colourise, palette_for
+from app.colormaps import palette_for
 from app.errors import SourceError
 from app.frame import Frame
 from app.stages.base import Param, Stage
 from app.stages.kernels import KERNEL_PRESETS
-from app.stages.results import FeaturesResult, FrameResults, LayerMosaic
+from app.stages.results import FeaturesResult, FrameResults, LayerMosaic, NamedKernel
 from app.state import ViewState
 
 log = logging.getLogger(__name__)
@@ -25,8 +25,6 @@ log = logging.getLogger(__name__)
 GAP_BGR = (48, 48, 48)
 #: Channel tiles are zoomed to about this many pixels (conv1's 28x28 stays 1:1).
 DEFAULT_TILE_PX = 28
-#: Side of one kernel tile (3x3 and 5x5 kernels alike) in the kernel mosaics.
-KERNEL_TILE_PX = 30
 #: Dense layers are drawn as rows of this many cells.
 DENSE_COLUMNS = 12
 #: Calibration: the fixed colour scale of each layer comes from these percentiles of its
@@ -56,25 +54,38 @@ def layer_range(values: np.ndarray) -> tuple[float, float]:
     return (-m, m)
 
 
-@functools.lru_cache(maxsize=32)
-def mosaic_layout(shape: tuple[int, ...], tile_px: int, gap: int = 2) -> np.ndarray:
-    """Where each mosaic pixel comes from: (H, W) int32 indices into the activation
-    flattened in (channel, row, column) order, and ``prod(shape)`` for gap pixels.
+#: Pixels between the tiles of a mosaic.
+MOSAIC_GAP = 2
+
+
+def mosaic_grid(shape: tuple[int, ...], tile_px: int) -> tuple[int, int, int]:
+    """(columns, zoom, tiles) of a layer's mosaic: tiles per row, the integer zoom of one
+    tile, how many tiles.
 
     Conv/pool activations (h, w, c): one tile per channel, up to 8 per row, zoomed by an
     integer factor to about ``tile_px``. Dense (n,): one cell per unit, ``DENSE_COLUMNS``
-    per row (10 or fewer in one row). Computed once per layer shape; a frame's mosaic is
-    then one gather.
+    per row (10 or fewer in one row).
     """
     if len(shape) == 3:
-        h, w, n = shape
-        columns = min(8, n)
-        zoom = max(1, tile_px // h)
-    else:
-        h, w, n = 1, 1, int(np.prod(shape))
-        columns = min(DENSE_COLUMNS, n) if n > 10 else n
-        # The logits (10 cells in one row) get bigger cells than the 84-120 unit grids.
-        zoom = max(4, tile_px // 2) if n <= 10 else max(4, tile_px // 5)
+        h, _, n = shape
+        return min(8, n), max(1, tile_px // h), n
+    n = int(np.prod(shape))
+    columns = min(DENSE_COLUMNS, n) if n > 10 else n
+    # The logits (10 cells in one row) get bigger cells than the 84-120 unit grids.
+    zoom = max(4, tile_px // 2) if n <= 10 else max(4, tile_px // 5)
+    return columns, zoom, n
+
+
+@functools.lru_cache(maxsize=32)
+def mosaic_layout(shape: tuple[int, ...], tile_px: int, gap: int = MOSAIC_GAP) -> np.ndarray:
+    """Where each mosaic pixel comes from: (H, W) int32 indices into the activation
+    flattened in (channel, row, column) order, and ``prod(shape)`` for gap pixels.
+
+    The grid is ``mosaic_grid``'s. Computed once per layer shape; a frame's mosaic is
+    then one gather.
+    """
+    columns, zoom, n = mosaic_grid(shape, tile_px)
+    h, w = (shape[0], shape[1]) if len(shape) == 3 else (1, 1)
     th, tw = h * zoom, w * zoom
     rows = math.ceil(n / columns)
     layout = np.full((rows * (th + gap) - gap, columns * (tw + gap) - gap), n * h * w, np.int32)
@@ -100,40 +111,29 @@ def layer_mosaic(
     scale = 255.0 / (hi - lo) if hi > lo else 1.0
     levels = np.clip((flat - lo) * scale + 0.5, 0, 255).astype(np.uint8)
     table = np.vstack([palette_for(lo)[levels], np.array([GAP_BGR], np.uint8)])
-    image = table[mosaic_layout(tuple(act.shape), tile_px)]
-    return LayerMosaic(name=name, image=image, value_range=value_range, shape=tuple(act.shape))
+    shape = tuple(act.shape)
+    image = table[mosaic_layout(shape, tile_px)]
+    columns, zoom, _ = mosaic_grid(shape, tile_px)
+    tile = (shape[0] * zoom, shape[1] * zoom) if len(shape) == 3 else (zoom, zoom)
+    return LayerMosaic(
+        name=name,
+        image=image,
+        value_range=value_range,
+        shape=shape,
+        columns=columns,
+        tile=tile,
+        gap=MOSAIC_GAP,
+    )
 
 
-def kernel_tiles(
-    kernels: list[np.ndarray], tile_px: int, value_range: tuple[float, float] | None = None
-) -> np.ndarray:
-    """Small kernels as one row of equal tiles, (h, w, 3) uint8 BGR, diverging colours.
-
-    With ``value_range`` every tile shares it (the learned kernels, comparable with each
-    other); without, each tile is scaled to +- its own largest weight (hand-made kernels
-    of very different sizes and sums stay readable).
-    """
-    tiles = []
-    for k in kernels:
-        m = value_range[1] if value_range else float(np.abs(k).max()) or 1.0
-        tile = colourise(np.asarray(k, np.float32), -m, m)
-        tiles.append(cv2.resize(tile, (tile_px, tile_px), interpolation=cv2.INTER_NEAREST))
-    gap = np.full((tile_px, 2, 3), GAP_BGR, np.uint8)
-    parts: list[np.ndarray] = []
-    for tile in tiles:
-        parts += [tile, gap]
-    return np.hstack(parts[:-1]) if parts else np.zeros((tile_px, tile_px, 3), np.uint8)
-
-
-def handmade_kernel_list(kernels: Mapping[str, np.ndarray]) -> tuple[list[str], list[np.ndarray]]:
-    """The single (k, k) kernels among presets/custom; Sobel magnitude's pair is skipped
-    (its two kernels are sobel_x and sobel_y, already there)."""
-    names, mats = [], []
-    for name, k in kernels.items():
-        if k.ndim == 2:
-            names.append(name)
-            mats.append(k)
-    return names, mats
+def handmade_kernels(kernels: Mapping[str, np.ndarray]) -> tuple[NamedKernel, ...]:
+    """The single (k, k) kernels among presets/custom, named; Sobel magnitude's pair is
+    skipped (its two kernels are sobel_x and sobel_y, already there)."""
+    return tuple(
+        NamedKernel(name=name, values=np.asarray(k, np.float32))
+        for name, k in kernels.items()
+        if k.ndim == 2
+    )
 
 
 class FeaturesStage(Stage):
@@ -157,24 +157,21 @@ class FeaturesStage(Stage):
         self.kernels = dict(kernels if kernels is not None else KERNEL_PRESETS)
         self.tile_px = DEFAULT_TILE_PX
         self.ranges: dict[str, tuple[float, float]] = {}
-        self.learned_image: np.ndarray | None = None
+        self.learned: np.ndarray | None = None
         self.learned_range: tuple[float, float] | None = None
-        self.handmade_image: np.ndarray | None = None
-        self.handmade_names: list[str] = []
+        self.handmade: tuple[NamedKernel, ...] = ()
         self._calibrated = False
 
     def setup(self, values: Mapping[str, Any]) -> None:
         self.tile_px = int(values["tile_px"])
-        names, mats = handmade_kernel_list(self.kernels)
-        self.handmade_names = names
-        self.handmade_image = kernel_tiles(mats, KERNEL_TILE_PX)
+        self.handmade = handmade_kernels(self.kernels)
         learned = getattr(self.classifier, "learned_kernels", None)
         if learned is not None:
-            weights = np.asarray(learned, np.float32)
+            weights = np.asarray(learned, np.float32)  # (k, k, 1, C) HWIO
             m = _nice(float(np.abs(weights).max()))
             self.learned_range = (-m, m)
-            tiles = [weights[:, :, 0, i] for i in range(weights.shape[3])]
-            self.learned_image = kernel_tiles(tiles, KERNEL_TILE_PX, (-m, m))
+            self.learned = np.ascontiguousarray(np.moveaxis(weights[:, :, 0, :], 2, 0))
+            self.learned.setflags(write=False)
         # At start-up, not on the first features frame (64 NumPy forwards are a hiccup).
         self._ensure_calibrated()
 
@@ -225,7 +222,7 @@ class FeaturesStage(Stage):
         results.features = FeaturesResult(
             mosaics=tuple(mosaics),
             tensor_image=tensor_image,
-            learned_kernels=self.learned_image,
+            learned=self.learned,
             learned_range=self.learned_range,
-            handmade_kernels=self.handmade_image,
+            handmade=self.handmade,
         )

@@ -123,13 +123,27 @@ class LayerMosaic:
 
     ``image``: (h, w, 3) uint8 BGR; ``value_range``: the (lo, hi) of its colour map
     (signed ranges use the diverging map); ``shape``: the activation's shape, (h, w, c)
-    for conv/pool layers, (n,) for dense ones.
+    for conv/pool layers, (n,) for dense ones. The image is a grid of ``columns`` tiles
+    per row (one per channel, or one cell per unit), each ``tile`` (h, w) pixels, ``gap``
+    pixels apart: channel ``i`` starts at x = (i % columns) * (tile w + gap).
     """
 
     name: str
     image: np.ndarray
     value_range: tuple[float, float]
     shape: tuple[int, ...]
+    columns: int
+    tile: tuple[int, int]
+    gap: int
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NamedKernel:
+    """A hand-made kernel: its name (a preset's identifier, or a custom kernel's own name
+    from the config) and its (k, k) float32 values as written."""
+
+    name: str
+    values: np.ndarray
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -139,17 +153,18 @@ class FeaturesResult:
     Attributes:
         mosaics: one per layer, in network order (empty without a classifier).
         tensor_image: (28, 28) uint8, the input the mosaics came from (ink white).
-        learned_kernels: conv1's kernels as one row of tiles, (h, w, 3) uint8 BGR, or None.
-        learned_range: the (lo, hi) the learned kernels share, or None.
-        handmade_kernels: the presets and custom kernels as tiles, each scaled to its
-            own largest weight, (h, w, 3) uint8 BGR, or None.
+        learned: conv1's kernels, (C, k, k) float32: kernel ``c`` makes conv1's map
+            ``c``; None without a classifier.
+        learned_range: the symmetric (lo, hi) the learned kernels are drawn on, or None.
+        handmade: the single (k, k) presets and custom kernels, named, in cycle order
+            (the Sobel magnitude's pair is Sobel x and y, already there).
     """
 
     mosaics: tuple[LayerMosaic, ...]
     tensor_image: np.ndarray
-    learned_kernels: np.ndarray | None = None
+    learned: np.ndarray | None = None
     learned_range: tuple[float, float] | None = None
-    handmade_kernels: np.ndarray | None = None
+    handmade: tuple[NamedKernel, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -183,7 +183,14 @@ class Canvas:
         # Clipping the size crops the image rather than squeezing it.
         crop = image[: max(1, int(size[1] / scale + 0.5)), : max(1, int(size[0] / scale + 0.5))]
         mode = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
-        return self._framed(layer, cv2.resize(crop, size, interpolation=mode), x, y)
+        # Colour the small picture, then resize it straight into the layer: one pass over
+        # the screen's pixels instead of two (half the time for a colour mosaic).
+        code = cv2.COLOR_BGR2RGBA if crop.ndim == 3 else cv2.COLOR_GRAY2RGBA
+        small = cv2.cvtColor(np.ascontiguousarray(crop), code)
+        frame_rect(layer, (x, y, size[0] + 2, size[1] + 2), (*GREY, 255))
+        inside = layer[y + 1 : y + 1 + size[1], x + 1 : x + 1 + size[0]]
+        cv2.resize(small, size, dst=inside, interpolation=mode)
+        return (x, y, size[0] + 2, size[1] + 2)
 
     def legend(
         self,

@@ -1,8 +1,14 @@
-"""The features view: the network's 28x28 input, its prediction, and every layer as a mosaic."""
+"""The features view: the network's 28x28 input and prediction, every layer as a mosaic, the
+learned conv1 kernels over the maps they make, and the hand-made kernels, named.
+
+The input and the card on the left, the hand-made kernels listed on the right, the
+layers between them (``app.views.features_layout`` places them: conv1's kernels, conv1
+and pool1 channel over channel, then conv2 and pool2, the dense layers under them).
+Where everything goes is worked out once per screen size and language and kept; a frame
+then costs the mosaics' resizes into the layer and copies of kept pieces.
+"""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,48 +18,14 @@ from app.stages.results import FeaturesResult, FrameResults
 from app.state import ViewState
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
 from app.views.card import card_height, prediction_card
-from app.views.draw import AMBER, CYAN, Line, blit, fmt_num, shape_text
+from app.views.draw import AMBER, CYAN, Line, blit
+from app.views.features_layout import STRIP, Placed, plan
+from app.views.kernel_pictures import handmade_list, learned_row
 
 #: The left column (input and prediction card) and the input picture's side, in units.
 LEFT_W, INPUT_SIDE = 150, 116
-
-
-@dataclass(frozen=True, eq=False)
-class FeatureMap:
-    """One picture of the features view: its caption, image, colour scale and column."""
-
-    title: str
-    #: (h, w, 3) uint8 BGR.
-    image: np.ndarray
-    #: The (lo, hi) under a colour strip, or None for no strip.
-    value_range: tuple[float, float] | None
-    #: The (256, 3) BGR palette of the strip (``app.colormaps``), or None.
-    palette: np.ndarray | None
-    #: Conv/pool layers (h, w, c) go in the wide column, dense layers and kernels in the other.
-    spatial: bool
-
-
-def feature_maps(features: FeaturesResult | None) -> list[FeatureMap]:
-    """The features view's pictures: every layer's mosaic, then the kernels."""
-    if features is None:
-        return []
-    items = []
-    for mosaic in features.mosaics:
-        lo, hi = (float(v) for v in mosaic.value_range)
-        title = f"{mosaic.name} {shape_text(mosaic.shape)}  [{fmt_num(lo)}, {fmt_num(hi)}]"
-        spatial = len(mosaic.shape) == 3
-        items.append(FeatureMap(title, mosaic.image, (lo, hi), palette_for(lo), spatial))
-    if features.learned_kernels is not None:
-        rng = features.learned_range
-        value_range = (float(rng[0]), float(rng[1])) if rng is not None else None
-        span = f"  [{fmt_num(value_range[0])}, {fmt_num(value_range[1])}]" if value_range else ""
-        image = features.learned_kernels
-        title = tr("conv1 kernels") + span
-        items.append(FeatureMap(title, image, value_range, DIVERGING, False))
-    if features.handmade_kernels is not None:
-        title = tr("hand-made kernels")
-        items.append(FeatureMap(title, features.handmade_kernels, None, None, False))
-    return items
+#: The hand-made kernels' list on the right (units).
+LIST_W = 165
 
 
 class FeaturesView(View):
@@ -70,26 +42,44 @@ class FeaturesView(View):
     ) -> None:
         m = canvas.px(MARGIN)
         _left_column(canvas, layer, results, (body.top + m, body.bottom - m))
-        items = feature_maps(results.features)
-        x = m + canvas.px(LEFT_W) + m
-        if not items:
+        features = results.features
+        x, top, bottom = m + canvas.px(LEFT_W) + m, body.top + m, body.bottom - m
+        right = canvas.width - m
+        if features is not None and features.handmade:
+            list_w = canvas.px(LIST_W)
+            patch = handmade_list(canvas, features.handmade, state.kernel, (list_w, bottom - top))
+            blit(layer, patch, right - list_w, top)
+            right -= list_w + m
+        if features is None or not features.mosaics:
             note = Line(tr("no feature maps: the features stage is off or failed"), BODY, AMBER)
-            blit(layer, canvas.panel([note], opaque=True), x, body.top + m)
+            blit(layer, canvas.panel([note], opaque=True, width=right - x), x, top)
             return
-        # Two columns under the header: conv/pool maps (wider), then dense layers and
-        # kernels. Each image gets a height in proportion to what it needs at the column
-        # width; the caption carries the value range, a thin strip under the image the
-        # colours.
-        area_w = canvas.width - x - m
-        col_ws = (area_w * 58 // 100, area_w - area_w * 58 // 100 - m)
-        spatial = [item for item in items if item.spatial]
-        flat = [item for item in items if not item.spatial]
-        if not spatial or not flat:
-            split = -(-len(items) // 2)
-            spatial, flat = items[:split], items[split:]
-        for chunk, col_w in zip((spatial, flat), col_ws, strict=True):
-            _column(canvas, layer, chunk, (x, body.top + m, col_w), body.bottom - m)
-            x += col_w + m
+        for placed in plan(canvas, features, (x, top, right - x, bottom - top)):
+            _draw_placed(canvas, layer, features, placed)
+
+
+def _draw_placed(
+    canvas: Canvas, layer: np.ndarray, features: FeaturesResult, placed: Placed
+) -> None:
+    """One caption, picture, label row and strip, as planned."""
+    blit(layer, placed.caption, *placed.caption_at)
+    x, y = placed.picture_at
+    row = placed.row
+    if row.mosaic is None:
+        assert features.learned is not None and features.learned_range is not None
+        frame = learned_row(canvas, features.learned, features.learned_range, placed.tiles)
+        blit(layer, frame, x + 1, y + 1)
+    else:
+        canvas.show_scaled(layer, features.mosaics[row.mosaic].image, (x, y), placed.zoom)
+    y += placed.size[1] + 2
+    if placed.labels is not None:
+        blit(layer, placed.labels, x + 1, y)
+        y += placed.labels.shape[0]
+    palette = DIVERGING if row.mosaic is None else palette_for(row.value_range[0])
+    strip = canvas.legend(
+        placed.size[0] + 2, canvas.px(STRIP), row.value_range, palette=palette, labels=False
+    )
+    blit(layer, strip, x, y + canvas.px(2))
 
 
 def _left_column(
@@ -112,38 +102,3 @@ def _left_column(
         blit(layer, legend, m, y + h + canvas.px(2))
         y += h + legend.shape[0] + canvas.px(6)
     prediction_card(canvas, layer, results.digit, (m, y), opaque=True, width=LEFT_W)
-
-
-def _column(
-    canvas: Canvas,
-    layer: np.ndarray,
-    chunk: list[FeatureMap],
-    where: tuple[int, int, int],
-    bottom: int,
-) -> None:
-    """One column of captioned pictures from ``where`` (x, top, width) down to ``bottom``."""
-    x, top, col_w = where
-    strip_h = canvas.px(6)
-    heads = [
-        canvas.panel([Line(it.title, SMALL, CYAN, True)], opaque=True, width=col_w) for it in chunk
-    ]
-    fixed = sum(h.shape[0] + canvas.px(3) for h in heads)
-    fixed += sum(strip_h + 2 + canvas.px(2) for it in chunk if it.value_range is not None)
-    natural = [
-        it.image.shape[0] * min(4.0, (col_w - 2) / max(1, it.image.shape[1])) + 2 for it in chunk
-    ]
-    factor = min(1.0, (bottom - top - fixed) / max(1.0, sum(natural)))
-    y = top
-    for item, head, nat in zip(chunk, heads, natural, strict=True):
-        blit(layer, head[:, :col_w], x, y)
-        y += head.shape[0]
-        box = canvas.show_image(layer, item.image, (x, y, col_w, max(3, int(nat * factor))))
-        y += box[3] + canvas.px(3)
-        if item.value_range is None:
-            continue
-        if box[2] > 0:
-            strip = canvas.legend(
-                box[2], strip_h, item.value_range, palette=item.palette, labels=False
-            )
-            blit(layer, strip, x, y - canvas.px(2))
-        y += strip_h + 2 + canvas.px(2)
