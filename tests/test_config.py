@@ -36,7 +36,7 @@ def test_example_loads_and_matches_the_defaults_it_documents() -> None:
         assert getattr(config, section) == getattr(defaults, section), section
     assert config.view == ViewState()
     assert config.custom_kernels["laplacian_diagonal"][1] == (1.0, -8.0, 1.0)
-    assert set(config.stages) == {"kernel", "pool", "digit", "features"}
+    assert set(config.stages) == {"kernel", "pool", "digit", "number", "features"}
 
 
 def test_example_documents_every_key() -> None:

@@ -17,6 +17,7 @@ from app.stages.histogram import HistogramStage
 from app.stages.inspect import InspectStage
 from app.stages.kernels import KernelStage
 from app.stages.network import NetworkStage
+from app.stages.number import NumberStage
 from app.stages.pooling import PoolStage
 from app.stages.why import WhyCnnStage
 
@@ -34,6 +35,7 @@ STAGES: dict[str, type[Stage]] = {
     "edges": EdgesStage,
     "histogram": HistogramStage,
     "digit": DigitStage,
+    "number": NumberStage,
     "why": WhyCnnStage,
     "features": FeaturesStage,
     "network": NetworkStage,
@@ -96,6 +98,7 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
         EdgesStage(),
         HistogramStage(),
         DigitStage(classifier, error, classifier_factory),
+        NumberStage(classifier, error),
         WhyCnnStage(classifier),
         FeaturesStage(classifier, kernel.kernels),
         NetworkStage(model_folder(config)),

@@ -118,6 +118,36 @@ class DigitResult:
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
+class NumberDigit:
+    """One digit of the number in the ROI: its box on ``Frame.array`` (x0, y0, x1, y1),
+    the digit read (None: not read as a digit), its probability and its (28, 28) tensor."""
+
+    box: tuple[int, ...]
+    digit: int | None
+    confidence: float
+    tensor: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NumberResult:
+    """The number stage: every digit of this frame, and the number shown (smoothed).
+
+    Attributes:
+        status: ``DIGIT`` (a number is shown), ``NO_DIGIT`` or ``UNAVAILABLE``.
+        reason: why no number is shown, else None.
+        number: the number shown ("407"), smoothed over frames, or None.
+        digits: this frame's digits, left to right.
+        roi_px: (x0, y0, x1, y1) of the ROI on ``Frame.array``.
+    """
+
+    status: str
+    reason: str | None
+    number: str | None
+    digits: tuple[NumberDigit, ...]
+    roi_px: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
 class LayerMosaic:
     """One network layer's activation as a colour picture with a fixed scale.
 
@@ -352,6 +382,7 @@ class FrameResults:
     edges: EdgesResult | None = None
     histogram: HistogramResult | None = None
     digit: DigitResult | None = None
+    number: NumberResult | None = None
     why: WhyCnnResult | None = None
     features: FeaturesResult | None = None
     network: NetworkResult | None = None

@@ -16,6 +16,7 @@ from app.views.inspector import InspectorView
 from app.views.kernel import KernelView
 from app.views.layers_see import LayersSeeView
 from app.views.lenet import LeNetView
+from app.views.number import NumberView
 from app.views.pooling import PoolingView
 from app.views.receptive import ReceptiveFieldView
 from app.views.why_cnn import WhyCnnView
@@ -23,7 +24,8 @@ from app.views.why_cnn import WhyCnnView
 #: Every view, in the order ``next_view`` cycles through them: the course's order, from the
 #: camera through activations, why a CNN, convolution, kernels, pooling and receptive
 #: fields to LeNet and what its layers see. The number keys follow that order (1-9, 0);
-#: the eleventh view has a letter.
+#: the eleventh view (what the layers see) and the number view (several digits, from
+#: the camera) have letters.
 VIEWS: tuple[View, ...] = (
     CameraView(),
     ActivationsView(),
@@ -36,6 +38,7 @@ VIEWS: tuple[View, ...] = (
     LeNetView(),
     FeaturesView(),
     LayersSeeView(),
+    NumberView(),
 )
 
 
