@@ -24,6 +24,7 @@ from app.stages.results import (
     LayerMosaic,
     NamedKernel,
     PoolResult,
+    PoolWindow,
     ReferenceRun,
 )
 from app.state import Roi
@@ -94,6 +95,8 @@ def kernel_result(stride: int = 2, **changes: Any) -> KernelResult:
         "out_shape": (h_out, w_out),
         "formula_h": f"H' = floor((240 + 2*1 - 3) / {stride}) + 1 = {h_out}",
         "formula_w": f"W' = floor((320 + 2*1 - 3) / {stride}) + 1 = {w_out}",
+        "input": ramp_image(240, 320).astype(np.float32) / 255.0,
+        "padding": 1,
     }
     return KernelResult(**{**fields, **changes})
 
@@ -108,6 +111,11 @@ def pool_results() -> FrameResults:
         out_shape=(120, 160),
         formula_h="H' = floor((240 - 2) / 2) + 1 = 120",
         formula_w="W' = floor((320 - 2) / 2) + 1 = 160",
+        window=PoolWindow(
+            unit=(60, 80),
+            values=np.array([[0.25, -1.5], [2.0, 0.75]], np.float32),
+            value=2.0,
+        ),
     )
     return FrameResults(kernel=kernel_result(stride=1), pool=pool)
 

@@ -72,26 +72,30 @@ def test_processed_image_is_scaled_up_by_whole_blocks() -> None:
     assert fit_image(np.zeros((480, 640), np.uint8), 320, 320).shape == (240, 320)
 
 
-def test_kernel_view_shows_the_output_at_the_true_size_ratio() -> None:
+def test_kernel_view_shows_the_output_at_the_true_size_ratio(monkeypatch) -> None:
+    """Stride 2: an output pixel covers 2x2 input pixels on screen, beside the input."""
+    from app.views.base import Canvas
+
     status, results = samples.CASES["kernel_stride2"]
+    drawn = []
+    real = Canvas.show_scaled
+
+    def record(self, layer, image, where, scale):
+        box = real(self, layer, image, where, scale)
+        drawn.append((image, box, scale))
+        return box
+
+    monkeypatch.setattr(Canvas, "show_scaled", record)
     overlay = OverlayRenderer((640, 480)).render(status, results)
-    image = results.kernel.image  # 120 x 160 at stride 2 -> zoomed x2
-    rgb = overlay[:, :, 0]
-    # The ramp's first row appears as 2x2 blocks somewhere in the layer.
-    found = False
-    for y in range(0, 200):
-        row = rgb[y]
-        for x in range(0, 200):
-            if (
-                row[x : x + 8 : 2].tolist() == image[0, :4].tolist()
-                and rgb[y + 1, x : x + 8 : 2].tolist() == image[0, :4].tolist()
-                and rgb[y + 2, x : x + 8 : 2].tolist() == image[1, :4].tolist()
-            ):
-                found = True
-                break
-        if found:
-            break
-    assert found
+    (_, in_box, in_scale), (image, out_box, out_scale) = drawn[:2]
+    assert image is results.kernel.image  # 120 x 160 at stride 2
+    assert out_scale == pytest.approx(2 * in_scale)
+    # The map covers the input's area (less its 1-px padding): the same size on screen.
+    assert abs(out_box[2] - (in_box[2] - 2 * in_scale)) <= 2
+    # Its pixels are the map's, scaled: the first row's grey levels, in order.
+    x, y = out_box[0] + 1, out_box[1] + 1
+    row = overlay[y, x : x + out_box[2] - 2, 0]
+    assert set(np.unique(row)) <= set(np.unique(image[0]))
 
 
 def test_static_parts_come_from_the_cache() -> None:

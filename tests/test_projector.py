@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cache
 
+import numpy as np
 import pytest
 
 from app.config import config_from_dict
@@ -68,12 +69,12 @@ def test_every_stride_draws_its_map_over_the_same_area_frozen_or_not(monkeypatch
     on screen: every stride's map covers the input's area, the blocks grow."""
     from app.views.base import Canvas
 
-    boxes: list[tuple[int, int, int, int]] = []
+    drawn: list[tuple[np.ndarray, tuple[int, int, int, int]]] = []
     real = Canvas.show_scaled
 
     def record(self, layer, image, where, scale):
         box = real(self, layer, image, where, scale)
-        boxes.append(box)
+        drawn.append((image, box))
         return box
 
     monkeypatch.setattr(Canvas, "show_scaled", record)
@@ -90,7 +91,9 @@ def test_every_stride_draws_its_map_over_the_same_area_frozen_or_not(monkeypatch
                 options=LoopOptions(screen=(1280, 720)),
             )
             loop.run(max_frames=2)
-            widths[(stride, frozen)] = boxes[-1][2:]
+            # The map's own box (the view also draws its input and the enlarged corner).
+            shown = loop.last_results.kernel.image
+            widths[(stride, frozen)] = next(b for i, b in reversed(drawn) if i is shown)[2:]
     for frozen in (False, True):
         sizes = [size for (_, f), size in widths.items() if f == frozen]
         spread_w = max(w for w, _ in sizes) - min(w for w, _ in sizes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.activation import display_range, to_display
+from app.stages.inspect import REFRESH_FRAMES
 from app.stages.kernel_specs import check_kernel
 from app.stages.kernels import (
     KERNEL_PRESETS,
@@ -22,7 +24,7 @@ from app.stages.kernels import (
 )
 from app.stages.pooling import PoolStage, pool_map
 from app.stages.results import FrameResults
-from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, ViewState
+from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, Roi, ViewState
 from training import layers
 
 
@@ -164,9 +166,9 @@ def test_stage_config_errors_name_the_stage():
         PoolStage().configure({"size": 2})
 
 
-def _frame(gray: np.ndarray) -> Frame:
+def _frame(gray: np.ndarray, seq: int = 0) -> Frame:
     array = np.repeat(gray[:, :, None], 3, axis=2)
-    return Frame(array=array, gray=gray, seq=0, timestamp=0.0)
+    return Frame(array=array, gray=gray, seq=seq, timestamp=0.0)
 
 
 def test_kernel_stage_result_and_processing_width():
@@ -265,3 +267,51 @@ def test_unknown_kernel_name_falls_back_to_identity():
 
 def test_a_map_smaller_than_the_window_pools_to_an_empty_map():
     assert pool_map(np.ones((3, 40), np.float32), 4, "max").shape == (0, 10)
+
+
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_the_kernel_result_says_how_much_padding_it_slid_over(padding):
+    gray = np.zeros((48, 64), np.uint8)
+    res = FrameResults()
+    KernelStage().process(_frame(gray), ViewState(kernel="laplacian", padding=padding), res)
+    assert res.kernel.padding == (0 if padding == "valid" else 1)
+
+
+@pytest.mark.parametrize(("size", "mode"), [(2, "max"), (3, "avg"), (4, "max")])
+def test_the_pool_window_under_the_roi_is_the_pooled_value_written_out(size, mode):
+    rng = np.random.default_rng(size)
+    gray = rng.integers(0, 256, (240, 320), dtype=np.uint8)
+    state = ViewState(view="pooling", pool_size=size, pool_mode=mode, roi=Roi(0.3, 0.7, 0.2))
+    res = FrameResults()
+    KernelStage().process(_frame(gray), state, res)
+    PoolStage().process(_frame(gray), state, res)
+    window = res.pool.window
+    r, c = window.unit
+    # The unit under the ROI's centre, and the kernel output its window covers.
+    assert (r, c) == (int(0.7 * 240) // size, int(0.3 * 320) // size)
+    np.testing.assert_array_equal(
+        window.values, res.kernel.output[r * size : (r + 1) * size, c * size : (c + 1) * size]
+    )
+    expected = window.values.max() if mode == "max" else window.values.mean()
+    assert window.value == pytest.approx(float(expected), abs=1e-6)
+    assert window.value == pytest.approx(float(res.pool.output[r, c]), abs=1e-6)
+
+
+def test_the_pool_window_keeps_its_numbers_for_a_few_frames_unless_something_changes():
+    rng = np.random.default_rng(3)
+    stage = PoolStage()
+    state = ViewState(view="pooling")
+    windows = []
+    for seq in range(REFRESH_FRAMES + 2):
+        gray = rng.integers(0, 256, (60, 80), dtype=np.uint8)  # noise: new values each frame
+        res = FrameResults()
+        KernelStage().process(_frame(gray, seq), state, res)
+        stage.process(_frame(gray, seq), state, res)
+        windows.append(res.pool.window)
+    assert all(w is windows[0] for w in windows[:REFRESH_FRAMES])
+    assert windows[REFRESH_FRAMES] is not windows[0]
+    moved = replace(state, roi=Roi(0.2, 0.2, 0.2))
+    res = FrameResults()
+    KernelStage().process(_frame(gray, REFRESH_FRAMES + 2), moved, res)
+    stage.process(_frame(gray, REFRESH_FRAMES + 2), moved, res)
+    assert res.pool.window.unit != windows[-1].unit  # the ROI moved: at once

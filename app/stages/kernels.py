@@ -244,4 +244,5 @@ class KernelStage(Stage):
             reference=reference,
             input=image,
             raw=raw,
+            padding=pad,
         )

@@ -65,7 +65,9 @@ class KernelResult(MapResult):
     ``matrices`` are the (k, k) float32 kernels as slid over the image (flipped for
     convolution), two for the Sobel magnitude, combined as ``combine`` says.
     ``input`` is the (H, W) float32 picture in [0, 1] the kernel slid over (the grey
-    frame at processing size); ``raw`` the (H', W') float32 output before the activation.
+    frame at processing size); ``raw`` the (H', W') float32 output before the activation;
+    ``padding`` the pixels added on every side of ``input`` (k // 2 for zero and reflect
+    padding, 0 for valid).
     """
 
     name: str
@@ -73,11 +75,29 @@ class KernelResult(MapResult):
     combine: str | None = None
     input: np.ndarray | None = None
     raw: np.ndarray | None = None
+    padding: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class PoolWindow:
+    """One pooled value worked out: the window of the kernel output it came from.
+
+    ``unit``: (row, column) in the pooled map; ``values``: (n, n) float32, the kernel
+    output under the window (rows ``unit[0] * n`` on, columns ``unit[1] * n`` on);
+    ``value``: the pooled value, their maximum or mean.
+    """
+
+    unit: tuple[int, int]
+    values: np.ndarray
+    value: float
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PoolResult(MapResult):
-    """The pooling stage: the kernel output max- or average-pooled, window = step."""
+    """The pooling stage: the kernel output max- or average-pooled, window = step;
+    ``window`` the pooled value under the ROI's centre, written out (None: empty map)."""
+
+    window: PoolWindow | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)

@@ -40,10 +40,13 @@ SMALL = 0.42
 
 
 class Body(NamedTuple):
-    """The rows a view draws in: below the header (``top``), above the footer (``bottom``)."""
+    """The rows a view draws in: below the header (``top``), above the footer (``bottom``);
+    ``header_right`` is the x where the header ends (beside it, the rows above ``top``
+    are free)."""
 
     top: int
     bottom: int
+    header_right: int = 0
 
 
 class Canvas:

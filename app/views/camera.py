@@ -58,6 +58,8 @@ class CameraView(View):
             hy = y1 + canvas.px(4) + (tag.shape[0] if ty > y0 else 0)
             blit(layer, hint, x0, min(hy, canvas.height - hint.shape[0]))
         x, y = canvas.width - canvas.px(CARD_W) - canvas.px(MARGIN), canvas.px(MARGIN)
+        if body.header_right + canvas.px(MARGIN) > x:  # a long header (Spanish, 4:3)
+            y = body.top + canvas.px(MARGIN)
         card_h = prediction_card(canvas, layer, digit, (x, y), opaque=False, width=CARD_W)
         ref = digit.reference if digit is not None else None
         if state.numpy_reference and ref is not None:

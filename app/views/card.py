@@ -18,7 +18,6 @@ from app.stages.results import DIGIT, NO_DIGIT, UNAVAILABLE, DigitResult, Refere
 from app.views.base import SMALL, Canvas
 from app.views.draw import (
     AMBER,
-    DIM,
     GREEN,
     GREY,
     PANEL_BG,
@@ -177,7 +176,7 @@ def _draw_card(
         head_h = max(head_h, top.shape[0])
     bars_h, label_h = px(70), px(16)
     foot = (
-        render_panel([Line(runtime, SMALL, DIM)], canvas.scale, width=w, bg_alpha=0)
+        render_panel([Line(runtime, SMALL, GREY)], canvas.scale, width=w, bg_alpha=0)
         if runtime
         else None
     )

@@ -28,8 +28,11 @@ from app.views.draw import (
 from app.views.words import shown
 
 
-def header(canvas: Canvas, layer: np.ndarray, state: ViewState, title: str, opaque: bool) -> int:
-    """The title and the live settings at the top left; returns the y below them."""
+def header(
+    canvas: Canvas, layer: np.ndarray, state: ViewState, title: str, opaque: bool
+) -> tuple[int, int]:
+    """The title and the live settings at the top left; returns the (y below, x right of)
+    them."""
     kernel = tr("kernel {name}").format(name=shown(state.kernel))
     settings = (
         tr("stride {n}").format(n=state.stride),
@@ -52,7 +55,7 @@ def header(canvas: Canvas, layer: np.ndarray, state: ViewState, title: str, opaq
     panel = canvas.panel(lines, opaque=opaque)
     m = canvas.px(MARGIN)
     blit(layer, panel, m, m)
-    return m + panel.shape[0]
+    return m + panel.shape[0], m + panel.shape[1]
 
 
 def footer(

@@ -10,7 +10,8 @@ from app.stages.results import FrameResults, MapResult
 from app.state import ViewState
 from app.views.base import BODY, SMALL, Canvas
 from app.views.draw import AMBER, CYAN, VIEW_BG, WHITE, Line, blit, fill, over, render_panel
-from app.views.maps import MapView, reference_lines, settings_column, shape_lines
+from app.views.maps import Before, MapView, reference_lines, settings_column
+from app.views.padding import input_caption, padded_input, padding_corner
 from app.views.words import shown
 
 
@@ -30,6 +31,27 @@ class KernelView(MapView):
     def step(self, state: ViewState) -> int:
         return state.stride
 
+    def before(self, state: ViewState, results: FrameResults) -> Before | None:
+        kernel = results.kernel
+        picture = padded_input(kernel, state.padding) if kernel is not None else None
+        if kernel is None or picture is None or not kernel.matrices:
+            return None
+        # The first output pixel is the first window's centre: k // 2 from the corner.
+        origin = kernel.matrices[0].shape[0] // 2
+        caption = input_caption(kernel, state.padding)
+        return Before(picture, caption, border=kernel.padding, origin=origin)
+
+    def draw_example(
+        self,
+        canvas: Canvas,
+        layer: np.ndarray,
+        state: ViewState,
+        results: FrameResults,
+        area: tuple[int, int, int, int],
+    ) -> None:
+        if results.kernel is not None:
+            padding_corner(canvas, layer, results.kernel, state.padding, area)
+
     def draw_column(
         self,
         canvas: Canvas,
@@ -37,7 +59,7 @@ class KernelView(MapView):
         state: ViewState,
         results: FrameResults,
         where: tuple[int, int, int],
-    ) -> None:
+    ) -> int:
         kernel = results.kernel
         matrices = kernel.matrices if kernel is not None else ()
         size = f"{matrices[0].shape[0]}x{matrices[0].shape[1]}" if matrices else "?"
@@ -49,7 +71,8 @@ class KernelView(MapView):
         ]
         if kernel is not None and kernel.combine == "magnitude":
             lines.append(Line("|G| = √(Gx² + Gy²)", SMALL))
-        lines += shape_lines(kernel) + reference_lines(kernel.reference if kernel else None)
+        # The sizes are in the pictures' captions and the formulas: the room goes to the corner.
+        lines += reference_lines(kernel.reference if kernel else None)
 
         def grids(x: int, y: int, w: int) -> int:
             # Sobel magnitude slides two kernels: show both, half the width each.
@@ -61,7 +84,7 @@ class KernelView(MapView):
                 height = max(height, grid.shape[0])
             return height + canvas.px(4)
 
-        settings_column(canvas, layer, lines, where, grids if matrices else None)
+        return settings_column(canvas, layer, lines, where, grids if matrices else None)
 
 
 def matrix_grid(canvas: Canvas, matrix: np.ndarray, width: int) -> np.ndarray:

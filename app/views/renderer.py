@@ -71,11 +71,11 @@ class OverlayRenderer:
             opaque = view.opaque if view is not None else False
             layer = self.canvas.base(opaque)
             title = tr(view.title) if view is not None else status.view.upper()
-            top = chrome.header(self.canvas, layer, status, title, opaque)
+            top, right = chrome.header(self.canvas, layer, status, title, opaque)
             figures = footer_figures(status)
             bottom = chrome.footer(self.canvas, layer, figures, status.message, opaque)
             if view is not None:
-                view.draw(self.canvas, layer, status, results, Body(top, bottom))
+                view.draw(self.canvas, layer, status, results, Body(top, bottom, right))
             if status.show_help:
                 legend = [(keys, tr(description)) for keys, description in self.legend]
                 chrome.help_overlay(self.canvas, layer, legend, opaque)
