@@ -66,8 +66,7 @@ class KernelResult(MapResult):
     convolution), two for the Sobel magnitude, combined as ``combine`` says.
     ``input`` is the (H, W) float32 picture in [0, 1] the kernel slid over (the grey
     frame at processing size); ``raw`` the (H', W') float32 output before the activation;
-    ``padding`` the pixels added on every side of ``input`` (k // 2 for zero and reflect
-    padding, 0 for valid).
+    ``padding`` the pixels added on every side of ``input`` (k // 2, or 0 for valid).
     """
 
     name: str
@@ -80,12 +79,8 @@ class KernelResult(MapResult):
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class PoolWindow:
-    """One pooled value worked out: the window of the kernel output it came from.
-
-    ``unit``: (row, column) in the pooled map; ``values``: (n, n) float32, the kernel
-    output under the window (rows ``unit[0] * n`` on, columns ``unit[1] * n`` on);
-    ``value``: the pooled value, their maximum or mean.
-    """
+    """One pooled value written out: ``values`` (n, n) float32, the kernel output under
+    the window of the pooled map's ``unit`` (row, column); ``value`` their max or mean."""
 
     unit: tuple[int, int]
     values: np.ndarray
@@ -173,9 +168,8 @@ class LayerMosaic:
 
     ``image``: (h, w, 3) uint8 BGR; ``value_range``: the (lo, hi) of its colour map
     (signed ranges use the diverging map); ``shape``: the activation's shape, (h, w, c)
-    for conv/pool layers, (n,) for dense ones. The image is a grid of ``columns`` tiles
-    per row (one per channel, or one cell per unit), each ``tile`` (h, w) pixels, ``gap``
-    pixels apart: channel ``i`` starts at x = (i % columns) * (tile w + gap).
+    for conv/pool layers, (n,) for dense ones; ``columns`` tiles (channels or units) a
+    row, each ``tile`` (h, w) px, ``gap`` px apart: i at x = (i % columns) * (w + gap).
     """
 
     name: str
@@ -203,11 +197,9 @@ class FeaturesResult:
     Attributes:
         mosaics: one per layer, in network order (empty without a classifier).
         tensor_image: (28, 28) uint8, the input the mosaics came from (ink white).
-        learned: conv1's kernels, (C, k, k) float32: kernel ``c`` makes conv1's map
-            ``c``; None without a classifier.
+        learned: conv1's kernels, (C, k, k) float32 (kernel c makes map c), or None.
         learned_range: the symmetric (lo, hi) the learned kernels are drawn on, or None.
-        handmade: the single (k, k) presets and custom kernels, named, in cycle order
-            (the Sobel magnitude's pair is Sobel x and y, already there).
+        handmade: the single (k, k) presets and custom kernels, named, in cycle order.
     """
 
     mosaics: tuple[LayerMosaic, ...]
