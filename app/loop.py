@@ -22,12 +22,13 @@ import numpy as np
 
 from app import views
 from app.config import FaultsConfig
-from app.controls.actions import ActionQueue, apply_action, key_legend
+from app.controls.actions import ActionQueue, apply_action, key_legend, probe_blocked
 from app.display.base import Display
 from app.errors import one_line
 from app.faults import Backoff, RateLimitedLog, StageFaults
-from app.frame import Frame
+from app.frame import Frame, frame_problem
 from app.heap_trim import HeapTrimmer
+from app.i18n import translate
 from app.snapshot import save_snapshot
 from app.source_keeper import SourceKeeper
 from app.sources.base import Source
@@ -85,22 +86,6 @@ class LoopOptions:
     clock: Callable[[], float] | None = None
     record: bool = False
     screen: tuple[int, int] | None = None
-
-
-def frame_problem(frame: object) -> str | None:
-    """Why ``frame`` cannot be processed, or None when it is a well-formed Frame."""
-    if not isinstance(frame, Frame):
-        return f"expected a Frame, got {type(frame).__name__}"
-    a, g = frame.array, frame.gray
-    if not isinstance(a, np.ndarray) or a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] != 3:
-        got = f"{a.shape} {a.dtype}" if isinstance(a, np.ndarray) else type(a).__name__
-        return f"frame.array must be (H, W, 3) uint8, got {got}"
-    if a.shape[0] < 16 or a.shape[1] < 16:
-        return f"frame.array {a.shape} is smaller than 16x16"
-    if not isinstance(g, np.ndarray) or g.dtype != np.uint8 or g.ndim != 2 or g.size == 0:
-        got = f"{g.shape} {g.dtype}" if isinstance(g, np.ndarray) else type(g).__name__
-        return f"frame.gray must be (h, w) uint8, got {got}"
-    return None
 
 
 class CaptureLoop:
@@ -348,13 +333,22 @@ class CaptureLoop:
             elif action == "snapshot":
                 snapshot = frame is not None
             else:
-                try:
-                    self.state = apply_action(
-                        self.state, action, kernel_names=self.pipeline.kernel_names
-                    )
-                except ValueError as exc:
-                    log.warning("%s", exc)
+                self._apply(action)
         return snapshot
+
+    def _apply(self, action: str) -> None:
+        """One action on the state; an arrow that cannot move the view's point says why
+        on the status line (a key press never does nothing silently)."""
+        results = self.last_results
+        blocked = probe_blocked(self.state, action, results)
+        if blocked is not None:
+            self.board.notice(translate(blocked, self.state.language))
+        try:
+            self.state = apply_action(
+                self.state, action, kernel_names=self.pipeline.kernel_names, results=results
+            )
+        except ValueError as exc:
+            log.warning("%s", exc)
 
     def _quit(self) -> None:
         if not self.options.interactive:

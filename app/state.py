@@ -15,6 +15,8 @@ OPERATIONS = ("correlation", "convolution")
 POOL_MODES = ("max", "avg")
 POOL_SIZES = (2, 3, 4)
 STRIDES = (1, 2, 3, 4)
+#: Where the arrows may take a view's point: ((x_min, x_max), (y_min, y_max)) in its steps.
+ProbeRange = tuple[tuple[int, int], tuple[int, int]]
 #: How far the teaching views' point may go from its home, and how many modes a view has
 #: at most (each view keeps its own within these).
 MAX_PROBE = 400

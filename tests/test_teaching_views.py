@@ -4,6 +4,7 @@ both languages, against their goldens; and the keys that drive them."""
 from __future__ import annotations
 
 import logging
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -25,14 +26,12 @@ from tests.test_pipeline_golden import FRAMES, SteppingClock
 #: (the defaults have their goldens in ``test_pipeline_golden``): a moved point, each mode.
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("inspector", "inspector", {"probe_x": -6, "probe_y": 4}),
-    (
-        "inspector_row",
-        "inspector",
-        {"probe_x": -6, "probe_y": 4, "mode": 1, "operation": "convolution"},
-    ),
+    ("inspector_row", "inspector", {"mode": 1, "operation": "convolution"}),
     ("receptive_lenet", "receptive", {"mode": 1, "probe_x": 2, "probe_y": -3}),
     ("activations", "activations", {"kernel": "laplacian", "activation": "sigmoid"}),
     ("layers_conv2", "layers", {"mode": 1}),
+    ("lenet_feedforward", "lenet", {"mode": 1}),
+    ("lenet_feedforward_fc2", "lenet", {"mode": 1, "probe_x": 1, "probe_y": 70}),
 ]
 
 
@@ -113,3 +112,39 @@ def test_the_inspector_window_moves_one_stride_per_key_press() -> None:
     a, b = before.last_results.inspect.window, after.last_results.inspect.window
     assert b.origin[1] - a.origin[1] == 2 and b.unit[1] - a.unit[1] == 1
     assert np.isclose(b.value, after.last_results.kernel.output[b.unit], atol=1e-5)
+
+
+@pytest.mark.parametrize("screen", [(1280, 720), (1920, 1080), (1024, 768)])
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize(
+    ("view", "mode"), [(v.name, m) for v in views.VIEWS for m in range(1, len(v.modes))]
+)
+def test_every_mode_keeps_its_text_above_a_45th_of_the_screen(view, mode, lang, screen) -> None:
+    """The projector test (``test_projector``) for the states a view's first mode hides."""
+    from dataclasses import replace
+
+    from app.controls.actions import key_legend
+    from app.views.renderer import OverlayRenderer
+    from app.views.text import recording_text
+
+    status, results = mode_results(view, mode)
+    renderer = OverlayRenderer(screen, key_legend(), frame_size=(640, 480))
+    with recording_text() as drawn:
+        renderer.render(replace(status, language=lang), results)
+    smallest = min(drawn, key=lambda d: d.size_px)
+    assert smallest.size_px >= screen[1] / 45, (view, mode, smallest.text, smallest.size_px)
+
+
+@cache
+def mode_results(view: str, mode: int):
+    config = config_from_dict({"model": {"backend": "numpy"}})
+    display = RecordingDisplay()
+    loop = CaptureLoop(
+        DemoSource(size=(640, 480), seed=0, realtime=False),
+        display,
+        build_pipeline(config),
+        state=ViewState(view=view, mode=mode),
+        options=LoopOptions(),
+    )
+    loop.run(max_frames=8)
+    return display.statuses[-1], loop.last_results

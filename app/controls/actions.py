@@ -17,7 +17,18 @@ from collections.abc import Sequence
 
 from app import views
 from app.i18n import N_, next_language
-from app.state import ACTIVATIONS, PADDINGS, POOL_MODES, POOL_SIZES, STRIDES, Roi, ViewState
+from app.stages.results import FrameResults
+from app.state import (
+    ACTIVATIONS,
+    OPERATIONS,
+    PADDINGS,
+    POOL_MODES,
+    POOL_SIZES,
+    STRIDES,
+    ProbeRange,
+    Roi,
+    ViewState,
+)
 
 #: The view-independent actions around the per-view ones, with their legend texts.
 _NAVIGATION = {"next_view": N_("next view"), "prev_view": N_("previous view")}
@@ -200,18 +211,72 @@ def _roi_after(roi: Roi, action: str) -> Roi | None:
     return None
 
 
+def _clamp_probe(probe: tuple[int, int], bounds: ProbeRange) -> tuple[int, int]:
+    (x0, x1), (y0, y1) = bounds
+    return (min(max(probe[0], x0), x1), min(max(probe[1], y0), y1))
+
+
 def _move_probe(
-    probe: tuple[int, int], move: tuple[float, float], limit: tuple[int, int]
+    probe: tuple[int, int], move: tuple[float, float], bounds: ProbeRange
 ) -> tuple[int, int]:
-    """The probe one step in the direction of ``move``, kept within +-``limit``
-    (clamped first, so a probe carried over from a wider view answers at once)."""
-    x, y = (min(max(p, -m), m) for p, m in zip(probe, limit, strict=True))
+    """The probe one step in the direction of ``move``, kept within ``bounds`` (clamped
+    first, so a probe set past the picture's edge answers the first key press)."""
+    x, y = _clamp_probe(probe, bounds)
     dx = (move[0] > 0) - (move[0] < 0)
     dy = (move[1] > 0) - (move[1] < 0)
-    return (min(max(x + dx, -limit[0]), limit[0]), min(max(y + dy, -limit[1]), limit[1]))
+    return _clamp_probe((x + dx, y + dy), bounds)
 
 
-def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) -> ViewState:
+def _probe_bounds(state: ViewState, results: FrameResults | None) -> ProbeRange | None:
+    """The current view's point limits for this state (None: it has no point)."""
+    view = views.find_view(state.view)
+    if view is None:
+        return None
+    return view.probe_bounds(state, results if results is not None else FrameResults())
+
+
+def probe_blocked(state: ViewState, action: str, results: FrameResults | None) -> str | None:
+    """Why ``action`` cannot move the current view's point (the view's ``probe_edge``,
+    marked English: translate where shown), or None when it moves it or is no arrow."""
+    if action not in _ROI_MOVES:
+        return None
+    bounds = _probe_bounds(state, results)
+    if bounds is None:
+        return None
+    if _move_probe(state.probe, _ROI_MOVES[action], bounds) != _clamp_probe(state.probe, bounds):
+        return None
+    view = views.find_view(state.view)
+    return view.probe_edge if view is not None else None
+
+
+def _moved(state: ViewState, action: str, results: FrameResults | None) -> ViewState | None:
+    """The state after an arrow (the view's point, else the ROI) or a ROI resize; None
+    for any other action."""
+    bounds = _probe_bounds(state, results) if action in _ROI_MOVES else None
+    if bounds is not None:
+        # The teaching views with a movable point move it instead of the ROI.
+        x, y = _move_probe(state.probe, _ROI_MOVES[action], bounds)
+        return state.with_changes(probe_x=x, probe_y=y)
+    roi = _roi_after(state.roi, action)
+    return state.with_changes(roi=roi) if roi is not None else None
+
+
+def _view_after(current: str, action: str) -> str | None:
+    """The view a view action goes to, or None for any other action."""
+    if action in ("next_view", "prev_view"):
+        return str(_cycle(views.view_names(), current, 1 if action == "next_view" else -1))
+    if action.startswith("view_") and action in action_table():
+        return action.removeprefix("view_")
+    return None
+
+
+def apply_action(
+    state: ViewState,
+    action: str,
+    *,
+    kernel_names: Sequence[str],
+    results: FrameResults | None = None,
+) -> ViewState:
     """Return the state after one action; ``state`` itself is never modified.
 
     Args:
@@ -220,15 +285,17 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
             ``quit``) return ``state`` unchanged: the loop handles them.
         kernel_names: the kernels ``next_kernel``/``prev_kernel`` cycle through,
             in order. Empty: kernel actions change nothing.
+        results: the last frame's results: where the current view's point may go on
+            this picture (``View.probe_bounds``). None: the views' fixed limits.
 
     Raises:
         ValueError: ``action`` is not a known action name.
     """
-    if action in ("next_view", "prev_view"):
-        step = 1 if action == "next_view" else -1
-        return state.with_changes(view=_cycle(views.view_names(), state.view, step), mode=0)
-    if action.startswith("view_") and action in action_table():
-        return state.with_changes(view=action.removeprefix("view_"), mode=0)
+    entered = _view_after(state.view, action)
+    if entered is not None:
+        # A view starts in its first mode with its point at home: the point's steps
+        # mean something else in every view (a window, a shift, a neuron).
+        return state.with_changes(view=entered, mode=0, probe_x=0, probe_y=0)
     view = views.find_view(state.view)
     if action == "next_mode":
         modes = len(view.modes) if view is not None else 0
@@ -246,20 +313,15 @@ def apply_action(state: ViewState, action: str, *, kernel_names: Sequence[str]) 
     if action == "cycle_activation":
         return state.with_changes(activation=_cycle(ACTIVATIONS, state.activation, 1))
     if action == "toggle_operation":
-        operation = "correlation" if state.operation == "convolution" else "convolution"
-        return state.with_changes(operation=operation)
+        return state.with_changes(operation=_cycle(OPERATIONS, state.operation, 1))
     if action == "cycle_pool_mode":
         return state.with_changes(pool_mode=_cycle(POOL_MODES, state.pool_mode, 1))
     if action in ("pool_size_up", "pool_size_down"):
         step = 1 if action == "pool_size_up" else -1
         return state.with_changes(pool_size=_clamp_step(POOL_SIZES, state.pool_size, step))
-    if action in _ROI_MOVES and view is not None and view.probe_limit is not None:
-        # The teaching views with a movable point move it instead of the ROI.
-        x, y = _move_probe(state.probe, _ROI_MOVES[action], view.probe_limit)
-        return state.with_changes(probe_x=x, probe_y=y)
-    roi = _roi_after(state.roi, action)
-    if roi is not None:
-        return state.with_changes(roi=roi)
+    moved = _moved(state, action, results)
+    if moved is not None:
+        return moved
     if action in _TOGGLES:
         setting = _TOGGLES[action]
         return state.with_changes(**{setting: not getattr(state, setting)})

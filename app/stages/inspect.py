@@ -1,20 +1,25 @@
 """The kernel inspector: one output value of the kernel written out, and the 1-D formula.
 
-The window sits on the output unit nearest the ROI's centre, moved by the probe
-(``ViewState.probe``, in output units: one step is one stride in the picture). Its
-value is recomputed here from the window and the kernel, the way the course writes it
-(nine products and their sum), and equals the kernel stage's output at that unit.
+The window starts where the picture has something to show: where the kernel answers
+most near the ROI's centre (an edge kernel on an edge; the ROI's centre itself on blank
+paper), and the probe
+(``ViewState.probe``, in output units: one step is one stride in the picture) moves it
+from there. Its value is recomputed here from the window and the kernel, the way the
+course writes it (nine products and their sum), and equals the kernel stage's output
+at that unit.
 """
 
 from __future__ import annotations
 
 import logging
 
+import cv2
 import numpy as np
 
 from app.frame import Frame
 from app.stages.activation import ACTIVATION_FUNCTIONS
 from app.stages.base import Stage
+from app.stages.digit import roi_pixels
 from app.stages.results import (
     FrameResults,
     InspectResult,
@@ -22,7 +27,7 @@ from app.stages.results import (
     RowConvolution,
     WindowSum,
 )
-from app.state import ViewState
+from app.state import Roi, ViewState
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +68,67 @@ def _reflect(index: np.ndarray, size: int) -> np.ndarray:
     period = 2 * (size - 1)
     index = np.abs(index) % period
     return np.where(index >= size, period - index, index)
+
+
+#: Weaker answers than this (3x3 mean, on the 0..1 picture) are blank paper: camera
+#: noise gives about 0.05 there, a pen stroke's edge 1 to 3.
+FLAT_EDGE = 0.15
+#: A new strongest point takes the window over only when this much stronger than the
+#: one it is on: two equal edges would otherwise take turns with the camera's noise.
+HOME_HYSTERESIS = 1.25
+
+
+def structure(picture: np.ndarray, kernels: tuple[np.ndarray, ...]) -> np.ndarray:
+    """Where ``picture`` (h, w) float32 has something to show, per pixel, float32.
+
+    Kernels whose weights sum to 0 (the edge kernels, Sobel, Laplacian) answer only
+    where the picture changes: their own answer's size (two kernels combined as the
+    magnitude). Other kernels (blur, sharpen, identity) answer on blank paper too:
+    the picture's edges (Sobel magnitude) instead. Averaged over 3x3 pixels, so one
+    noisy pixel never wins.
+    """
+    if all(abs(float(m.sum())) < 1e-6 for m in kernels):
+        answers = [cv2.filter2D(picture, cv2.CV_32F, m) for m in kernels]
+        size = np.sqrt(sum(a * a for a in answers))
+    else:
+        gx = cv2.Sobel(picture, cv2.CV_32F, 1, 0, ksize=3)
+        gy = cv2.Sobel(picture, cv2.CV_32F, 0, 1, ksize=3)
+        size = cv2.magnitude(gx, gy)
+    return cv2.blur(size.astype(np.float32), (3, 3))
+
+
+def strongest_edge(
+    picture: np.ndarray,
+    roi: Roi,
+    kernels: tuple[np.ndarray, ...],
+    current: tuple[int, int] | None = None,
+) -> tuple[int, int] | None:
+    """(row, column) in ``picture`` (H, W) float32 where the kernel has most to show in
+    the ROI (``structure``).
+
+    Points nearer the ROI's centre count more (half at its border), so the window
+    starts on the digit rather than on a shadow at the ROI's edge. ``current`` (a
+    pixel, e.g. the last answer) is kept unless another point is ``HOME_HYSTERESIS``
+    times stronger. None when the ROI is flat (blank paper) or too small.
+    """
+    h, w = picture.shape
+    x0, y0, x1, y1 = roi_pixels(roi, w, h)
+    crop = np.ascontiguousarray(picture[y0:y1, x0:x1], np.float32)
+    if crop.shape[0] < 3 or crop.shape[1] < 3:
+        return None
+    answer = structure(crop, kernels)
+    ch, cw = crop.shape
+    ys, xs = np.ogrid[0:ch, 0:cw]
+    off_centre = ((ys - (ch - 1) / 2) / (ch / 2)) ** 2 + ((xs - (cw - 1) / 2) / (cw / 2)) ** 2
+    score = answer / (1.0 + off_centre)
+    best = np.unravel_index(int(np.argmax(score)), score.shape)
+    if answer[best] < FLAT_EDGE:
+        return None
+    if current is not None and y0 <= current[0] < y1 and x0 <= current[1] < x1:
+        kept = (current[0] - y0, current[1] - x0)
+        if answer[kept] >= FLAT_EDGE and score[kept] * HOME_HYSTERESIS >= score[best]:
+            best = kept
+    return (y0 + int(best[0]), x0 + int(best[1]))
 
 
 def home_unit(
@@ -157,7 +223,10 @@ class InspectStage(Stage):
     """Writes out the kernel's output at the probed unit (needs the kernel stage first).
 
     The numbers are recomputed every ``REFRESH_FRAMES`` frames, and at once when a
-    setting, the probe or the ROI changes; the pictures stay live.
+    setting, the probe or the ROI changes; the pictures stay live. While the point is
+    at home the window follows the kernel's strongest answer (found again at each
+    refresh); once an arrow moved it, that point stays its home until the ROI or the
+    kernel changes.
     """
 
     name = "inspect"
@@ -165,6 +234,8 @@ class InspectStage(Stage):
     def __init__(self) -> None:
         self._warned = False
         self._last: tuple[tuple, int, InspectResult] | None = None
+        # ((picture shape, ROI, kernel, mode), the pixel found there, or None: blank paper).
+        self._home: tuple[tuple, tuple[int, int] | None] | None = None
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         kernel = results.kernel
@@ -175,7 +246,7 @@ class InspectStage(Stage):
             return
         key = (
             kernel.name, kernel.input.shape, state.stride, state.padding, state.activation,
-            state.operation, state.probe, state.roi,
+            state.operation, state.probe, state.roi, state.mode,
         )  # fmt: skip
         if self._last is not None:
             last_key, at, last = self._last
@@ -185,8 +256,10 @@ class InspectStage(Stage):
         h, w = kernel.input.shape
         k = kernel.matrices[0].shape[0]
         pad = 0 if state.padding == "valid" else k // 2
-        centre = (state.roi.cy * h, state.roi.cx * w)
-        home = home_unit(centre, k, state.stride, pad, kernel.output.shape)
+        # The 1-D mode starts where its own row kernel answers most: a row that changes.
+        kernels = (ROW_KERNEL[None, :],) if state.mode == 1 else kernel.matrices
+        start = self._start(kernel.input, kernels, state)
+        home = home_unit(start, k, state.stride, pad, kernel.output.shape)
         ho, wo = kernel.output.shape
         unit = (
             min(max(home[0] + state.probe[1], 0), ho - 1),
@@ -200,6 +273,26 @@ class InspectStage(Stage):
         n = min(max(window.origin[1] + k // 2, 0), w - 1)
         flipped = state.operation == "convolution"
         results.inspect = InspectResult(
-            window=window, row=row_convolution(kernel.input, row, n, flipped=flipped)
+            window=window,
+            row=row_convolution(kernel.input, row, n, flipped=flipped),
+            home=home,
+            probe_range=((-home[1], wo - 1 - home[1]), (-home[0], ho - 1 - home[0])),
         )
         self._last = (key, frame.seq, results.inspect)
+
+    def _start(
+        self, picture: np.ndarray, kernels: tuple[np.ndarray, ...], state: ViewState
+    ) -> tuple[float, float]:
+        """The picture point (row, column px) the window starts on: the kernel's strongest
+        answer near the ROI's centre (looked for again while the point is at home), else
+        the ROI's centre."""
+        where = (picture.shape, state.roi, state.kernel, state.mode)
+        known = self._home is not None and self._home[0] == where
+        if not known or state.probe == (0, 0):
+            current = self._home[1] if known and self._home is not None else None
+            self._home = (where, strongest_edge(picture, state.roi, kernels, current))
+        edge = self._home[1] if self._home is not None else None
+        if edge is None:
+            h, w = picture.shape
+            return (state.roi.cy * h, state.roi.cx * w)
+        return (float(edge[0]), float(edge[1]))

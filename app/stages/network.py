@@ -21,7 +21,8 @@ import numpy as np
 from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.base import Stage
-from app.stages.results import FrameResults, NetworkResult, TopPatches
+from app.stages.network_results import NetworkResult, TopPatches
+from app.stages.results import FrameResults
 from app.state import ViewState
 from training.model_io import ModelFileError, load_model
 from training.receptive_field import receptive_fields
@@ -36,7 +37,8 @@ TOP_PATCHES_NAME = "lenet_top_patches.npz"
 METRIC_KEYS = ("test_accuracy", "test_errors", "test_n", "val_accuracy", "train_n")
 #: Far more than the real files (17 kB, 30 kB); anything bigger is not ours.
 MAX_SIDE_FILE_BYTES = 4 * 1024 * 1024
-#: Layers whose weights the views draw.
+#: Conv layers whose weights the views draw (and whose top patches are shipped); every
+#: dense layer's weights and biases are read too (the feedforward mode runs them).
 WEIGHT_LAYERS = ("conv1", "conv2")
 
 
@@ -135,13 +137,16 @@ def read_network(folder: Path) -> NetworkResult:
         problems.append(str(exc))
     for problem in problems:
         log.warning("network: %s", problem)
-    weights = {n: params[f"{n}/w"] for n in WEIGHT_LAYERS if f"{n}/w" in params}
+    dense = [layer["name"] for layer in spec["layers"] if layer["type"] == "dense"]
+    weights = {n: params[f"{n}/w"] for n in (*WEIGHT_LAYERS, *dense) if f"{n}/w" in params}
+    biases = {n: params[f"{n}/b"] for n in dense if f"{n}/b" in params}
     return NetworkResult(
         spec=spec,
         shapes=tuple(layer_shapes(spec)),
         params=tuple(param_counts(spec).items()),
         fields=tuple(fields.items()),
         weights=weights,
+        biases=biases,
         metrics=metrics,
         top=top,
         problems=tuple(problems),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from app.errors import ModelError
 from app.stages.base import Stage
+from app.stages.dense import DenseStage
 from app.stages.digit import ClassifierFactory, DigitStage
 from app.stages.edges import EdgesStage
 from app.stages.features import FeaturesStage
@@ -39,6 +40,7 @@ STAGES: dict[str, type[Stage]] = {
     "why": WhyCnnStage,
     "features": FeaturesStage,
     "network": NetworkStage,
+    "dense": DenseStage,
 }
 STAGE_ORDER = tuple(STAGES)
 
@@ -102,6 +104,7 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
         WhyCnnStage(classifier),
         FeaturesStage(classifier, kernel.kernels),
         NetworkStage(model_folder(config)),
+        DenseStage(),
     ]
     assert tuple(stage.name for stage in stages) == STAGE_ORDER
     for stage in stages:

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.stages.network_results import FeedforwardResult, NetworkResult
+from app.state import ProbeRange
+
 #: ``DigitResult.status`` values: a digit is shown / none is / the classifier is not loaded.
 DIGIT, NO_DIGIT, UNAVAILABLE = "digit", "no_digit", "unavailable"
 
@@ -271,10 +274,13 @@ class RowConvolution:
 
 @dataclass(frozen=True, kw_only=True, eq=False)
 class InspectResult:
-    """The kernel inspector: one window written out and the 1-D formula on its row."""
+    """The kernel inspector: one window written out and the 1-D formula on its row; the
+    output unit the point starts on (``home``) and the probes that keep it on the output."""
 
     window: WindowSum
     row: RowConvolution
+    home: tuple[int, int] = (0, 0)
+    probe_range: ProbeRange = ((0, 0), (0, 0))
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -344,42 +350,6 @@ class WhyCnnResult:
     shifted_probs: np.ndarray | None = None
 
 
-@dataclass(frozen=True, kw_only=True, eq=False)
-class TopPatches:
-    """One layer's most exciting MNIST patches (``training.top_patches``).
-
-    ``patches`` (C, k, r, r) uint8 ink = 255; ``values`` (C, k) float32, strongest first.
-    """
-
-    patches: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True, kw_only=True, eq=False)
-class NetworkResult:
-    """What is known about the shipped network without running it (the same every frame).
-
-    Attributes:
-        spec: the network's spec (``training.spec``), or None when it could not be read.
-        shapes: (layer, output shape) in network order.
-        params: trainable numbers per layer (weights + biases).
-        fields: (layer, (size, jump, start)) receptive fields of the conv/pool layers.
-        weights: ``{"conv1": (5, 5, 1, 6), "conv2": (5, 5, 6, 16)}`` float32 HWIO.
-        metrics: the training run's figures (``lenet_metrics.json``): test accuracy etc.
-        top: per layer, the patches that excite its channels most, or missing.
-        problems: what could not be read, one line each.
-    """
-
-    spec: Mapping[str, object] | None
-    shapes: tuple[tuple[str, tuple[int, ...]], ...] = ()
-    params: tuple[tuple[str, int], ...] = ()
-    fields: tuple[tuple[str, tuple[int, int, int]], ...] = ()
-    weights: Mapping[str, np.ndarray] = field(default_factory=dict)
-    metrics: Mapping[str, object] = field(default_factory=dict)
-    top: Mapping[str, TopPatches] = field(default_factory=dict)
-    problems: tuple[str, ...] = ()
-
-
 @dataclass
 class FrameResults:
     """Every stage's result for one frame; a stage that did not run leaves its field None.
@@ -398,3 +368,4 @@ class FrameResults:
     why: WhyCnnResult | None = None
     features: FeaturesResult | None = None
     network: NetworkResult | None = None
+    dense: FeedforwardResult | None = None

@@ -34,10 +34,12 @@ from app.views.draw import (
 )
 from app.views.words import shown
 
-#: Formula and properties of each plotted activation (English, translated when drawn).
+#: Formula and properties of each plotted activation (properties in English, translated
+#: when drawn). The formulas are the same in both languages: the sigmoid is written as
+#: the course's sigma, powers as superscripts and minus as a minus sign (DejaVu has them).
 FORMULAS = {
-    "sigmoid": ("sigmoid(x) = 1 / (1 + e^-x)", N_("bounded (0, 1), differentiable")),
-    "tanh": ("tanh(x) = (e^x - e^-x) / (e^x + e^-x)", N_("bounded (-1, 1), differentiable")),
+    "sigmoid": ("σ(x) = 1 / (1 + e⁻ˣ)", N_("bounded (0, 1), differentiable")),
+    "tanh": ("tanh(x) = (eˣ − e⁻ˣ) / (eˣ + e⁻ˣ)", N_("bounded (-1, 1), differentiable")),
     "relu": ("ReLU(x) = max(0, x)", N_("unbounded above; no derivative at 0")),
 }
 BEFORE = (120, 130, 150)

@@ -15,9 +15,10 @@ from typing import ClassVar, NamedTuple
 import cv2
 import numpy as np
 
+from app.i18n import N_
 from app.screen import picture_box
 from app.stages.results import FrameResults
-from app.state import ViewState
+from app.state import ProbeRange, ViewState
 from app.views.draw import (
     GREY,
     PANEL_BG,
@@ -242,6 +243,18 @@ class View(ABC):
     #: A view with a movable point: how far (columns, rows) ``ViewState.probe`` may go
     #: from its home; the arrows then move the point instead of the ROI. None: no point.
     probe_limit: ClassVar[tuple[int, int] | None] = None
+    #: What the status line says when an arrow cannot move the point (marked, English).
+    probe_edge: ClassVar[str] = N_("the point is at its limit")
+
+    def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
+        """Where the arrows may take the point now: ((x_min, x_max), (y_min, y_max)), or
+        None when this state has no point (the arrows move the ROI). Views whose limits
+        depend on the picture or the mode read them from ``results`` (the last frame's);
+        the default is +-``probe_limit``."""
+        if self.probe_limit is None:
+            return None
+        lx, ly = self.probe_limit
+        return ((-lx, lx), (-ly, ly))
 
     @abstractmethod
     def draw(

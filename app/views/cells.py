@@ -249,3 +249,17 @@ def text(
     return canvas.panel(
         lines, opaque=True, width=width, bg=VIEW_BG, bg_alpha=255, volatile=volatile
     )
+
+
+def tight(canvas: Canvas, lines: Sequence[Line], width: int) -> np.ndarray:
+    """Text wrapped to ``width`` px with almost no padding, on the view background (for
+    narrow columns and labels between other drawings); cached."""
+    lines = tuple(lines)
+
+    def make() -> np.ndarray:
+        return render_panel(
+            lines, canvas.scale, max_width=width, pad=1, bg=VIEW_BG, bg_alpha=255,
+            flatten_on=VIEW_BG,
+        )  # fmt: skip
+
+    return cached(canvas, ("tight", lines, width), make)

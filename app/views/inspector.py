@@ -4,7 +4,7 @@ Mode 0 (the course's "3x3 kernel, stride 1" slide, on the live picture): where t
 window is on the picture and on the output, the window zoomed with its pixel values
 (padding cells hatched), the kernel as applied, the nine products and their sum, then
 the activation; the next window (one stride on) is dashed. Mode 1 is the 1-D formula
-``(x * v)[n] = sum_i x[i] v[n - i]`` on the window's row (``app.views.inspector_row``).
+``(x ∗ v)[n] = Σᵢ x[i] · v[n − i]`` on the window's row (``app.views.inspector_row``).
 The arrows move the window one stride at a time.
 """
 
@@ -13,8 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from app.i18n import N_, tr
-from app.stages.results import FrameResults, InspectResult, KernelResult, WindowSum
-from app.state import ViewState
+from app.stages.results import (
+    FrameResults,
+    InspectResult,
+    KernelResult,
+    WindowSum,
+)
+from app.state import ProbeRange, ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
 from app.views.draw import AMBER, CYAN, GREEN, GREY, WHITE, Line, blit, fit_image
@@ -36,6 +41,13 @@ class InspectorView(View):
     stages = ("kernel", "inspect")
     modes = (N_("2-D window"), N_("1-D formula"))
     probe_limit = (160, 120)
+    probe_edge = N_("the window is at the edge of the picture")
+
+    def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
+        """The units of this picture's output, from the window's home."""
+        if results.inspect is None:
+            return super().probe_bounds(state, results)
+        return results.inspect.probe_range
 
     def draw(
         self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
@@ -204,7 +216,7 @@ def _arithmetic(
         N_("kernel (flipped: convolution)") if state.operation == "convolution" else N_("kernel")
     )
     y = _grids(canvas, layer, tr(label), window.kernels, (x, y, grid_w), (sx, sy))
-    caption = tr("products: window x kernel")
+    caption = tr("products: window × kernel")
     y = _grids(canvas, layer, caption, window.products, (x, y, grid_w), (sx, sy))
     lines = _sum_lines(state, window)
     blit(layer, cells.text(canvas, lines, width=w, volatile=True)[:, :w], x, y + canvas.px(2))
@@ -243,14 +255,14 @@ def _sum_lines(state: ViewState, window: WindowSum) -> list[Line]:
             Line(("  " if r == 0 else "+ ") + text, SMALL, WHITE) for r, text in enumerate(rows)
         ]
         total = cells.value_text(window.sums[0], 3)
-        lines.append(Line(tr("sum = {v}").format(v=total), 0.75, GREEN, True))
+        lines.append(Line(tr("Σ sum = {v}").format(v=total), 0.75, GREEN, True))
         raw = window.sums[0]
     else:
         gx, gy = window.sums
         raw = float(np.hypot(gx, gy))
         lines = [
             Line(f"Gx = {cells.value_text(gx, 3)}   Gy = {cells.value_text(gy, 3)}", BODY, WHITE),
-            Line(f"|G| = sqrt(Gx^2 + Gy^2) = {cells.value_text(raw, 3)}", 0.6, GREEN, True),
+            Line(f"|G| = √(Gx² + Gy²) = {cells.value_text(raw, 3)}", 0.6, GREEN, True),
         ]
     if state.activation != "none":
         value = cells.value_text(window.value, 3)

@@ -1,4 +1,4 @@
-"""The kernel inspector's 1-D mode: ``(x * v)[n] = sum_i x[i] v[n - i]`` on one picture row.
+"""The kernel inspector's 1-D mode: ``(x ∗ v)[n] = Σᵢ x[i] · v[n − i]`` on one picture row.
 
 The row's values around ``n`` in cells, the kernel under them as the formula places it
 (reversed for convolution: ``v[1]`` under ``x[n - 1]``), the products and their sum,
@@ -56,10 +56,10 @@ def draw_row_formula(
 
 def _formula_lines(row: RowConvolution) -> list[Line]:
     if row.flipped:
-        formula = Line("(x * v)[n] = sum_i x[i] v[n - i]", 0.85, CYAN, True)
+        formula = Line("(x ∗ v)[n] = Σᵢ x[i] · v[n − i]", 0.85, CYAN, True)
         note = Line(tr("convolution: the kernel is reversed under the row"), BODY, AMBER)
     else:
-        formula = Line("(x * v)[n] = sum_i x[i] v[i - n]", 0.85, CYAN, True)
+        formula = Line("(x ⋆ v)[n] = Σᵢ x[i] · v[i − n]", 0.85, CYAN, True)
         note = Line(tr("cross-correlation (what CNN layers compute): no reversal"), BODY, AMBER)
     where = tr("x = picture row {r} (1 = white); c: convolution / correlation").format(r=row.row)
     return [formula, note, Line(where, SMALL, GREY)]
@@ -88,7 +88,7 @@ def _worked_sum(
     y += sy + canvas.px(10)
     n, width = row.n, row.x.size
     taps = {term[0]: term for term in row.terms}
-    labels = ["i", "x[i]", "v[n - i]" if row.flipped else "v[i - n]", tr("product")]
+    labels = ["i", "x[i]", "v[n − i]" if row.flipped else "v[i − n]", tr("product")]
     for r, label in enumerate(labels):
         _label(canvas, layer, label, (x, y + r * sy, label_w), sy)
     for c, i in enumerate(range(n - SIDE, n + SIDE + 1)):
@@ -114,7 +114,7 @@ def _worked_sum(
     terms = " + ".join(_term(t[4]) for t in row.terms)
     value = cells.value_text(float(row.y[n]), 3)
     lines = [
-        Line(f"(x * v)[n] = {terms}", BODY, WHITE),
+        Line(f"({'x ∗ v' if row.flipped else 'x ⋆ v'})[n] = {terms}", BODY, WHITE),
         Line(tr("= {v}").format(v=value), 0.8, GREEN, True),
     ]
     blit(layer, cells.text(canvas, lines, volatile=True)[:, :w], x, y)
@@ -159,7 +159,8 @@ def _row_on_picture(
 def _curves(
     canvas: Canvas, layer: np.ndarray, row: RowConvolution, area: tuple[int, int, int, int]
 ) -> None:
-    """x along the row (0..1) above, (x * v) below (-1..1), same columns, n marked."""
+    """x along the row (0..1) above, (x ∗ v) below (-1..1), same columns, n marked; each
+    curve under its caption (a white paper's row runs along the top of its box)."""
     x, y, w, h = area
     if w < 20 or h < 40:
         return
@@ -167,7 +168,7 @@ def _curves(
     half = (h - gap) // 2
     for values, (lo, hi), colour, caption, top in (
         (row.x, (0.0, 1.0), X_COLOUR, tr("x: the row"), y),
-        (row.y, (-1.0, 1.0), Y_COLOUR, "(x * v)", y + half + gap),
+        (row.y, (-1.0, 1.0), Y_COLOUR, "(x ∗ v)" if row.flipped else "(x ⋆ v)", y + half + gap),
     ):
         # The row changes when the inspector's numbers do (a few times a second): the
         # anti-aliased curve is drawn then, and copied in between.
@@ -175,7 +176,8 @@ def _curves(
 
         def make(values=values, lo=lo, hi=hi, colour=colour, caption=caption) -> np.ndarray:
             box = _plot_box(canvas, caption, (0, 0, w, half), (lo, hi), colour).copy()
-            _polyline(box, values, (lo, hi), (0, 0, w, half), colour, canvas.px(2))
+            top = min(half // 2, _caption(canvas, caption, colour).shape[0] + canvas.px(2))
+            _polyline(box, values, (lo, hi), (0, top, w, half - top), colour, canvas.px(2))
             nx = round((row.n + 0.5) * w / max(1, values.size))
             cv2.line(box, (nx, 0), (nx, half - 1), (*CYAN, 255), canvas.px(1))
             return box
@@ -198,11 +200,12 @@ def _plot_box(
         out[:] = (*VIEW_BG, 255)
         cv2.rectangle(out, (0, 0), (w - 1, h - 1), (*GREY, 255), 1)
         lo, hi = value_range
+        label = _caption(canvas, caption, colour)
         if lo < 0 < hi:
-            zy = round(h * hi / (hi - lo))
+            top = min(h // 2, label.shape[0] + canvas.px(2))
+            zy = top + round((h - 1 - top) * hi / (hi - lo))
             cv2.line(out, (0, zy), (w - 1, zy), (70, 72, 80, 255), 1)
-        label = cells.text(canvas, [Line(caption, SMALL, colour, True)])
-        blit(out, label[:h, :w], canvas.px(3), canvas.px(2))
+        blit(out, label[:h, :w], canvas.px(3), 1)
         return out
 
     return cells.cached(canvas, ("plot_box", caption, w, h, value_range, colour), make)
@@ -225,3 +228,8 @@ def _polyline(
     ys = y + (hi - np.clip(values, lo, hi)) * ((h - 1) / (hi - lo))
     points = np.stack([xs, ys], axis=1).round().astype(np.int32)
     cv2.polylines(layer, [points], False, (*colour, 255), thickness, cv2.LINE_AA)
+
+
+def _caption(canvas: Canvas, caption: str, colour: tuple[int, int, int]) -> np.ndarray:
+    """A curve box's caption (cached): its height is the strip the curve stays under."""
+    return cells.text(canvas, [Line(caption, SMALL, colour, True)])

@@ -15,10 +15,11 @@ import numpy as np
 
 from app.i18n import N_, tr
 from app.stages.results import FrameResults, NetworkResult
-from app.state import ViewState
+from app.state import ProbeRange, ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
 from app.views.draw import AMBER, CYAN, GREEN, GREY, PANEL_BG, WHITE, Line, blit
+from app.views.feedforward import draw_feedforward
 from app.views.words import shown
 
 #: LeNet-5's published MNIST test error (LeCun, Bottou, Bengio, Haffner 1998), in %.
@@ -29,13 +30,24 @@ KIND_COLOURS = {"input": (170, 170, 175), "conv": (90, 210, 255), "pool": (90, 2
 
 
 class LeNetView(View):
-    """The LeNet-5 strip, its history card and this model's test figures."""
+    """The LeNet-5 strip, its history card and this model's test figures; mode 1, its
+    dense layers as a feedforward network on the digit (``app.views.feedforward``)."""
 
     name = "lenet"
     title = N_("LeNet-5")
     key = "9"
     description = N_("LeNet-5: architecture and history")
-    stages = ("digit", "network")
+    stages = ("digit", "network", "dense")
+    modes = (N_("architecture and history"), N_("feedforward: the dense layers"))
+    probe_limit = (2, 119)
+    probe_edge = N_("no neuron further that way")
+
+    def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
+        """Mode 1 with a digit: the layers (columns) and their neurons by rank (rows);
+        otherwise no point: the arrows move the ROI onto the digit."""
+        if state.mode != 1 or results.dense is None:
+            return None
+        return results.dense.probe_range
 
     def draw(
         self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
@@ -43,6 +55,10 @@ class LeNetView(View):
         m = canvas.px(MARGIN)
         network = results.network
         x, y, w = m, body.top + m, canvas.width - 2 * m
+        if state.mode == 1:
+            area = (x, y, w, body.bottom - y - m)
+            draw_feedforward(canvas, layer, state, results.dense, area)
+            return
         if network is None or network.spec is None:
             problem = network.problems[0] if network is not None and network.problems else ""
             lines = [Line(tr("no network description: models/lenet.npz unreadable"), BODY, AMBER)]
@@ -96,6 +112,7 @@ def _strip(
     bw = (w - gap * (len(blocks) - 1)) // len(blocks)
     text_h = canvas.px(84)
     pic_h = h - text_h - canvas.px(26)
+    dense: list[tuple[int, int, int, int]] = []
     for i, (name, kind, shape, count, field) in enumerate(blocks):
         bx = x + i * (bw + gap)
         _block_picture(
@@ -116,12 +133,15 @@ def _strip(
             lines.append(Line(tr("field {r}x{r}").format(r=field), SMALL, GREY))
         # The text may use the gap to the next block too (the arrows are higher up).
         tw = bw + gap - canvas.px(2)
-        blit(layer, cells.text(canvas, lines, width=tw)[:, :tw], bx, y + pic_h + canvas.px(2))
+        box = blit(layer, cells.text(canvas, lines, width=tw)[:, :tw], bx, y + pic_h + canvas.px(2))
+        if kind == "dense":
+            dense.append(box)
         if i:
             ay = y + pic_h // 2
             cv2.arrowedLine(
                 layer, (bx - gap + 1, ay), (bx - 2, ay), (*GREY, 255), canvas.px(2), tipLength=0.5
             )
+    _dense_hint(canvas, layer, dense, y + h - canvas.px(24))
     total = sum(n for _, n in network.params)
     biggest, most = max(network.params, key=lambda item: item[1]) if network.params else ("", 0)
     line = Line(
@@ -136,6 +156,22 @@ def _strip(
         True,
     )
     blit(layer, cells.text(canvas, [line], width=w)[:, :w], x, y + h - canvas.px(24))
+
+
+def _dense_hint(
+    canvas: Canvas, layer: np.ndarray, boxes: list[tuple[int, int, int, int]], limit: int
+) -> None:
+    """Under the dense layers' texts (``boxes``, x0, y0, x1, y1), the key that shows them at
+    work, when it fits above ``limit``."""
+    if not boxes:
+        return
+    # From the texts' last line: their panels end in a margin of background.
+    top = max(b[3] for b in boxes) - canvas.px(5)
+    x0, width = boxes[0][0] + canvas.px(5), boxes[-1][2] - boxes[0][0]
+    hint = Line(tr("m: these dense layers at work"), SMALL, CYAN)
+    text = cells.tight(canvas, [hint], width)
+    if top + text.shape[0] <= limit:
+        blit(layer, text[:, :width], x0, top)
 
 
 def _block_picture(

@@ -16,8 +16,13 @@ import cv2
 import numpy as np
 
 from app.i18n import N_, tr
-from app.stages.results import FrameResults, KernelResult, NetworkResult, PoolResult
-from app.state import ViewState
+from app.stages.results import (
+    FrameResults,
+    KernelResult,
+    NetworkResult,
+    PoolResult,
+)
+from app.state import ProbeRange, ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
 from app.views.draw import AMBER, CYAN, GREEN, GREY, Line, blit, fit_image
@@ -26,6 +31,10 @@ from training.receptive_field import Field, kernel_pool_layers, nested_units, re
 
 #: Pooled cells shown across each crop in mode 0.
 CROP_CELLS = 8
+#: Mode 1's point starts on this pixel of the 28x28 input (row and column); a whole
+#: pixel, so every arrow press moves conv1's unit by one (from 13.5, rounding to even
+#: moved it by 0 or 2).
+LENET_HOME = 14
 #: The LeNet layers of mode 1 and their outline colours (RGB).
 LAYER_COLOURS = {
     "conv1": (90, 230, 110),
@@ -45,6 +54,18 @@ class ReceptiveFieldView(View):
     stages = ("kernel", "pool", "digit", "network")
     modes = (N_("camera: kernel + pooling"), N_("LeNet on 28x28"))
     probe_limit = (80, 60)
+    probe_edge = N_("the point is at the edge of the picture")
+
+    def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
+        """Mode 1: the 28x28 input's pixels; mode 0: the pooled map's values."""
+        if state.mode == 1:
+            return ((-LENET_HOME, 27 - LENET_HOME), (-LENET_HOME, 27 - LENET_HOME))
+        kernel, pool = results.kernel, results.pool
+        if kernel is None or pool is None or kernel.input is None or pool.output.size == 0:
+            return super().probe_bounds(state, results)
+        home = pooled_home(state, kernel, pool)
+        ph, pw = pool.output.shape
+        return ((-home[1], pw - 1 - home[1]), (-home[0], ph - 1 - home[0]))
 
     def draw(
         self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
@@ -71,6 +92,15 @@ def camera_field(state: ViewState, kernel_size: int) -> Field:
     return receptive_fields(stack)[-1][1]
 
 
+def pooled_home(state: ViewState, kernel: KernelResult, pool: PoolResult) -> tuple[int, int]:
+    """The pooled value (row, column) whose field is centred nearest the ROI's centre."""
+    assert kernel.input is not None
+    field = camera_field(state, kernel.matrices[0].shape[0])
+    ih, iw = kernel.input.shape
+    ph, pw = pool.output.shape
+    return (field.unit_nearest(state.roi.cy * ih, ph), field.unit_nearest(state.roi.cx * iw, pw))
+
+
 def _camera(
     canvas: Canvas,
     layer: np.ndarray,
@@ -87,10 +117,10 @@ def _camera(
     if ph == 0 or pw == 0:
         _note(canvas, layer, tr("the pooled map is empty"), area)
         return
-    ih, iw = kernel.input.shape
+    home = pooled_home(state, kernel, pool)
     unit = (
-        min(max(field.unit_nearest(state.roi.cy * ih, ph) + state.probe[1], 0), ph - 1),
-        min(max(field.unit_nearest(state.roi.cx * iw, pw) + state.probe[0], 0), pw - 1),
+        min(max(home[0] + state.probe[1], 0), ph - 1),
+        min(max(home[1] + state.probe[0], 0), pw - 1),
     )
     # The crop: CROP_CELLS pooled cells around the unit, kept inside the pooled map.
     c0 = [
@@ -216,7 +246,7 @@ def _camera_text(
     lines = [
         Line(
             tr(
-                "one pooled value depends on {r}x{r} input pixels: {k} + ({n} - 1) x {s} = {r}"
+                "one pooled value depends on {r}x{r} input pixels: {k} + ({n} − 1) × {s} = {r}"
             ).format(r=field.size, k=k, n=n, s=s),
             0.6,
             GREEN,
@@ -249,8 +279,8 @@ def _lenet(
     x, y, w, h = area
     fields = [(name, Field(*f)) for name, f in network.fields if name in LAYER_COLOURS]
     shapes = dict(network.shapes)
-    rows = nested_units(fields, 13.5 + state.probe[1], {n: shapes[n][0] for n, _ in fields})
-    cols = nested_units(fields, 13.5 + state.probe[0], {n: shapes[n][1] for n, _ in fields})
+    rows = nested_units(fields, LENET_HOME + state.probe[1], {n: shapes[n][0] for n, _ in fields})
+    cols = nested_units(fields, LENET_HOME + state.probe[0], {n: shapes[n][1] for n, _ in fields})
     units = {name: (rows[name], cols[name]) for name, _ in fields}
     by_name = dict(fields)
     tensor = None

@@ -9,6 +9,8 @@ shared kernels, translation, less compute) are each one line with its number.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -45,12 +47,16 @@ def layer_costs(picture: tuple[int, int, int]) -> dict[str, int]:
     }
 
 
+#: Exponents written as superscripts: ``10¹²``.
+SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def big_number(n: int) -> str:
-    """``92,160,000`` as is up to a billion, then ``1.7 x 10^12``."""
+    """``92,160,000`` as is up to a billion, then ``1.7 × 10¹²``."""
     if n < 10**9:
         return cells.count_text(n)
     exponent = len(str(n)) - 1
-    return f"{n / 10**exponent:.1f} x 10^{exponent}"
+    return f"{n / 10**exponent:.1f} × 10{str(exponent).translate(SUPERSCRIPT)}"
 
 
 class WhyCnnView(View):
@@ -86,13 +92,14 @@ def _costs(
     picture: tuple[int, int, int],
     area: tuple[int, int, int, int],
 ) -> None:
-    x, y, w, _ = area
+    x, y, w, h = area
+    bottom = y + h
     costs = layer_costs(picture)
     ph, pw, c = picture
-    dense = tr("dense layer: {w} x {h} pixels x {c} colours x {n} neurons").format(
+    dense = tr("dense layer: {w} × {h} pixels × {c} colours × {n} neurons").format(
         w=pw, h=ph, c=c, n=DENSE_NEURONS
     )
-    conv = tr("conv layer: {f} kernels of {k} x {k} x {c}, the same at every pixel").format(
+    conv = tr("conv layer: {f} kernels of {k} × {k} × {c}, the same at every pixel").format(
         f=CONV_FILTERS, k=CONV_KERNEL, c=c
     )
     lines = [
@@ -114,7 +121,7 @@ def _costs(
     props = [
         Line(tr("What a conv layer does differently"), BODY, CYAN, True),
         Line(
-            tr("local connections: each output sees {k} x {k} neighbours").format(k=CONV_KERNEL),
+            tr("local connections: each output sees {k} × {k} neighbours").format(k=CONV_KERNEL),
             BODY,
         ),
         Line(
@@ -129,7 +136,12 @@ def _costs(
             BODY,
         ),
     ]
-    blit(layer, cells.text(canvas, props, width=w)[:, :w], x, y + canvas.px(6))
+    panel = cells.text(canvas, props, width=w)
+    if y + canvas.px(6) + panel.shape[0] > bottom:
+        # Spanish takes more lines: the properties in the smaller size keep above the footer.
+        props = [props[0], *(replace(line, scale=SMALL) for line in props[1:])]
+        panel = cells.text(canvas, props, width=w)
+    blit(layer, panel[:, :w], x, y + canvas.px(6))
 
 
 def _log_bars(
@@ -160,7 +172,7 @@ def _log_bars(
     for d in range(decades + 1):
         tx = x + label_w + round(d * scale)
         cv2.line(layer, (tx, y - canvas.px(2)), (tx, ty - canvas.px(3)), (*GREY, 255), 1)
-    note = cells.text(canvas, [Line(tr("log scale: each tick is x10"), SMALL, GREY)])
+    note = cells.text(canvas, [Line(tr("log scale: each tick is ×10"), SMALL, GREY)])
     blit(layer, note, x + w - note.shape[1], ty - canvas.px(2))
     return ty + note.shape[0] - canvas.px(4)
 
@@ -226,7 +238,7 @@ def _answers(
     lines = [
         Line(tr("conv1 maps (6 channels); amber line: the picture's middle"), SMALL, GREY),
         Line(
-            tr("network: {a} ({pa}%) -> {b} ({pb}%): {v}").format(
+            tr("network: {a} ({pa}%) → {b} ({pb}%): {v}").format(
                 a=a, pa=round(100 * pa), b=b, pb=round(100 * pb), v=verdict
             ),
             0.6,
