@@ -9,9 +9,10 @@ BIN    := $(VENV)/bin
 # so no numpy of pip's shadows apt's. Elsewhere the venv is self-contained. The stamp
 # names the kind of venv, so installing python3-picamera2 later makes a new one.
 PI_MODEL_FILE ?= /proc/device-tree/model
+OS_RELEASE    ?= /etc/os-release
 APT_PICAMERA2 := $(shell $(PYTHON) -c 'import importlib.util as u, sys; sys.exit(u.find_spec("picamera2") is None)' >/dev/null 2>&1 && echo yes)
 ifeq ($(APT_PICAMERA2),yes)
-CODENAME   := $(shell . /etc/os-release 2>/dev/null; echo $$VERSION_CODENAME)
+CODENAME   := $(shell . $(OS_RELEASE) 2>/dev/null; echo $$VERSION_CODENAME)
 VENV_FLAGS := --system-site-packages
 PIP_PINS   := --constraint systemd/requirements-$(if $(filter bookworm,$(CODENAME)),bookworm,trixie).txt
 STAMP      := $(VENV)/.installed-system-site
@@ -20,7 +21,7 @@ STAMP      := $(VENV)/.installed
 endif
 ON_A_PI := $(shell grep -qs 'Raspberry Pi' $(PI_MODEL_FILE) && echo yes)
 
-.PHONY: run test lint format train evaluate clean
+.PHONY: run test lint format train evaluate clean pios-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv --clear $(VENV_FLAGS) $(VENV)
@@ -52,6 +53,11 @@ train: $(STAMP)
 
 evaluate: $(STAMP)
 	$(BIN)/python -m training.evaluate --model models/lenet.npz --json $(ARGS)
+
+# The installer and the service on arm64 Debian Bookworm and Trixie under systemd
+# (root, qemu-user-static, debootstrap, systemd-nspawn; see tests/pios/run.sh).
+pios-test:
+	tests/pios/run.sh $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

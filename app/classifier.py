@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.errors import ModelError
+from app.i18n import N_, Message
 from training.layers import softmax
 from training.model_io import ModelFileError, load_model
 from training.network import forward
@@ -123,17 +124,17 @@ def model_path(config: Config) -> Path:
     return Path(config.model.path) if config.model.path else shipped_model()
 
 
-def classifier_factory(config: Config) -> Callable[..., DigitClassifier]:
+def classifier_factory(config: Config, path: Path | None = None) -> Callable[..., DigitClassifier]:
     """``factory(backend=None)`` loads the configured classifier (raising ModelError).
 
     ``backend`` overrides the configured one (the digit stage asks for "numpy" for the
-    NumPy reference view).
+    NumPy reference view); ``path``, the configured file (a fine-tuned model's).
     """
 
     def load(backend: str | None = None) -> DigitClassifier:
         chosen = backend or config.model.backend
-        path = model_path(config)
-        if chosen == "auto" and path.suffix == ".tflite":
+        path_now = path or model_path(config)
+        if chosen == "auto" and path_now.suffix == ".tflite":
             versions = runtime_versions()
             if not (versions.get("ai-edge-litert") or versions.get("tflite-runtime")):
                 # A laptop install without the litert extra still classifies, more slowly.
@@ -142,7 +143,7 @@ def classifier_factory(config: Config) -> Callable[..., DigitClassifier]:
                     "using the NumPy reference network"
                 )
                 chosen = "numpy"
-        return load_classifier(path, chosen)
+        return load_classifier(path_now, chosen)
 
     return load
 
@@ -287,7 +288,11 @@ class _NumpyClassifier(DigitClassifier):
         self.backend = "numpy"
         self.layer_names = LAYER_NAMES
         self.learned_kernels = self._params["conv1/w"].astype(np.float32)
-        self.description = f"NumPy {np.__version__} reference, {path.name} (float32)"
+        self.description = Message(
+            N_("NumPy {version} reference, {model} (float32)"),
+            version=np.__version__,
+            model=path.name,
+        )
 
     def predict(self, tensor: np.ndarray) -> Prediction:
         """See ``DigitClassifier.predict``."""

@@ -1,4 +1,4 @@
-"""The ``convlens`` command line: run, kernels, bench, classify, finetune."""
+"""The ``convlens`` command line: run, kernels, bench, classify, finetune, kiosk, console."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from app import __version__
 from app.config import Config, load_config, parse_size
-from app.errors import ConfigError, ConvlensError
+from app.errors import ConfigError, ConvlensError, ModelError
 
 if TYPE_CHECKING:
     from app.sources.base import Source
@@ -55,6 +55,8 @@ def _add_run(sub: Any) -> None:
     run.add_argument("--host", help="web viewer address (default 127.0.0.1)")
     run.add_argument("--port", type=int, help="web viewer port (default 8000; 0 = any free)")
     run.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
+    run.add_argument("--collect-dir", metavar="DIR", help="where the teach view saves samples")
+    run.add_argument("--model-dir", metavar="DIR", help="where fine-tuned models go")
     run.add_argument(
         "--fps",
         type=float,
@@ -76,7 +78,15 @@ def _add_bench_and_render(sub: Any) -> None:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--source", default="demo", help="source spec (default demo)")
     bench.add_argument("--size", type=_size, default=(640, 480), metavar="WxH")
-    bench.add_argument("--view", default="camera", help="the current view (default camera)")
+    bench.add_argument(
+        "--view", default="camera", help="the current view, or all (each view in turn)"
+    )
+    bench.add_argument(
+        "--screen", type=_size, metavar="WxH", help="draw the overlay at this resolution"
+    )
+    bench.add_argument(
+        "--cpu", action="store_true", help="time in process CPU time, not the wall clock"
+    )
     bench.add_argument("--model", metavar="FILE", help="classifier model (.tflite or .npz)")
 
     render = _common(sub.add_parser("render", help="write views as PNG pictures (for slides)"))
@@ -103,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run(sub)
     _common(sub.add_parser("kernels", help="list the kernel presets (and custom kernels)"))
     _add_bench_and_render(sub)
+    from app.kiosk import add_kiosk_parser
+
+    add_kiosk_parser(sub, _common)
+    from app.console_mode import add_console_parser
+
+    add_console_parser(sub, _common)
     classify = _common(sub.add_parser("classify", help="classify digit photos or scans"))
     classify.add_argument("images", nargs="+", metavar="IMAGE")
     classify.add_argument("--json", action="store_true", help="one JSON object per image per line")
@@ -182,13 +198,15 @@ def command_bench(args: argparse.Namespace) -> int:
     from app.bench import format_table, run_bench
     from app.sources.factory import make_source
     from app.stages.pipeline import build_pipeline
+    from app.views import view_names
 
     config = load_args_config(args)
     if args.frames < 1:
         raise ConfigError(f"--frames {args.frames}: expected a positive number of frames")
+    views = list(view_names()) if args.view == "all" else [args.view]
     config = config.with_section(
         "source", spec=args.source, width=args.size[0], height=args.size[1]
-    ).with_section("view", view=args.view)
+    ).with_section("view", view=views[0])
     if args.model is not None:
         config = config.with_section("model", path=args.model)
     # Benchmarks print figures; only warnings go to the log.
@@ -206,7 +224,9 @@ def command_bench(args: argparse.Namespace) -> int:
         config=config,
         pipeline=pipeline,
         source_factory=new_source,
-        view=config.view.view,
+        views=views,
+        screen=args.screen,
+        cpu_time=args.cpu,
     )
     print(json.dumps(report) if args.json else format_table(report))
     return 0
@@ -249,7 +269,13 @@ def command_classify(args: argparse.Namespace) -> int:
     if args.model is not None:
         config = config.with_section("model", path=args.model)
     setup_logging(args.log_level or config.logging.level)
-    classifier = classifier_factory(config)()
+    try:
+        classifier = classifier_factory(config)()
+    except ModelError as exc:
+        # Nothing can be classified: a setting to fix (exit 78), as for ``run``'s other
+        # settings. ``run`` itself goes on without it (its kernel views still work).
+        where = "--model" if args.model is not None else "[model] path"
+        raise ConfigError(f"{where}: {exc}") from exc
     failed = False
     if not args.json:
         print(f"{'file':<40} {'digit':>5} {'conf':>6}  note")
@@ -301,8 +327,25 @@ def _collected_tensor(path: Path) -> tuple[Any, str | None]:
     return roi_to_mnist_tensor(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
 
 
+def _kiosk_command(args: argparse.Namespace) -> int:
+    from app.kiosk import command_kiosk
+
+    config = load_args_config(args)
+    setup_logging(config.logging.level)
+    return command_kiosk(args, config)
+
+
+def _console_command(args: argparse.Namespace) -> int:
+    from app.console_mode import command_console
+
+    setup_logging(args.log_level or "info")
+    return command_console(args)
+
+
 COMMANDS = {
     "run": _run_command,
+    "kiosk": _kiosk_command,
+    "console": _console_command,
     "kernels": command_kernels,
     "bench": command_bench,
     "classify": command_classify,

@@ -9,15 +9,16 @@ import os
 import re
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli import load_args_config, setup_logging, ui_language
 from app.config import Config
 from app.config_paths import check_config_paths
 from app.config_start import Origins, check_at_start
-from app.errors import DisplayError, one_line
-from app.sources.base import Source
-from app.stages.pipeline import build_pipeline
+from app.stages.pipeline import Pipeline, build_pipeline
+
+if TYPE_CHECKING:
+    from app.learn.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -49,129 +50,100 @@ def _run_overrides(config: Config, args: argparse.Namespace) -> Config:
         config = config.with_section("view", view=args.view)
     if args.model is not None:
         config = config.with_section("model", path=args.model)
+    for key in ("collect_dir", "model_dir"):
+        if getattr(args, key, None) is not None:
+            config = config.with_section("learn", **{key: getattr(args, key)})
     return config
-
-
-def _open_display(config: Config, source: Any, actions: Any) -> Any:
-    """Open the configured display; on failure open ``[display] fallback`` (logged)."""
-    from app.display.factory import make_display
-
-    spec = config.display.spec
-
-    def make(name: str) -> Any:
-        return make_display(
-            name,
-            source=source,
-            host=config.web.host,
-            port=config.web.port,
-            actions=actions,
-            fps=config.source.fps,
-        )
-
-    display = make(spec)
-    try:
-        display.open()
-        return display
-    except DisplayError as exc:
-        fallback = config.display.fallback
-        if fallback == "none" or spec.strip().lower() == fallback:
-            raise
-        log.warning("display %s failed to open (%s); falling back to %s", spec, exc, fallback)
-    display = make(fallback)
-    display.open()
-    return display
-
-
-def _picamera2_preview(config: Config, probe_source: Any) -> str:
-    """ "drm" when the display will be picamera2's HDMI preview, else "null"."""
-    spec = config.display.spec.strip().lower()
-    if spec == "drm":
-        return "drm"
-    if spec == "auto":
-        from app.display.factory import choose_auto_display
-
-        name, _ = choose_auto_display(probe_source)
-        return "drm" if name == "drm" else "null"
-    return "null"
-
-
-def _run_source(config: Config) -> Source:
-    """The configured source; opened first when the DRM display will draw on its camera.
-
-    Opening may fail with anything (a camera missing, a PermissionError from the DMA
-    heap, a libcamera or NumPy ABI error): logged in one line, and the capture loop
-    keeps retrying it with the message on screen. Only the DRM display needs the camera
-    before the loop starts; every other source is opened by the loop.
-    """
-    from app.sources.factory import make_source
-
-    src = config.source
-
-    def new_source(preview: str) -> Source:
-        return make_source(
-            src.spec, size=src.size, fps=src.fps, seed=src.seed, loop=src.loop,
-            realtime=True, picamera2_preview=preview,
-        )  # fmt: skip
-
-    source = new_source("null")
-    preview = _picamera2_preview(config, source)
-    if preview == "null":
-        return source
-    source = new_source(preview)
-    try:
-        source.open()
-    except Exception as exc:  # see the docstring: never a crash and a restart loop
-        log.warning("source %s did not open (%s); the loop keeps retrying", src.spec, one_line(exc))
-    return source
 
 
 def command_run(args: argparse.Namespace) -> int:
     from app.controls.actions import ActionQueue
-    from app.loop import CaptureLoop, LoopOptions, install_signal_handlers, restore_signal_handlers
+    from app.device_watch import DeviceWatch
+    from app.loop import CaptureLoop, LoopOptions
+    from app.run_devices import RunDevices
     from app.sdnotify import SystemdNotifier
+    from app.signals import install_signal_handlers, restore_signal_handlers
 
     config = _run_overrides(load_args_config(args), args)
     check_config_paths(config)
     given = {"source": args.source, "display": args.display, "host": args.host}
     check_at_start(config, Origins.of(args.config, {k: v is not None for k, v in given.items()}))
     setup_logging(config.logging.level)
-    pipeline = build_pipeline(config)
+    pipeline, teacher = _pipeline_and_teacher(config)
     state = config.view.with_changes(language=ui_language(config))
-    source = _run_source(config)
     actions = ActionQueue()
+    devices = RunDevices(config, actions)
     stop = threading.Event()
     previous = install_signal_handlers(stop)
     inputs: list[Any] = []
-    display = None
+    source, display, watch = None, None, None
     try:
-        display = _open_display(config, source, actions)
-        url = getattr(display, "url", None)
-        if url:
-            print(f"convlens: open {url} in a browser (Ctrl-C to stop)", flush=True)
+        source, display = devices.start()
+        if display.url:
+            print(f"convlens: open {display.url} in a browser (Ctrl-C to stop)", flush=True)
+        watch = DeviceWatch(devices, display)
         options = LoopOptions(
             faults=config.faults,
             snapshot_dir=config.snapshot.directory,
             interactive=sys.stdin is not None and sys.stdin.isatty(),
             size=config.source.size,
             screen=config.display.screen_size,
+            watch=watch,
+            teacher=teacher,
         )
-        inputs = _start_inputs(config, actions, grab=display.owns_screen)
+        inputs = _start_inputs(config, actions, grab=display.owns_screen,
+                               desktop=devices.desktop())  # fmt: skip
+        display.on_switch = _regrab(inputs)
+        watch.start()
         loop = CaptureLoop(
             source, display, pipeline, state=state, actions=actions,
             notifier=SystemdNotifier(), options=options, stop_event=stop,
         )  # fmt: skip
+        # Read at each sample: the watch may swap the source (a camera plugged in).
+        teacher.source_name = lambda: loop.source.description
         loop.run()
+        source = loop.source  # the watch may have swapped it
     finally:
+        teacher.close()  # a fine-tune still running is stopped: nothing is installed
+        if watch is not None:
+            watch.stop()
         for item in inputs:
             item.stop()
         if display is not None:
             display.close()
-        source.close()  # the loop closed it already, unless it never ran
+        if source is not None:
+            source.close()  # the loop closed it already, unless it never ran
         restore_signal_handlers(previous)
     return 0
 
 
-def _start_inputs(config: Config, actions: Any, *, grab: bool = False) -> list[Any]:
+def _pipeline_and_teacher(config: Config) -> tuple[Pipeline, Teacher]:
+    """The stages for the model to start on (the current fine-tuned one when there is
+    one and it loads, else the configured one) and the teach view's teacher."""
+    from app.learn.models import start_choice
+    from app.learn.teacher import Teacher, teach_settings
+
+    learn = teach_settings(config)
+    model = start_choice(config, learn.model_dir)
+    pipeline = build_pipeline(config, model.path if model.finetuned else None)
+    return pipeline, Teacher(config, learn, model)
+
+
+def _regrab(inputs: list[Any]) -> Any:
+    """What a display switch does to the keyboards: grabbed when the new display owns the
+    screen (HDMI, framebuffer), released when it does not."""
+
+    def regrab(display: Any) -> None:
+        for item in inputs:
+            if hasattr(item, "set_grab"):
+                item.set_grab(display.owns_screen)
+
+    return regrab
+
+
+def _start_inputs(
+    config: Config, actions: Any, *, grab: bool = False, desktop: str | None = None
+) -> list[Any]:
     inputs: list[Any] = []
     if config.controls.terminal and sys.stdin is not None and sys.stdin.isatty():
         from app.controls.terminal_input import TerminalInput
@@ -179,7 +151,10 @@ def _start_inputs(config: Config, actions: Any, *, grab: bool = False) -> list[A
         terminal = TerminalInput(actions)
         if terminal.start():
             inputs.append(terminal)
-    if config.controls.evdev and inputs and _stdin_is_local_console():
+    if config.controls.evdev and desktop is not None:
+        # The desktop's browser sends the keys typed on its page: evdev would act twice.
+        log.info("USB keyboard input off: %s, keys come from the viewer page", desktop)
+    elif config.controls.evdev and inputs and _stdin_is_local_console():
         # The console already delivers the USB keyboard's keys: evdev would act twice.
         log.info("USB keyboard input off: keys come from the local console")
     elif config.controls.evdev:

@@ -127,6 +127,20 @@ class SnapshotConfig:
 
 
 @dataclass(frozen=True)
+class LearnConfig:
+    """``[learn]``: the teach view's collection and fine-tunes. An empty folder is the
+    service's state directory's (``$STATE_DIRECTORY``, else /var/lib/convlens when
+    writable, else ~/.local/state/convlens): ``collection/``, ``models/``, ``mnist/``."""
+
+    collect_dir: str = setting("", str)
+    model_dir: str = setting("", str)
+    #: The MNIST files the fine-tune mixes in and checks against ("" : ``mnist/`` in the
+    #: state directory when it is there, else ``$CONVLENS_MNIST_DIR`` or the checkout's).
+    mnist_dir: str = setting("", str)
+    epochs: int = setting(40, int, int_range(1, 1000))
+
+
+@dataclass(frozen=True)
 class LoggingConfig:
     """``[logging]``: the log level."""
 
@@ -164,6 +178,7 @@ SECTIONS: dict[str, type] = {
     "ui": UiConfig,
     "model": ModelConfig,
     "snapshot": SnapshotConfig,
+    "learn": LearnConfig,
     "logging": LoggingConfig,
     "faults": FaultsConfig,
     "view": ViewState,
@@ -189,6 +204,7 @@ class Config:
     stages: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
     model: ModelConfig = field(default_factory=ModelConfig)
     snapshot: SnapshotConfig = field(default_factory=SnapshotConfig)
+    learn: LearnConfig = field(default_factory=LearnConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
     faults: FaultsConfig = field(default_factory=FaultsConfig)
 

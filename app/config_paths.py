@@ -40,6 +40,9 @@ def config_paths(config: Config) -> Iterator[tuple[str, str, bool]]:
         yield "[source] spec", arg, False
     if config.snapshot.directory:
         yield "[snapshot] directory", config.snapshot.directory, True
+    for key, write in (("collect_dir", True), ("model_dir", True), ("mnist_dir", False)):
+        if getattr(config.learn, key):
+            yield f"[learn] {key}", getattr(config.learn, key), write
 
 
 def _unreachable_folder(path: Path, access: Access) -> Path | None:

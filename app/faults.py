@@ -8,6 +8,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.i18n import N_, Message
+
 log = logging.getLogger(__name__)
 
 
@@ -110,17 +112,22 @@ class StageFaults:
             exc_info=log.isEnabledFor(logging.DEBUG),
         )
         failed = sum(record.window)
-        reason = None
+        reason: Message | None = None
         if record.consecutive >= self.max_consecutive:
-            reason = f"failed {record.consecutive} frames in a row"
+            reason = Message(N_("failed {n} frames in a row"), n=record.consecutive)
         elif len(record.window) == record.window.maxlen and failed > self.max_ratio * len(
             record.window
         ):
-            reason = f"failed {failed} of the last {len(record.window)} frames"
+            template = N_("failed {failed} of the last {n} frames")
+            reason = Message(template, failed=failed, n=len(record.window))
         if reason is None:
             return False
-        record.disabled_reason = (
-            f"stage {name} switched off: {reason} ({type(exc).__name__}: {exc})"
+        # The stage's name is its msgid too (``app.views.words.STAGE_NAMES`` marks them).
+        record.disabled_reason = Message(
+            N_("stage {name} switched off: {reason} ({error})"),
+            name=Message(name),
+            reason=reason,
+            error=f"{type(exc).__name__}: {exc}",
         )
         log.error("%s", record.disabled_reason)
         return True

@@ -12,6 +12,13 @@ How to use it (views, the overlay, the web page's texts, the help legend)::
     tr("window {n}x{n}").format(n=3)   # placeholders: translate first, then format
     tr_n("{n} weight", "{n} weights", n).format(n=n)
 
+A text made far from the screen (the loop's "snapshot saved: ...", a stage switched
+off, no camera) is a ``Message``: an English ``str`` that keeps its marked template and
+values, so logs, systemd and JSON read it as they read any text, and the overlay says
+it in the frame's language with ``tr(message)``::
+
+    notice = Message(N_("snapshot saved: {folder}"), folder=str(folder))
+
 Rules: the argument of ``tr``/``N_`` is one string literal (never an f-string: the
 catalog could not hold it), or, for ``tr``, a value marked with ``N_`` elsewhere.
 The function is ``tr``, not gettext's usual ``_``, because this code base uses ``_``
@@ -41,7 +48,7 @@ import gettext
 import io
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -67,9 +74,72 @@ def N_(message: str) -> str:  # noqa: N802 - gettext's name for "mark, do not tr
     return message
 
 
+class Message(str):
+    """A text built from a template marked with ``N_`` and values, sayable in any language.
+
+    It is its English text (``template.format(**values)``) wherever a ``str`` goes: logs,
+    systemd's status line, JSON, comparisons; ``str(message)`` keeps it a Message so
+    code that converts what it passes on loses nothing. ``tr(message)`` translates the
+    template, then fills in the values (Message values translated the same way).
+    """
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, /, **values: object) -> Message:
+        text = super().__new__(cls, template.format(**values))
+        text.template = template
+        text.values = values
+        return text
+
+    def __str__(self) -> str:
+        return self
+
+    # Copies and pickles keep the template and values: str's own way rebuilds from the
+    # English text, whose braces (an error's "{...}") would read as placeholders.
+    # (``dataclasses.asdict`` deep-copies a status on its way to the web page.)
+    def __reduce__(self) -> tuple[object, ...]:
+        return _message, (self.template, self.values)
+
+    def __copy__(self) -> Message:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Message:
+        return self
+
+    @classmethod
+    def joined(cls, separator: str, parts: Sequence[str]) -> Message:
+        """``parts`` (Messages or plain texts) joined by ``separator``: one line of them."""
+        # A separator's braces would read as placeholders: written doubled.
+        literal = separator.replace("{", "{{").replace("}", "}}")
+        template = literal.join(f"{{part{i}}}" for i in range(len(parts)))
+        return cls(template, **{f"part{i}": part for i, part in enumerate(parts)})
+
+
+def _message(template: str, values: dict[str, object]) -> Message:
+    return Message(template, **values)
+
+
 def tr(message: str) -> str:
     """``message`` in the current language (itself in English or when not translated)."""
+    if not message:
+        return message  # gettext's msgid "" is the catalog's header, not a text
+    if isinstance(message, Message):
+        return _say(message, catalog(current_language()))
     return catalog(current_language()).gettext(message)
+
+
+def _say(message: Message, translations: gettext.NullTranslations) -> str:
+    values = {
+        name: _say(value, translations) if isinstance(value, Message) else value
+        for name, value in message.values.items()
+    }
+    try:
+        return translations.gettext(message.template).format(**values)
+    except (KeyError, IndexError, ValueError):
+        # A translation with a broken placeholder (the tests catch these): show English.
+        log.warning("bad translation of %r", message.template)
+        return message.template.format(**values)
 
 
 def tr_n(singular: str, plural: str, n: int) -> str:
@@ -79,6 +149,10 @@ def tr_n(singular: str, plural: str, n: int) -> str:
 
 def translate(message: str, lang: str) -> str:
     """``message`` in ``lang`` (for code that serves another language than its own)."""
+    if not message:
+        return message
+    if isinstance(message, Message):
+        return _say(message, catalog(lang))
     return catalog(lang).gettext(message)
 
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import logging
 import math
-import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -27,9 +26,9 @@ from app.display.base import Display
 from app.errors import one_line
 from app.faults import Backoff, RateLimitedLog, StageFaults
 from app.frame import Frame, frame_problem
+from app.frame_actions import FrameActions
 from app.heap_trim import HeapTrimmer
-from app.i18n import translate
-from app.snapshot import save_snapshot
+from app.i18n import Message
 from app.source_keeper import SourceKeeper
 from app.sources.base import Source
 from app.stages.base import Stage
@@ -40,8 +39,14 @@ from app.status import Figures, FrameStatus, frame_status
 from app.status_board import Notifier, NullNotifier, StatusBoard
 from app.timing import FrameTimer
 from app.views.renderer import OverlayRenderer
+from app.views.teach import TeachView
+
+if TYPE_CHECKING:
+    from app.learn.teacher import Teacher
 
 log = logging.getLogger(__name__)
+
+TEACH_VIEW = TeachView.name
 
 #: How often the footer's figures are refreshed: steadier to read, cheaper to draw.
 INFO_REFRESH_S = 0.5
@@ -61,6 +66,12 @@ class LoopResult:
     snapshots: list[Path] = field(default_factory=list)
 
 
+class Watch(Protocol):
+    """Looks for devices while the run is on a fallback (``app.device_watch.DeviceWatch``)."""
+
+    def poll(self, camera: SourceKeeper) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class LoopOptions:
     """How a run behaves.
@@ -75,6 +86,9 @@ class LoopOptions:
         clock: monotonic seconds for timings, retries and notices (tests step it).
         record: keep every timing sample in ``CaptureLoop.timer.recorded`` (benchmarks).
         screen: (width, height) to draw the overlay at; None: the display's, or the frame's.
+        watch: polled once per iteration; it may swap the source or the display, and
+            returns a message to show when it did.
+        teacher: the teach view's collection and fine-tunes (``app.learn.teacher``), or None.
     """
 
     faults: FaultsConfig = field(default_factory=FaultsConfig)
@@ -86,6 +100,8 @@ class LoopOptions:
     clock: Callable[[], float] | None = None
     record: bool = False
     screen: tuple[int, int] | None = None
+    watch: Watch | None = None
+    teacher: Teacher | None = None
 
 
 class CaptureLoop:
@@ -138,6 +154,8 @@ class CaptureLoop:
         self.camera = SourceKeeper(source, backoff, self._warn, self.clock)
         self.board = StatusBoard(display, self.notifier, self._warn, self.clock)
         self.result = LoopResult()
+        self._after = FrameActions(options.snapshot_dir, self.board, self.result.snapshots,
+                                   options.teacher)  # fmt: skip
         self.last_results = FrameResults()
         self.last_overlay: np.ndarray | None = None
         self._heap = HeapTrimmer()
@@ -165,6 +183,7 @@ class CaptureLoop:
         try:
             while not self.stop_event.is_set():
                 self.notifier.watchdog()
+                self._poll_watch()
                 if not self.camera.is_open and not self.camera.try_open():
                     self._wait_for_camera()
                     continue
@@ -183,15 +202,28 @@ class CaptureLoop:
         log.info("capture loop ended (%s) after %d frames", self.result.reason, self.result.frames)
         return self.result
 
+    def _poll_watch(self) -> None:
+        if self.options.watch is None:
+            return
+        try:
+            message = self.options.watch.poll(self.camera)
+        except Exception as exc:  # a failed switch leaves the run as it was
+            self._warn.log("watch", logging.WARNING, f"device switch failed: {one_line(exc)}")
+            return
+        if message:
+            self.board.notice(message)
+
     # ---- per frame -----------------------------------------------------------------
 
     def process(self, frame: Frame) -> None:
         """Run the stages the view needs, draw the view, show it, publish the status."""
         start = self.clock()
         self._last_frame = frame
-        snapshot = self._apply_actions(frame)
+        deferred = self._apply_actions(frame)
         frame = self._hold(frame)
         results = self._run_stages(frame)
+        if self.options.teacher is not None and self.state.view == TEACH_VIEW:
+            results.teach = self.options.teacher.result()  # only the teach view draws it
         self.timer.frame_done(self.clock())
         status = self._status(results, frame.seq)
         overlay = self._draw(frame, status, results)
@@ -201,8 +233,9 @@ class CaptureLoop:
         self.board.publish(status)
         self.result.frames += 1
         self.last_results, self.last_overlay = results, overlay
-        if snapshot:
-            self._snapshot(frame, overlay, results)
+        pipeline = self._after.run(deferred, frame, overlay, results, self.state)
+        if pipeline is not None:  # a new model from the next frame on, named in the footer
+            self.pipeline, self._figures_at = pipeline, -math.inf
 
     def _process_safely(self, frame: Frame) -> bool:
         try:
@@ -222,7 +255,7 @@ class CaptureLoop:
         return self._held
 
     def _stages_now(self) -> list[Stage]:
-        needed = views.stages_for(self.state.view)
+        needed = views.stages_for(self.state.view, self.state.mode)
         return [s for s in self.pipeline.stages if self.options.all_views or s.name in needed]
 
     def _run_stages(self, frame: Frame) -> FrameResults:
@@ -244,16 +277,19 @@ class CaptureLoop:
         if now - self._figures_at >= INFO_REFRESH_S:
             self._figures, self._figures_at = self._current_figures(), now
         message = self.board.message(self.camera.message, *self.stage_faults.disabled().values())
-        return frame_status(self.state, results.digit, self._figures, message, seq)
+        return frame_status(self.state, results.digit, self._figures, message, seq, results.number)
 
     def _current_figures(self) -> Figures:
         names = [stage.name for stage in self._stages_now()] + ["overlay"]
-        digit = self.last_results.digit
+        read = [r.runtime for r in (self.last_results.digit, self.last_results.number) if r]
         return Figures(
             fps=self.timer.fps(),
             stage_ms=self.timer.medians(names),
-            runtime=(digit.runtime if digit is not None else "") or self.options.runtime,
+            runtime=next((r for r in read if r), self.options.runtime),
             source=self.camera.description if self.camera.is_open else "",
+            display=self.display.description,
+            display_reason=self.display.reason,
+            model=self.options.teacher.model.name if self.options.teacher else "",
         )
 
     def _draw(self, frame: Frame, status: FrameStatus, results: FrameResults) -> np.ndarray:
@@ -269,7 +305,7 @@ class CaptureLoop:
     def _renderer_for(self, size: tuple[int, int], frame: tuple[int, int]) -> OverlayRenderer:
         r = self._renderer
         if r is None or (r.size, r.frame_size) != (size, frame):
-            r = self._renderer = OverlayRenderer(size, key_legend(), frame_size=frame)
+            r = self._renderer = OverlayRenderer(size, key_legend, frame_size=frame)
         return r
 
     def _show(self, frame: Frame, overlay: np.ndarray) -> None:
@@ -316,25 +352,25 @@ class CaptureLoop:
         frame = Frame(picture, np.zeros((height, width), np.uint8), self._seq, self.clock())
         self._seq += 1
         self._show(frame, np.zeros((height, width, 4), np.uint8))
-        figures = Figures(runtime=self.options.runtime)
+        figures = replace(self._current_figures(), fps=None, stage_ms=())
         self.board.publish(frame_status(self.state, None, figures, message, frame.seq))
         self.stop_event.wait(min(WAIT_FRAME_S, max(0.01, self.camera.retry_in())))
 
     # ---- actions -------------------------------------------------------------------
 
-    def _apply_actions(self, frame: Frame | None) -> bool:
-        """Apply queued actions to the state; return True when a snapshot was asked for."""
+    def _apply_actions(self, frame: Frame | None) -> list[str]:
+        """Apply queued actions; return those for after the frame (snapshot, teach view's)."""
         if self.actions is None:
-            return False
-        snapshot = False
-        for action in self.actions.drain():
+            return []
+        deferred = []
+        for action in self.actions.drain(self.state.view):
             if action == "quit":
                 self._quit()
-            elif action == "snapshot":
-                snapshot = frame is not None
+            elif self._after.handles(action):
+                deferred += [action] if frame is not None else []
             else:
                 self._apply(action)
-        return snapshot
+        return deferred
 
     def _apply(self, action: str) -> None:
         """One action on the state; an arrow that cannot move the view's point says why
@@ -342,7 +378,7 @@ class CaptureLoop:
         results = self.last_results
         blocked = probe_blocked(self.state, action, results)
         if blocked is not None:
-            self.board.notice(translate(blocked, self.state.language))
+            self.board.notice(Message(blocked))
         try:
             self.state = apply_action(
                 self.state, action, kernel_names=self.pipeline.kernel_names, results=results
@@ -357,38 +393,3 @@ class CaptureLoop:
         log.info("quit requested")
         self.result.reason = "quit"
         self.stop_event.set()
-
-    def _snapshot(self, frame: Frame, overlay: np.ndarray, results: FrameResults) -> None:
-        try:
-            folder = save_snapshot(
-                self.options.snapshot_dir, frame, overlay, results.digit, self.state
-            )
-        except OSError as exc:
-            log.warning("snapshot failed: %s", exc)
-            self.board.notice(f"snapshot failed: {exc}")
-            return
-        log.info("snapshot saved to %s", folder)
-        self.result.snapshots.append(folder)
-        self.board.notice(f"snapshot saved: {folder}")
-
-
-def install_signal_handlers(stop_event: threading.Event) -> dict[int, Any]:
-    """Make SIGINT and SIGTERM set ``stop_event``; return the previous handlers.
-
-    Call from the main thread. The loop checks the event every frame and every
-    fraction of a second while waiting for a camera, so it stops promptly.
-    """
-    previous = {}
-
-    def handler(signum: int, _frame: object) -> None:
-        stop_event.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        previous[signum] = signal.signal(signum, handler)
-    return previous
-
-
-def restore_signal_handlers(previous: Mapping[int, Any]) -> None:
-    """Put back the handlers ``install_signal_handlers`` replaced."""
-    for signum, handler in previous.items():
-        signal.signal(signum, handler)

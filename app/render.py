@@ -4,16 +4,20 @@ The picture is what the live app shows: the demo scene (or a photo) through the 
 stages and the real capture loop, the view drawn at the screen resolution asked for
 (1920x1080 by default, the projector's), in each language asked for. The state comes
 from the config's ``[view]`` section with ``--set key=value`` on top (the same keys and
-checks), e.g. ``--set kernel=sobel_x --set stride=2``.
+checks), e.g. ``--set kernel=sobel_x --set stride=2``. The teach view is drawn as on an
+empty collection (nothing of the user's is read or written).
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -21,13 +25,16 @@ import numpy as np
 from app.config import Config, config_from_dict
 from app.display.base import Display
 from app.display.compose import compose
-from app.errors import ConfigError, SourceError
+from app.errors import ConfigError, ModelError, SourceError
 from app.frame import Frame
 from app.i18n import LANGUAGES
-from app.loop import CaptureLoop, LoopOptions
+from app.loop import TEACH_VIEW, CaptureLoop, LoopOptions
 from app.sources.base import Source
 from app.state import ViewState
 from app.views import view_names
+
+if TYPE_CHECKING:
+    from app.learn.teacher import Teacher
 
 log = logging.getLogger(__name__)
 
@@ -140,13 +147,14 @@ def render_views(
         for lang in languages:
             display = _LastPicture()
             source = source_factory()  # type: ignore[operator]
-            options = LoopOptions(screen=screen, faults=config.faults)
-            loop = CaptureLoop(
-                source, display, pipeline,  # type: ignore[arg-type]
-                state=state.with_changes(view=view, language=lang), options=options,
-                stop_event=threading.Event(),
-            )  # fmt: skip
-            loop.run(max_frames=frames)
+            with _empty_teacher(config, view) as teacher:
+                options = LoopOptions(screen=screen, faults=config.faults, teacher=teacher)
+                loop = CaptureLoop(
+                    source, display, pipeline,  # type: ignore[arg-type]
+                    state=state.with_changes(view=view, language=lang), options=options,
+                    stop_event=threading.Event(),
+                )  # fmt: skip
+                loop.run(max_frames=frames)
             if display.frame is None or display.overlay is None:
                 raise SourceError(f"render: no frame from {source.description}")
             path = out_dir / f"{view}-{lang}.png"
@@ -154,6 +162,31 @@ def render_views(
                 raise OSError(f"render: could not write {path}")
             written.append(path)
     return written
+
+
+@contextmanager
+def _empty_teacher(config: Config, view: str) -> Iterator[Teacher | None]:
+    """For the teach view, a teacher over an empty collection in a temporary folder: the
+    picture is the live view's on a first lesson (collecting on, no samples, the configured
+    model), and nothing of the user's collection is read or written. None for other views.
+    """
+    if view != TEACH_VIEW:
+        yield None
+        return
+    from app.learn.models import SHIPPED, ModelChoice, configured_choice
+    from app.learn.teacher import Teacher, TeachSettings
+
+    try:
+        model = configured_choice(config)
+    except ModelError:  # the digit stage says why; the teach view only names the model
+        model = ModelChoice(SHIPPED, Path(config.model.path))
+    with tempfile.TemporaryDirectory(prefix="convlens-render-") as folder:
+        settings = TeachSettings(Path(folder) / "collection", Path(folder) / "models")
+        teacher = Teacher(config, settings, model)
+        try:
+            yield teacher
+        finally:
+            teacher.close()
 
 
 def check_choices(views: str, lang: str) -> tuple[list[str], list[str]]:

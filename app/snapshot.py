@@ -14,6 +14,7 @@ import numpy as np
 
 from app.display.compose import compose
 from app.frame import Frame
+from app.i18n import N_, Message
 from app.jsonable import to_jsonable
 from app.stages.results import DigitResult
 from app.state import ViewState
@@ -142,3 +143,13 @@ def save_snapshot(
     text = json.dumps(record, indent=2, allow_nan=False)
     (folder / "prediction.json").write_text(text + "\n", encoding="utf-8")
     return folder
+
+
+def saved_notice(folder: Path) -> Message:
+    """What the screen says after a snapshot: ``snapshot saved: snapshots/...``."""
+    return Message(N_("snapshot saved: {folder}"), folder=str(folder))
+
+
+def failed_notice(error: OSError) -> Message:
+    """What the screen says when a snapshot could not be written, and why."""
+    return Message(N_("snapshot failed: {error}"), error=str(error))

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from app.errors import one_line
 from app.faults import Backoff, RateLimitedLog
+from app.i18n import N_, Message
 from app.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ class SourceKeeper:
         self._warn = warn
         self._clock = clock
         self.is_open = False
-        #: Why there is no camera ("no camera (...)", "camera lost (...)"), else "".
-        self.message = ""
+        #: Why there is no camera ("no camera (...)", "camera lost (...)": a ``Message``),
+        #: else "".
+        self.message: str = ""
         self._next_retry = 0.0
 
     def try_open(self) -> bool:
@@ -53,7 +55,7 @@ class SourceKeeper:
         try:
             self.source.open()
         except Exception as exc:  # see the module docstring: nothing here ends the service
-            self._retry_later(f"no camera ({one_line(exc)})")
+            self._retry_later(Message(N_("no camera ({error})"), error=one_line(exc)))
             # A half-opened camera must not stay acquired until the next attempt.
             self._close_quietly()
             return False
@@ -67,7 +69,8 @@ class SourceKeeper:
     def lost(self, exc: BaseException) -> None:
         """The source failed while reading: close it and reopen it after a back-off."""
         self.close()
-        self._retry_later(f"camera lost ({type(exc).__name__}: {exc})")
+        error = f"{type(exc).__name__}: {exc}"
+        self._retry_later(Message(N_("camera lost ({error})"), error=error))
 
     def close(self) -> None:
         """Close the source if it is open (errors are logged: a lost device is gone anyway)."""
@@ -75,13 +78,23 @@ class SourceKeeper:
             self._close_quietly()
             log.info("source closed: %s", self.description)
 
+    def replace(self, source: Source) -> None:
+        """Read ``source`` from now on: the old one is closed, the new one opened at the
+        next ``try_open`` (at once: no retry is pending for it)."""
+        self.close()
+        self.source = source
+        self.message = ""
+        self._next_retry = 0.0
+        self.backoff.reset()
+
     def retry_in(self) -> float:
         """Seconds until the next attempt to open (0 when one is due)."""
         return max(0.0, self._next_retry - self._clock())
 
     def waiting_text(self) -> str:
-        """``"no camera (...) - retrying in 2 s"`` for the waiting screen."""
-        return f"{self.message} - retrying in {math.ceil(self.retry_in())} s"
+        """``"no camera (...) - retrying in 2 s"`` for the waiting screen (a ``Message``)."""
+        template = N_("{problem} - retrying in {seconds} s")
+        return Message(template, problem=self.message, seconds=math.ceil(self.retry_in()))
 
     @property
     def description(self) -> str:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from app.stages.results import DigitResult
+from app.stages.results import DigitResult, NumberResult
 from app.state import ViewState
+
+#: Between the parts of one status message ("camera lost (...)  |  snapshot saved: ...");
+#: the overlay's footer puts each part on a line of its own.
+MESSAGE_SEPARATOR = "  |  "
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,11 @@ class Figures:
     stage_ms: tuple[tuple[str, float], ...] = ()
     runtime: str = ""
     source: str = ""
+    #: Where the picture goes (``Display.description``) and why that display was chosen.
+    display: str = ""
+    display_reason: str = ""
+    #: The digit model in use: "shipped" or a fine-tuned model's folder name ("": unknown).
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,12 @@ class FrameStatus(ViewState):
     """A ``ViewState`` (every setting, same names) plus this frame's facts.
 
     ``prediction``, ``confidence`` and ``probabilities`` (10 floats) are the digit
-    stage's, None when it did not run; ``reason`` says why no digit is shown ("no ink",
-    "not a digit", "settling", ...), ``hint`` when the digit is too small or too large
-    for a good reading; ``seq`` is the number of the frame this status describes;
+    stage's, None when it did not run; ``number`` is the number stage's ("407", None
+    when it shows none or did not run); ``reason`` says why no digit (or, without the
+    digit stage, no number) is shown ("no ink", "not a digit", "settling", ...), ``hint``
+    when the digit is too small or too large for a good reading; ``seq`` is the number
+    of the frame this status describes;
+    ``model`` the digit model in use ("shipped" or a fine-tuned one's folder name);
     ``message`` is what is wrong or was just done ("no camera - retrying in 2 s",
     "snapshot saved: ..."), empty when all is well.
     """
@@ -40,12 +52,16 @@ class FrameStatus(ViewState):
     prediction: int | None = None
     confidence: float | None = None
     probabilities: tuple[float, ...] | None = None
+    number: str | None = None
     reason: str | None = None
     hint: str | None = None
     fps: float | None = None
     stage_ms: tuple[tuple[str, float], ...] = ()
     runtime: str = ""
     source: str = ""
+    display: str = ""
+    display_reason: str = ""
+    model: str = ""
     message: str = ""
 
 
@@ -55,13 +71,16 @@ def frame_status(
     figures: Figures,
     message: str,
     seq: int | None = None,
+    number: NumberResult | None = None,
 ) -> FrameStatus:
-    """The status of frame ``seq`` with ``state``, its digit result, the figures and the
-    message."""
+    """The status of frame ``seq`` with ``state``, its digit and number results, the
+    figures and the message."""
     settings = {f.name: getattr(state, f.name) for f in fields(ViewState)}
-    facts = {}
+    facts: dict[str, object] = {}
+    if number is not None:
+        facts = {"number": number.number, "reason": number.reason}
     if digit is not None:
-        facts = {
+        facts |= {
             "prediction": digit.prediction,
             "confidence": digit.confidence,
             "probabilities": tuple(float(p) for p in digit.probs.ravel()),
@@ -76,5 +95,8 @@ def frame_status(
         stage_ms=figures.stage_ms,
         runtime=figures.runtime,
         source=figures.source,
+        display=figures.display,
+        display_reason=figures.display_reason,
+        model=figures.model,
         message=message,
     )

@@ -9,7 +9,8 @@ from typing import Protocol
 
 from app.display.base import Display
 from app.faults import RateLimitedLog
-from app.status import FrameStatus
+from app.i18n import Message
+from app.status import MESSAGE_SEPARATOR, FrameStatus
 
 #: How long a transient message ("snapshot saved ...") stays on screen.
 NOTICE_S = 4.0
@@ -68,11 +69,12 @@ class StatusBoard:
         self._notice_until = self._clock() + NOTICE_S
 
     def message(self, *problems: str) -> str:
-        """The problems that are not empty, then the current notice, joined for one line."""
+        """The problems that are not empty, then the current notice, joined for one line
+        (a ``Message``: the overlay says it in the frame's language)."""
         parts = [p for p in problems if p]
         if self._notice and self._clock() < self._notice_until:
             parts.append(self._notice)
-        return "  |  ".join(parts)
+        return Message.joined(MESSAGE_SEPARATOR, parts) if parts else ""
 
     def publish(self, status: FrameStatus) -> None:
         """Hand ``status`` to the display and, when due, a line to systemd."""
@@ -84,5 +86,9 @@ class StatusBoard:
         text = status.message or f"running: {status.view} view"
         if text != self._sd_text or now - self._sd_at >= SD_STATUS_S:
             fps = f", {status.fps:.1f} fps" if status.fps else ""
-            self.notifier.status(f"{text}{fps}")
+            # systemctl status then says where the picture is and why (web under a
+            # desktop, HDMI on the console), not only that something runs.
+            shown = f"; display {status.display}" if status.display else ""
+            why = f": {status.display_reason}" if shown and status.display_reason else ""
+            self.notifier.status(f"{text}{fps}{shown}{why}")
             self._sd_text, self._sd_at = text, now

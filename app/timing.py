@@ -7,7 +7,16 @@ import statistics
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+
+#: Times one step of a stage: ``with step("classify"):`` (``app.stages.base.Stage.step``).
+Step = Callable[[str], AbstractContextManager[None]]
+
+
+def untimed(_name: str) -> AbstractContextManager[None]:
+    """A ``Step`` that times nothing: what the live loop's stages run with."""
+    return nullcontext()
+
 
 #: Samples in each moving median and in the frame-rate window (about one second at 30 fps).
 MEDIAN_WINDOW = 31

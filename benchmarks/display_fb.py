@@ -2,22 +2,24 @@
 
 Usage::
 
-    python benchmarks/display_fb.py [--frames 200] [--json]
+    python benchmarks/display_fb.py [--frames 200] [--views camera,kernel,features] [--json]
 
 Each case shows camera frames with an overlay on a 1920x1080 framebuffer stood in for
 by a file in /dev/shm (mapped like the device: the writes are memory writes). One
 ``show`` is the whole path: compose, scale to the letterboxed picture, convert to the
-pixel format, write. The baseline is the previous ``FramebufferDisplay.show`` (compose,
-scale into a new array, convert into another, copy into a screen-sized buffer, ``pwrite``
-the picture's rows), run in the same process, interleaved frame by frame with the
-current one so both see the same machine load. Medians of wall time and of process CPU
-time (all threads) are printed: on a machine shared with other work the wall time
-includes waiting for a core, the CPU time does not.
+pixel format, write. The baseline is the previous ``FramebufferDisplay.show``
+(benchmarks/display_fb_previous.py: main before the composer kept its buffers), run in
+the same process on a second stand-in file, interleaved frame by frame with the current
+one so both see the same machine load; ``same_picture`` says whether the two files are
+equal byte for byte after the last frame. Medians of wall time and of process CPU time
+(all threads) are printed: on a machine shared with other work the wall time includes
+waiting for a core, the CPU time does not; the load average is printed before and after.
 
 Overlays: ``camera`` is mostly transparent with a few panels (the camera view),
-``opaque`` covers everything (the processed views); at the frame's size (the ratio
-against the previous path) and at the screen's (what the loop now draws for this display,
-which reports its mode as ``screen_size``; the previous path could not take those).
+``opaque`` covers everything (the processed views); at the frame's size, and at the
+screen's (what the loop draws for this display, which reports its mode as
+``screen_size``); and the overlays the loop draws for real views (``--views``) on the
+demo scene.
 """
 
 from __future__ import annotations
@@ -35,50 +37,20 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.display.compose import _blend, compose
-from app.display.fb import FramebufferDisplay, letterbox_rect
+from app.config import Config
+from app.display.compose import compose
+from app.display.fb import FramebufferDisplay
+from app.display.null import NullDisplay
 from app.frame import Frame
+from app.loop import CaptureLoop, LoopOptions
+from app.sources.demo import DemoSource
+from app.stages.pipeline import build_pipeline
+from benchmarks.display_fb_previous import PreviousFramebuffer
 from benchmarks.report import print_report
 
 SCREEN = (1920, 1080)
 FORMATS = {"RGB565": 16, "XRGB8888": 32}
 SOURCES = [(640, 480), (1280, 720)]
-
-
-def previous_compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
-    """compose() before it blended only the covered row bands: a partial overlay, every row.
-
-    The blend arithmetic is today's (``_blend``), so the ratio measures the display path
-    and the banding, not a change of rounding made since.
-    """
-    alpha = np.ascontiguousarray(overlay_rgba[..., 3])
-    covered = cv2.countNonZero(alpha)
-    if covered == 0:
-        return frame_bgr.copy()
-    if covered == alpha.size and cv2.countNonZero(cv2.bitwise_not(alpha)) == 0:
-        return cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR)
-    return _blend(frame_bgr, overlay_rgba, alpha)
-
-
-class PreviousFramebuffer:
-    """The show path before this benchmark's change, for the ratio (same steps, same calls)."""
-
-    def __init__(self, fd: int, bits_per_pixel: int, stride: int) -> None:
-        self.fd, self.bpp, self.stride = fd, bits_per_pixel, stride
-        self.screen = np.zeros((SCREEN[1], stride), np.uint8)
-
-    def show(self, frame: Frame, overlay: np.ndarray) -> None:
-        picture = previous_compose(frame.array, overlay)
-        src_h, src_w = picture.shape[:2]
-        x, y, w, h = letterbox_rect(src_w, src_h, *SCREEN)
-        interpolation = cv2.INTER_AREA if w < src_w else cv2.INTER_LINEAR
-        picture = cv2.resize(picture, (w, h), interpolation=interpolation)
-        code = cv2.COLOR_BGR2BGR565 if self.bpp == 16 else cv2.COLOR_BGR2BGRA
-        bytes_pp = self.bpp // 8
-        pixels = cv2.cvtColor(picture, code).reshape(h, w * bytes_pp)
-        self.screen[y : y + h, x * bytes_pp : (x + w) * bytes_pp] = pixels
-        rows = self.screen[y : y + h]
-        os.pwrite(self.fd, rows.data, y * self.stride)
 
 
 def make_frames(
@@ -110,34 +82,60 @@ def make_frames(
     return frames
 
 
-def fake_device(folder: Path, bpp: int) -> tuple[str, Path, int]:
+class Recorder(NullDisplay):
+    """Keeps a copy of every frame and overlay the loop shows (the loop reuses its layers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown: list[tuple[Frame, np.ndarray]] = []
+
+    def show(self, frame: Frame, overlay: np.ndarray) -> None:
+        copy = Frame(frame.array.copy(), frame.gray, frame.seq, frame.timestamp)
+        self.shown.append((copy, overlay.copy()))
+
+
+def view_frames(view: str, count: int) -> list[tuple[Frame, np.ndarray]]:
+    """``count`` demo frames with the overlays ``view`` draws at the screen's size, as the
+    loop draws them for this display (it reports the framebuffer's mode as screen_size)."""
+    config = Config()
+    recorder = Recorder()
+    recorder.open()
+    options = LoopOptions(faults=config.faults, size=(640, 480), screen=SCREEN)
+    source = DemoSource(size=(640, 480), seed=0, realtime=False)
+    state = config.view.with_changes(view=view)
+    loop = CaptureLoop(source, recorder, build_pipeline(config), state=state, options=options)
+    loop.run(max_frames=count + 5)
+    return recorder.shown[5:]
+
+
+def fake_device(folder: Path, bpp: int, name: str) -> tuple[Path, Path]:
+    """A 1920x1080 framebuffer stood in for by ``folder/name`` and its sysfs directory."""
     stride = SCREEN[0] * bpp // 8
     sysfs = folder / f"sys{bpp}"
     sysfs.mkdir(exist_ok=True)
     (sysfs / "virtual_size").write_text(f"{SCREEN[0]},{SCREEN[1]}\n")
     (sysfs / "bits_per_pixel").write_text(f"{bpp}\n")
     (sysfs / "stride").write_text(f"{stride}\n")
-    device = folder / f"fb{bpp}"
+    device = folder / name
     device.write_bytes(bytes(stride * SCREEN[1]))
-    return str(device), sysfs, stride
+    return device, sysfs
 
 
 def run_case(folder: Path, bpp: int, frames: list) -> dict[str, Any]:
-    device, sysfs, stride = fake_device(folder, bpp)
-    current = FramebufferDisplay(device, sysfs_dir=sysfs, console=None)
-    current.open()
-    fd = os.open(device, os.O_RDWR)
-    previous = PreviousFramebuffer(fd, bpp, stride)
+    """Median wall and CPU ms of the previous and current ``show`` (and of ``compose``)."""
+    current_file, sysfs = fake_device(folder, bpp, f"fb{bpp}")
+    previous_file, _ = fake_device(folder, bpp, f"fb{bpp}-previous")
+    current = FramebufferDisplay(str(current_file), sysfs_dir=sysfs, console=None)
+    previous = PreviousFramebuffer(str(previous_file), sysfs_dir=sysfs, console=None)
     steps = {
         "previous": previous.show,
         "current": current.show,
         "compose": lambda frame, overlay: compose(frame.array, overlay),
     }
-    frame, overlay = frames[0]
-    if overlay.shape[:2] != frame.array.shape[:2]:
-        del steps["previous"]  # the previous path took frame-sized overlays only
     wall: dict[str, list[float]] = {name: [] for name in steps}
     cpu: dict[str, list[float]] = {name: [] for name in steps}
+    current.open()
+    previous.open()
     try:
         for frame, overlay in frames[:5]:  # warm-up: allocations, first-touch page faults
             for step in steps.values():
@@ -150,20 +148,15 @@ def run_case(folder: Path, bpp: int, frames: list) -> dict[str, Any]:
                 cpu[name].append(time.process_time() - start_cpu)
     finally:
         current.close()
-        os.close(fd)
-        # Both paths showed the same last frame: the screens must be equal, byte for byte.
-        same_picture = Path(device).read_bytes() == previous.screen.tobytes()
-        os.unlink(device)
+        previous.close()
+        # Both showed the same last frame: the screens must be equal, byte for byte.
+        same_picture = current_file.read_bytes() == previous_file.read_bytes()
+        current_file.unlink()
+        previous_file.unlink()
 
     def median_ms(values: list[float]) -> float:
         return round(float(np.median(values)) * 1000, 3)
 
-    if "previous" not in steps:
-        return {
-            "current_wall_ms": median_ms(wall["current"]),
-            "current_cpu_ms": median_ms(cpu["current"]),
-            "compose_wall_ms": median_ms(wall["compose"]),
-        }
     return {
         "previous_wall_ms": median_ms(wall["previous"]),
         "current_wall_ms": median_ms(wall["current"]),
@@ -182,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=None, help="OpenCV threads (default: OpenCV's choice)"
     )
+    parser.add_argument(
+        "--views",
+        default="camera,kernel,features",
+        help="views whose real overlays (drawn at 1920x1080 on the demo) are timed too; "
+        "comma-separated, '' for none",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.threads is not None:
@@ -191,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         "frames": args.frames,
         "opencv_threads": cv2.getNumThreads(),
         "cpus": os.cpu_count(),
+        "load_average_before": _load_average(),
     }
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
     with tempfile.TemporaryDirectory(dir=shm) as folder:
@@ -206,8 +206,20 @@ def main(argv: list[str] | None = None) -> int:
             for format_name, bpp in FORMATS.items():
                 key = f"{format_name} 640x480 {overlay_kind}, overlay 1920x1080"
                 report[key] = run_case(Path(folder), bpp, frames)
+        # The views' own overlays, as the loop draws them for this display.
+        for view in filter(None, args.views.split(",")):
+            frames = view_frames(view.strip(), args.frames)
+            for format_name, bpp in FORMATS.items():
+                key = f"{format_name} demo 640x480, {view} view at 1920x1080"
+                report[key] = run_case(Path(folder), bpp, frames)
+    report["load_average_after"] = _load_average()
     print_report(report, args.json)
     return 0
+
+
+def _load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as ``uptime`` prints them."""
+    return ", ".join(f"{load:.2f}" for load in os.getloadavg())
 
 
 if __name__ == "__main__":

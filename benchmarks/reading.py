@@ -35,7 +35,7 @@ from app.reading.rejection import MIN_SCORE, digit_score
 from app.stages import mnist_preprocess as new
 from benchmarks import reading_baseline as old
 from benchmarks.reading_costs import per_frame_costs
-from benchmarks.reading_numbers import number_table
+from benchmarks.reading_numbers import main_stream_table, number_table
 from benchmarks.reading_photos import photo_paths_table
 from benchmarks.reading_sets.sets import ReadingSet, load_set
 from benchmarks.report import print_report
@@ -193,6 +193,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "nondigits": load_set("nondigits", args.split, 600, args.seed),
         "numbers": load_set("numbers", args.split, 600, args.seed),
     }
+    main_sets = {
+        "numbers": load_set("numbers", args.split, 600, args.seed, main=True),
+        "small numbers (10-16 %)": load_set("small_numbers", args.split, 300, args.seed, main=True),
+    }
     results = {
         name: {k: read_set(data.lores, p, net) for k, p in pipelines().items()}
         for name, data in sets.items()
@@ -205,12 +209,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "accuracy by extra slant (x per unit height)": by_group(sets["slants"], results["slants"]),
         "accuracy by condition (sizes set)": conditions(sets["sizes"], results["sizes"]),
         "numbers (whole number right, %)": number_table(sets["numbers"], net),
+        "numbers: lores or main stream (% right)": main_stream_table(main_sets, net),
         "calibration": calibration_table(net, camera),
         "false-digit rate on non-digit crops (%)": false_digits(
             sets["nondigits"], results["nondigits"], net
         ),
         "still-photo path vs live path (% right)": photo_paths_table(args.seed),
-        "per-frame cost (ms)": per_frame_costs(sets["sizes"], sets["numbers"]),
+        "per-frame cost (ms)": per_frame_costs(sets["sizes"], main_sets["numbers"]),
     }
     return report
 

@@ -60,8 +60,10 @@ def per_frame_costs(sizes: ReadingSet, numbers: ReadingSet) -> list[dict]:
 
     small = _small_digits()
 
-    def number(gray: np.ndarray) -> object:
-        return read_number(gray, lambda t: clf.predict(t).layers["fc3"], work_side=WORK_SIDE)
+    def number(gray: np.ndarray, side: int = WORK_SIDE) -> object:
+        return read_number(gray, lambda t: clf.predict(t).layers["fc3"], work_side=side)
+
+    numbers_main = list(numbers.main[:FRAMES]) if numbers.main is not None else []
 
     steps: list[tuple[str, Callable, list]] = [
         ("baseline: ROI to tensor (before issue 15)",
@@ -77,10 +79,12 @@ def per_frame_costs(sizes: ReadingSet, numbers: ReadingSet) -> list[dict]:
         (f"classify ({clf.backend})", clf.predict, tensors),
         ("no-digit test (free energy)", digit_score, logits),
         ("number mode: read a 2-4 digit number", number, list(numbers.lores[:FRAMES])),
+        ("  ... read again from main (260 px)",
+         lambda g: number(g, 2 * WORK_SIDE), numbers_main),
         ("small digit (14 % of ROI) from lores (130 px)",
          lambda g: new.read_roi(g, work_side=WORK_SIDE), small["lores"]),
         ("  ... read again from main (260 px)",
          lambda g: new.read_roi(g, work_side=2 * WORK_SIDE), small["main"]),
     ]  # fmt: skip
-    rows = [(name, _median_ms(fn, items)) for name, fn, items in steps]
+    rows = [(name, _median_ms(fn, items)) for name, fn, items in steps if items]
     return [{"step": name, "median ms": ms} for name, ms in rows]

@@ -3,11 +3,20 @@
 Usage::
 
     python benchmarks/train_speed.py [--samples 10000] [--epochs 5] [--batch-size 64] [--json]
-    OPENBLAS_NUM_THREADS=1 python benchmarks/train_speed.py --torch-threads 1   # one core each
+    python benchmarks/train_speed.py --threads 1,default,threads   # the default rows
 
 Both train the same LeNet-5 (ReLU, max pooling) on the same MNIST images with Adam, the
-same batch size and no augmentation. Epochs alternate between the two so that load
-from other processes falls on both alike; the figures are medians over the epochs.
+same batch size and no augmentation, once per setting: one thread each; each library's
+default (PyTorch's own thread count; NumPy's batch split by ``training.parallel`` over
+the cores this process may use, one part on the caller's thread and the others in
+worker processes, the layers themselves single-threaded; the background fine-tune keeps
+to one core); and that default again with NumPy's other parts on worker threads of this
+process instead (``threads``: the GIL between the parts). Every epoch of every setting
+and library takes its turn in each round, so that load from other processes falls on
+all alike; the figures are medians over the epochs, wall and CPU seconds (NumPy's worker
+processes' CPU seconds counted in). The first epoch of each is a warm-up, not counted
+(it starts NumPy's worker processes). OpenBLAS's own threads stay asleep either way
+(the layers' matrix products are below its threshold, ``training.layers``).
 PyTorch is a benchmark-only dependency: without it the script reports NumPy alone.
 """
 
@@ -28,6 +37,7 @@ from training import layers, network
 from training.layers import softmax_cross_entropy
 from training.mnist import DataError, load_split
 from training.optim import Adam
+from training.parallel import BatchSplitter, default_threads
 from training.spec import lenet5_spec
 
 
@@ -46,35 +56,43 @@ def load_data(samples: int, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 class NumpyTrainer:
-    """The project's NumPy network and Adam, one epoch at a time."""
+    """The project's NumPy network and Adam, one epoch at a time, the batch split over
+    ``threads`` cores, in worker processes or threads (``training.parallel``; 1: the
+    caller's thread alone)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, threads: int = 1, processes: bool = True) -> None:
         self.spec = lenet5_spec("relu", "max")
         self.params = network.init_params(self.spec, seed=seed)
         self.opt = Adam(lr=1e-3)
+        self.splitter = BatchSplitter(threads, processes)
 
     def epoch(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int) -> float:
         """Train one epoch in ``order``; return the mean loss."""
         total = 0.0
         for s in range(0, len(order), batch):
             idx = order[s : s + batch]
-            logits, caches, _ = network.forward(self.spec, self.params, x[idx])
-            loss, dlogits = softmax_cross_entropy(logits, y[idx])
-            self.opt.step(self.params, network.backward(self.spec, dlogits, caches))
+            loss, grads = self.splitter.loss_and_grads(self.spec, self.params, x[idx], y[idx])
+            self.opt.step(self.params, grads)
             total += loss * len(idx)
         return total / len(order)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of this process and of the splitter's worker processes."""
+        return time.process_time() + self.splitter.worker_cpu_seconds
+
+    def close(self) -> None:
+        self.splitter.close()
 
 
 class TorchTrainer:
     """The same LeNet-5 in PyTorch (NCHW), same init scheme family, Adam."""
 
-    def __init__(self, seed: int, threads: int | None) -> None:
+    def __init__(self, seed: int, threads: int) -> None:
         import torch
         from torch import nn
 
         self.torch = torch
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
         torch.manual_seed(seed)
         self.model = nn.Sequential(
             nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
@@ -83,6 +101,10 @@ class TorchTrainer:
         )  # fmt: skip
         self.opt = torch.optim.Adam(self.model.parameters(), lr=1e-3)
         self.loss_fn = nn.CrossEntropyLoss()
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds of this process (all of PyTorch's threads)."""
+        return time.process_time()
 
     def epoch(self, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int) -> float:
         """Train one epoch in ``order``; return the mean loss."""
@@ -149,6 +171,99 @@ def layer_times(x: np.ndarray, y: np.ndarray, seed: int, batch: int, steps: int 
     ]
 
 
+def thread_settings(text: str) -> list[tuple[str, int | None, bool]]:
+    """``"1,default,threads"`` -> [("1 thread", 1, True), ("default", None, True),
+    ("default, NumPy threads", None, False)]: label, threads (None: each library's
+    default), NumPy's other parts in worker processes (``training.parallel``'s default)
+    rather than threads. ``processes`` is read as ``default``."""
+    settings = []
+    for part in text.split(","):
+        part = part.strip()
+        if part in ("default", "processes"):
+            settings.append(("default", None, True))
+        elif part == "threads":
+            settings.append(("default, NumPy threads", None, False))
+        elif part.isdigit() and int(part) >= 1:
+            settings.append((f"{part} thread{'s' if int(part) > 1 else ''}", int(part), True))
+        else:
+            raise argparse.ArgumentTypeError(f"--threads {text!r}: expected e.g. 1,default,threads")
+    return settings
+
+
+def run(args: argparse.Namespace) -> dict:
+    """Every thread setting's NumPy and PyTorch epochs, interleaved; the medians and ratios."""
+    x, y, source = load_data(args.samples, args.seed)
+    rng = np.random.default_rng(args.seed)
+    torch_default, torch_note = None, None
+    try:
+        import torch
+
+        torch_default = torch.get_num_threads()
+    except ImportError:
+        torch_note = "PyTorch is not installed: pip install torch (benchmark only); NumPy alone"
+    rows = []
+    for label, threads, processes in args.threads:
+        numpy_threads = threads or default_threads()
+        split = "none" if numpy_threads == 1 else "processes" if processes else "threads"
+        trainers = {"numpy": NumpyTrainer(args.seed, numpy_threads, processes)}
+        if torch_default is not None:
+            trainers["torch"] = TorchTrainer(args.seed, threads or torch_default)
+        rows.append(
+            {
+                "label": label,
+                "trainers": trainers,
+                "numpy_threads": numpy_threads,
+                "numpy_split": split,
+                "torch_threads": (threads or torch_default) if torch_default else None,
+                "wall": {n: [] for n in trainers},
+                "cpu": {n: [] for n in trainers},
+            }
+        )
+    for _ in range(args.epochs + 1):  # the first epoch of each is a warm-up, not counted
+        order = rng.permutation(len(x))
+        for row in rows:
+            for name, trainer in row["trainers"].items():
+                if name == "torch":
+                    trainer.torch.set_num_threads(row["torch_threads"])
+                t0, c0 = time.perf_counter(), trainer.cpu_seconds()
+                row[f"{name}_loss"] = trainer.epoch(x, y, order, args.batch_size)
+                row["wall"][name].append(time.perf_counter() - t0)
+                row["cpu"][name].append(trainer.cpu_seconds() - c0)
+    result = {
+        "samples": len(x), "data": source, "batch_size": args.batch_size,
+        "epochs_timed": args.epochs, "numpy_version": np.__version__,
+        "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS", "unset"),
+        "cpu_count": os.cpu_count(), "load_average": list(os.getloadavg()),
+        "torch_version": torch.__version__ if torch_default is not None else None,
+        "rows": [summarise(row) for row in rows],
+    }  # fmt: skip
+    for row in rows:
+        row["trainers"]["numpy"].close()
+    if torch_note:
+        result["note"] = torch_note
+    if args.layers:
+        result["numpy_layer_ms"] = layer_times(x, y, args.seed, args.batch_size)
+    return result
+
+
+def summarise(row: dict) -> dict:
+    """One thread setting's medians (warm-up epoch dropped) and NumPy/PyTorch ratios."""
+    out = {"threads": row["label"], "numpy_threads": row["numpy_threads"],
+           "numpy_split": row["numpy_split"], "torch_threads": row["torch_threads"]}  # fmt: skip
+    for name in row["wall"]:
+        out[f"{name}_s_per_epoch"] = round(float(np.median(row["wall"][name][1:])), 3)
+        out[f"{name}_epochs_s"] = [round(t, 3) for t in row["wall"][name][1:]]
+        # CPU seconds (all threads of this process, and NumPy's worker processes) are what
+        # other processes on a shared machine inflate least; with one thread each they are
+        # the fairest comparison.
+        out[f"{name}_cpu_s_per_epoch"] = round(float(np.median(row["cpu"][name][1:])), 3)
+        out[f"{name}_final_loss"] = round(row[f"{name}_loss"], 4)
+    if "torch" in row["wall"]:
+        out["ratio"] = round(out["numpy_s_per_epoch"] / out["torch_s_per_epoch"], 2)
+        out["cpu_ratio"] = round(out["numpy_cpu_s_per_epoch"] / out["torch_cpu_s_per_epoch"], 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the figures (or one JSON object with ``--json``)."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -156,78 +271,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--torch-threads", type=int, default=None,
-                   help="PyTorch intra-op threads (default: its own choice); NumPy's BLAS "
-                   "threads come from OPENBLAS_NUM_THREADS, read at start-up")  # fmt: skip
+    p.add_argument("--threads", type=thread_settings,
+                   default=thread_settings("1,default,threads"),
+                   help="settings to compare, e.g. 1,default,threads (the default) or "
+                   "1,2: N threads each (NumPy: N parts, N - 1 in worker processes), or "
+                   "each library's default (PyTorch's own choice, NumPy's batch split over "
+                   "the cores this process may use, in worker processes; with threads, "
+                   "on worker threads)")  # fmt: skip
     p.add_argument("--layers", action="store_true", help="also time each layer on one batch")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-
-    x, y, source = load_data(args.samples, args.seed)
-    rng = np.random.default_rng(args.seed)
-    trainers: dict[str, NumpyTrainer | TorchTrainer] = {"numpy": NumpyTrainer(args.seed)}
-    torch_note = None
-    try:
-        trainers["torch"] = TorchTrainer(args.seed, args.torch_threads)
-    except ImportError:
-        torch_note = "PyTorch is not installed: pip install torch (benchmark only); NumPy alone"
-    times: dict[str, list[float]] = {name: [] for name in trainers}
-    cpu: dict[str, list[float]] = {name: [] for name in trainers}
-    losses: dict[str, float] = {}
-    for _ in range(args.epochs + 1):  # the first epoch of each is a warm-up, not counted
-        order = rng.permutation(len(x))
-        for name, trainer in trainers.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            losses[name] = trainer.epoch(x, y, order, args.batch_size)
-            times[name].append(time.perf_counter() - t0)
-            cpu[name].append(time.process_time() - c0)
-    med = {name: float(np.median(t[1:])) for name, t in times.items()}
-    # CPU seconds (all threads of this process) are what other processes on a shared
-    # machine cannot inflate; with one thread each they are the fairest comparison.
-    med_cpu = {name: float(np.median(t[1:])) for name, t in cpu.items()}
-    result = {
-        "samples": len(x),
-        "data": source,
-        "batch_size": args.batch_size,
-        "epochs_timed": args.epochs,
-        "numpy_s_per_epoch": round(med["numpy"], 3),
-        "numpy_epochs_s": [round(t, 3) for t in times["numpy"][1:]],
-        "numpy_cpu_s_per_epoch": round(med_cpu["numpy"], 3),
-        "numpy_final_loss": round(losses["numpy"], 4),
-        "numpy_version": np.__version__,
-        "blas_threads_env": os.environ.get("OPENBLAS_NUM_THREADS", "unset (all cores)"),
-        "cpu_count": os.cpu_count(),
-    }
-    if "torch" in trainers:
-        torch = trainers["torch"].torch
-        result.update(
-            torch_s_per_epoch=round(med["torch"], 3),
-            torch_epochs_s=[round(t, 3) for t in times["torch"][1:]],
-            torch_cpu_s_per_epoch=round(med_cpu["torch"], 3),
-            torch_final_loss=round(losses["torch"], 4),
-            torch_version=torch.__version__,
-            torch_threads=torch.get_num_threads(),
-            ratio=round(med["numpy"] / med["torch"], 2),
-            cpu_ratio=round(med_cpu["numpy"] / med_cpu["torch"], 2),
-        )
-    else:
-        result.update(torch_s_per_epoch=None, ratio=None, cpu_ratio=None, note=torch_note)
-    if args.layers:
-        result["numpy_layer_ms"] = layer_times(x, y, args.seed, args.batch_size)
+    result = run(args)
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['samples']} samples ({source}), batch {args.batch_size}, Adam, "
-          f"median of {args.epochs} epochs")  # fmt: skip
-    print(f"  NumPy   {med['numpy']:7.2f} s/epoch  {med_cpu['numpy']:7.2f} CPU s/epoch  "
-          f"(epochs {result['numpy_epochs_s']})")  # fmt: skip
-    if "torch" in trainers:
-        print(f"  PyTorch {med['torch']:7.2f} s/epoch  {med_cpu['torch']:7.2f} CPU s/epoch  "
-              f"(epochs {result['torch_epochs_s']}, "
-              f"{result['torch_threads']} threads)")  # fmt: skip
-        print(f"  ratio NumPy/PyTorch: {result['ratio']:.2f} wall, {result['cpu_ratio']:.2f} CPU")
-    else:
-        print(f"  {torch_note}")
+    print(f"{result['samples']} samples ({result['data']}), batch {args.batch_size}, Adam, "
+          f"median of {args.epochs} epochs; load average "
+          f"{' '.join(f'{v:.1f}' for v in result['load_average'])}")  # fmt: skip
+    for row in result["rows"]:
+        split = {"none": "", "processes": " in processes", "threads": " on threads"}
+        print(f"{row['threads']} (NumPy {row['numpy_threads']}{split[row['numpy_split']]}, "
+              f"PyTorch {row['torch_threads'] or '-'}):")  # fmt: skip
+        print(
+            f"  NumPy   {row['numpy_s_per_epoch']:7.2f} s/epoch  "
+            f"{row['numpy_cpu_s_per_epoch']:7.2f} CPU s/epoch  (epochs {row['numpy_epochs_s']})"
+        )
+        if "torch_s_per_epoch" in row:
+            print(f"  PyTorch {row['torch_s_per_epoch']:7.2f} s/epoch  "
+                  f"{row['torch_cpu_s_per_epoch']:7.2f} CPU s/epoch  "
+                  f"(epochs {row['torch_epochs_s']})")  # fmt: skip
+            print(f"  ratio NumPy/PyTorch: {row['ratio']:.2f} wall, {row['cpu_ratio']:.2f} CPU")
+    if "note" in result:
+        print(f"  {result['note']}")
     if args.layers:
         print(f"NumPy per layer, batches of {args.batch_size} (median CPU ms of training steps):")
         for row in result["numpy_layer_ms"]:

@@ -40,12 +40,16 @@ from app.views.base import View
 from app.views.renderer import OverlayRenderer
 
 WARMUP = 10
-#: Extra states worth timing: the modes, and the settings that change what is drawn.
-VARIANTS: dict[str, dict[str, Any]] = {
-    "inspector 1-D": {"view": "inspector", "mode": 1},
-    "receptive LeNet": {"view": "receptive", "mode": 1},
-    "layers conv2": {"view": "layers", "mode": 1},
-}
+
+
+def mode_variants() -> dict[str, dict[str, Any]]:
+    """Every view's other modes (the inspector's 1-D formula, LeNet's dense layers...),
+    labelled ``"<view> mode <i>"``: timed after the views in their first mode."""
+    return {
+        f"{view.name} mode {mode}": {"view": view.name, "mode": mode}
+        for view in views.VIEWS
+        for mode in range(1, len(view.modes))
+    }
 
 
 class BlankView(View):
@@ -70,7 +74,7 @@ def time_view(
 ) -> list[float]:
     """CPU seconds to draw each frame's overlay for ``state`` (after ``WARMUP`` frames)."""
     renderer = OverlayRenderer(size, [("h", "help")])
-    needed = set(stages_for(state.view))
+    needed = set(stages_for(state.view, state.mode))
     figures = Figures(fps=30.0, stage_ms=(("kernel", 1.0),), runtime="bench")
     times = []
     for i, frame in enumerate(frames):
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     source.close()
     cases = {name: {"view": name} for name in (args.view or view_names())}
     if not args.view:
-        cases.update(VARIANTS)
+        cases.update(mode_variants())
     clock = time.perf_counter if args.wall else time.thread_time
     report = {}
     views.VIEWS = (*views.VIEWS, BlankView())

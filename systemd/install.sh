@@ -22,19 +22,23 @@ readonly UNIT_FILE=/etc/systemd/system/$SERVICE
 readonly STATE_DIR=/var/lib/convlens
 readonly STAMP=$VENV/.convlens-installed
 readonly APT_PACKAGES=(python3-picamera2 python3-venv python3-numpy)
+readonly MODULES_FILE=/etc/modules-load.d/convlens.conf
+readonly DISPLAY_MANAGER=/etc/systemd/system/display-manager.service
+readonly AUTOSTART_NAME=convlens-kiosk.desktop
 
 SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 ROOT=""
 DRY_RUN=0
 NO_APT=0
+DESKTOP_USER=${SUDO_USER:-}
 UNINSTALL=0
 PURGE=0
 CHANGES=0
 
 usage() {
     cat <<EOF
-Usage: sudo $0 [--dry-run] [--no-apt] [--root DIR] [--uninstall [--purge]]
+Usage: sudo $0 [--dry-run] [--no-apt] [--root DIR] [--desktop-user NAME] [--uninstall [--purge]]
 
 Installs convlens from $SRC_DIR as the systemd service $SERVICE:
 apt packages (${APT_PACKAGES[*]}), the system user $SERVICE_USER,
@@ -43,6 +47,9 @@ $CONF_FILE (only if absent) and $UNIT_FILE; then enables and starts it.
 
   --dry-run     print every action and change nothing
   --no-apt      do not install apt packages (they must be there already)
+  --desktop-user NAME
+                on the desktop image, the user whose login opens convlens full
+                screen (default: the user who ran sudo)
   --root DIR    install into the staging root DIR instead of /: files are written
                 under DIR, the venv is created there without pip, and apt-get,
                 useradd, pip and systemctl are printed, never run
@@ -171,6 +178,12 @@ parse_args() {
         case $1 in
             --dry-run) DRY_RUN=1 ;;
             --no-apt) NO_APT=1 ;;
+            --desktop-user)
+                (($# >= 2)) || die "--desktop-user needs a user name"
+                DESKTOP_USER=$2
+                shift
+                ;;
+            --desktop-user=*) DESKTOP_USER=${1#--desktop-user=} ;;
             --uninstall) UNINSTALL=1 ;;
             --purge) PURGE=1 ;;
             --root)
@@ -389,6 +402,74 @@ install_unit() {
     fi
 }
 
+# The unit allows /dev/media* by class name, which systemd resolves from /proc/devices once,
+# when the service starts; "media" appears there only once the mc module is loaded, which
+# udev may do after convlens starts. systemd-modules-load.service runs before every normal
+# service, so loading mc there makes the name resolvable in time (video4linux and drm are
+# allowed by their fixed major numbers; fb, input and dma_heap are built into the kernel).
+install_modules_file() {
+    local tmp
+    tmp=$(mktemp) || die "cannot create a temporary file"
+    printf '%s\n' "# convlens: the media controller's device class, registered before convlens.service" \
+        "# starts (its DeviceAllow=char-media is resolved then). Installed by systemd/install.sh." \
+        mc >"$tmp"
+    ensure_dir /etc/modules-load.d 0755
+    install_file "$tmp" "$MODULES_FILE" 644 || true
+    rm -f -- "$tmp"
+}
+
+# The desktop image: the compositor owns the HDMI screen, so the service serves its picture
+# on the web viewer and the desktop user's session opens it full screen at login. Raspberry
+# Pi OS's labwc, wayfire and X11 (LXDE-pi) sessions all start the XDG autostart entries of
+# ~/.config/autostart (their system autostart runs lxsession-xdg-autostart), so one entry
+# there works on Bookworm and Trixie.
+user_home() { # USER: the home directory, from the target's passwd
+    if [[ -n $ROOT ]]; then
+        [[ -f $(at /etc/passwd) ]] && awk -F: -v u="$1" '$1 == u { print $6 }' "$(at /etc/passwd)"
+    else
+        getent passwd "$1" | cut -d: -f6
+    fi
+}
+
+kiosk_entry() {
+    printf '%s\n' "[Desktop Entry]" "Type=Application" "Name=convlens" \
+        "Comment=convlens full screen on this desktop (installed by convlens's systemd/install.sh)" \
+        "Exec=$VENV/bin/convlens kiosk --config $CONF_FILE" "Terminal=false" "NoDisplay=true"
+}
+
+install_desktop_autostart() {
+    local manager
+    manager=$(at "$DISPLAY_MANAGER")
+    [[ -e $manager || -L $manager ]] || return 0
+    if [[ -z $DESKTOP_USER || $DESKTOP_USER == root ]]; then
+        warn "desktop image: no desktop user to open convlens at login (run the installer with" \
+            "sudo from that user's account, or --desktop-user NAME)"
+        return 0
+    fi
+    local home
+    home=$(user_home "$DESKTOP_USER")
+    if [[ -z $home || ! -d $(at "$home") ]]; then
+        warn "desktop user '$DESKTOP_USER' has no home directory: no autostart entry"
+        return 0
+    fi
+    local dir made=()
+    for dir in "$home/.config" "$home/.config/autostart"; do
+        [[ -d $(at "$dir") ]] && continue
+        ensure_dir "$dir" 0755
+        made+=("$dir")
+    done
+    local tmp entry=$home/.config/autostart/$AUTOSTART_NAME
+    tmp=$(mktemp) || die "cannot create a temporary file"
+    kiosk_entry >"$tmp"
+    if install_file "$tmp" "$entry" 644; then
+        made+=("$entry")
+    fi
+    rm -f -- "$tmp"
+    if ((${#made[@]})); then
+        run host chown "$DESKTOP_USER:" "${made[@]/#/$ROOT}"
+    fi
+}
+
 # A fingerprint of what pip would install: the pins, the Python version and the
 # project's sources. Equal to the stamp in the venv = nothing to do.
 source_fingerprint() {
@@ -473,9 +554,10 @@ start_service() {
     else
         say "$SERVICE is enabled and running"
     fi
-    if [[ $(systemctl get-default 2>/dev/null || true) == graphical.target ]]; then
-        warn "the desktop owns the HDMI screen, so convlens falls back to its browser viewer;" \
-            "for the HDMI overlay boot to the console: sudo raspi-config nonint do_boot_behaviour B1"
+    if [[ -e $DISPLAY_MANAGER && $(systemctl get-default 2>/dev/null || true) == graphical.target ]]; then
+        say "desktop image: convlens shows full screen when $DESKTOP_USER logs in (or open" \
+            "http://127.0.0.1:8000/?present); for the HDMI overlay without a desktop, boot to the" \
+            "console: sudo raspi-config nonint do_boot_behaviour B1"
     fi
 }
 
@@ -488,8 +570,10 @@ do_install() {
     ensure_user
     install_models
     install_config
+    install_modules_file
     install_unit
     install_venv
+    install_desktop_autostart
     start_service
     if [[ -z $ROOT ]] && ((!DRY_RUN)); then
         say "logs:    journalctl -u convlens -f"
@@ -510,6 +594,12 @@ do_uninstall() {
         fi
     fi
     remove_path "$PREFIX" || true
+    remove_path "$MODULES_FILE" || true
+    if [[ -n $DESKTOP_USER ]]; then
+        local home
+        home=$(user_home "$DESKTOP_USER")
+        [[ -n $home ]] && { remove_path "$home/.config/autostart/$AUTOSTART_NAME" || true; }
+    fi
     if ((PURGE)); then
         remove_path "$CONF_DIR" || true
         remove_path "$STATE_DIR" || true

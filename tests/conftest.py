@@ -16,3 +16,10 @@ def _restore_root_logger():
             root.removeHandler(handler)
             handler.close()
     root.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def _private_state_directory(tmp_path_factory, monkeypatch):
+    """The state directory (collections, fine-tuned models: ``convlens run`` uses a current
+    fine-tuned model) of whoever runs the tests never reaches a test, nor a test's run."""
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path_factory.getbasetemp() / "state"))

@@ -130,6 +130,20 @@ class CountingStage(Stage):
         self.completed.append(n)
 
 
+class StepClock:
+    """A monotonic clock that moves ``step`` seconds at each reading, whatever the machine's
+    load: the loop's retries fall due after a fixed number of its own steps, so a test
+    that needs a retry not yet due (or due) does not depend on how fast it runs."""
+
+    def __init__(self, step: float = 0.001) -> None:
+        self.step = step
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
 class FakeNotifier:
     def __init__(self) -> None:
         self.events: list[tuple[str, float]] = []

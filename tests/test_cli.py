@@ -83,6 +83,22 @@ def test_bench_json_has_both_modes_and_says_what_total_covers(capsys) -> None:
     assert set(report["all_views"]["stages"]) == set(STAGE_ORDER)
 
 
+def test_bench_every_view_at_a_screen_size(capsys) -> None:
+    from app.views import VIEWS, view_names
+
+    argv = ["bench", "--frames", "3", "--json", "--size", "320x240", "--view", "all"]
+    assert main([*argv, "--screen", "640x360"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["screen"] == [640, 360] and list(report["views"]) == list(view_names())
+    for view in VIEWS:
+        part = report["views"][view.name]
+        assert part["frames_processed"] == 3 and part["total"]["median_ms"] > 0
+        assert set(part["stages"]) == set(view.stages), view.name
+    assert report["current_view"] == report["views"]["camera"]
+    assert report["all_views"]["frames_processed"] == 3
+    assert main(["bench", "--frames", "1", "--view", "nonesuch"]) == 78
+
+
 def test_classify_json_lines_and_exit_status(tmp_path, capsys) -> None:
     good = tmp_path / "seven.png"
     image = np.full((200, 200, 3), 230, np.uint8)
@@ -100,6 +116,31 @@ def test_classify_json_lines_and_exit_status(tmp_path, capsys) -> None:
     assert main(["classify", str(good)]) == 0
     table = capsys.readouterr().out
     assert "seven.png" in table and "digit" in table.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("absent.tflite", None, "does not exist"),
+        ("notes.tflite", b"not a model at all", "notes.tflite"),
+        ("weights.txt", b"0.1 0.2", "is not a .tflite or .npz model"),
+    ],
+)
+def test_classify_with_a_model_it_cannot_load_is_a_config_error(
+    tmp_path, capsys, name, content, why
+) -> None:
+    """Nothing can be classified: exit 78 with one line naming the flag, the file and why,
+    as for every other setting that cannot work (README, exit status)."""
+    photo = tmp_path / "digit.png"
+    cv2.imwrite(str(photo), np.full((64, 64, 3), 230, np.uint8))
+    model = tmp_path / name
+    if content is not None:
+        model.write_bytes(content)
+    assert main(["classify", str(photo), "--model", str(model)]) == 78
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("convlens: config error: --model: model file ") and why in line
+    assert str(model) in line and captured.out == ""
 
 
 def _start_run(*args: str) -> subprocess.Popen:
@@ -159,35 +200,6 @@ def test_run_web_prints_the_url_and_waits_for_a_missing_camera() -> None:
     proc.send_signal(signal.SIGTERM)
     _, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Traceback" not in rest
-
-
-def test_display_that_fails_to_open_falls_back_to_web(monkeypatch, caplog) -> None:
-    import logging
-
-    import app.display.factory as factory
-    from app.cli_run import _open_display
-    from app.config import Config
-    from app.display.null import NullDisplay
-    from app.errors import DisplayError
-
-    class NoScreen(NullDisplay):
-        def open(self) -> None:
-            raise DisplayError("drm display: no HDMI screen connected")
-
-    opened = []
-
-    def fake_make_display(spec: str, **kwargs):
-        opened.append(spec)
-        return NoScreen() if spec == "drm" else NullDisplay()
-
-    monkeypatch.setattr(factory, "make_display", fake_make_display)
-    config = Config().with_section("display", spec="drm")
-    with caplog.at_level(logging.WARNING, logger="app.cli_run"):
-        display = _open_display(config, None, None)
-    assert opened == ["drm", "web"] and display.is_open
-    assert "falling back to web" in caplog.text and "no HDMI screen" in caplog.text
-    with pytest.raises(DisplayError):
-        _open_display(config.with_section("display", fallback="none"), None, None)
 
 
 def test_run_flags_override_the_config_file(tmp_path) -> None:
@@ -280,6 +292,10 @@ def test_keyboards_are_grabbed_only_when_the_display_owns_the_screen(monkeypatch
     config = load_config(None)
     cli_run._start_inputs(config, ActionQueue(), grab=True)
     cli_run._start_inputs(config, ActionQueue(), grab=False)
+    assert grabs == [True, False]
+    # Under a desktop the browser's page sends the keys: reading the keyboard too would
+    # act twice on each key.
+    assert cli_run._start_inputs(config, ActionQueue(), desktop="a desktop is running") == []
     assert grabs == [True, False]
     # HDMI and the framebuffer fill the Pi's screen; the web viewer and null do not.
     assert DrmOverlayDisplay.owns_screen and FramebufferDisplay(str(tmp_path / "fb0")).owns_screen

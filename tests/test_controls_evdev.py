@@ -350,3 +350,22 @@ def test_auto_repeat_never_repeats_snapshot_or_quit(fake):
     finally:
         keys.stop()
     assert got == ["snapshot", "quit", "roi_up", "roi_up", "roi_up", "roi_up"]
+
+
+def test_a_display_switch_grabs_the_keyboards_and_a_later_one_releases_them(fake, monkeypatch):
+    """The web viewer (no grab) gave way to HDMI: from then on keys reach convlens only."""
+    fake.add("event3")
+    grabs = GrabRecorder()
+    monkeypatch.setattr(evdev_input, "_set_grab", grabs)
+    keys = make_input(fake, ActionQueue())
+    keys.start()
+    try:
+        device = keys._devices[str(fake.dev / "event3")]
+        assert grabs.calls == [] and not device.grabbed
+        keys.set_grab(True)
+        assert grabs.calls == [(device.fd, True)] and device.grabbed
+        keys.set_grab(True)  # already grabbed: nothing more
+        keys.set_grab(False)
+        assert grabs.calls == [(device.fd, True), (device.fd, False)] and not device.grabbed
+    finally:
+        keys.stop()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.display.compose import _blend, compose, covered_row_bands
+from app.display.compose import compose
+from app.display.compose_tiles import covered_boxes
 from app.errors import DisplayError
 
 
@@ -99,17 +100,54 @@ def test_bad_shapes_raise_one_line_display_error(frame, overlay, word):
     assert "\n" not in str(info.value)
 
 
-def test_row_bands_hold_every_covered_row_and_merge_close_ones():
-    alpha = np.zeros((160, 8), np.uint8)
-    alpha[0:5, 2] = 1  # a panel at the top
-    alpha[12:14, 0] = 255  # 7 rows below it: merged (gaps under 160 / 16 rows)
-    alpha[100, 7] = 9  # far below: a band of its own
-    alpha[159] = 200  # the last row
-    assert covered_row_bands(alpha) == [(0, 14), (100, 101), (159, 160)]
-    assert covered_row_bands(np.zeros((10, 4), np.uint8)) == []
+def with_alpha(alpha: np.ndarray) -> np.ndarray:
+    """An (H, W, 4) RGBA overlay of (H, W) ``alpha``, its colour channels set everywhere
+    (a transparent pixel's colour must not count as covered)."""
+    overlay = np.full((*alpha.shape, 4), 255, np.uint8)
+    overlay[..., 3] = alpha
+    return overlay
 
 
-def test_sparse_overlay_blends_only_its_bands_and_equals_the_full_blend(rng):
+def test_boxes_hold_every_covered_pixel_in_the_tiles_it_touches():
+    alpha = np.zeros((100, 70), np.uint8)  # not a multiple of the tile: edges clipped
+    alpha[0:5, 2] = 1  # a panel at the top left
+    alpha[40:60, 40] = alpha[40:60, 59] = 255  # a box's two sides, 19 columns apart
+    alpha[99, 69] = 200  # the last pixel
+    boxes = covered_boxes(with_alpha(alpha), tile=16)
+    assert boxes == [(0, 16, 0, 16), (32, 64, 32, 64), (96, 100, 64, 70)]
+    assert covered_boxes(with_alpha(np.zeros((10, 4), np.uint8))) == []
+    assert covered_boxes(with_alpha(np.full((10, 4), 7, np.uint8))) == [(0, 10, 0, 4)]
+
+
+def test_an_outline_is_blended_along_its_sides_not_inside():
+    alpha = np.zeros((256, 256), np.uint8)
+    alpha[64:192, 64:192] = 255
+    alpha[72:184, 72:184] = 0  # a hollow square, 8 px thick
+    boxes = covered_boxes(with_alpha(alpha), tile=32)
+    area = sum((bottom - top) * (right - left) for top, bottom, left, right in boxes)
+    assert area == 128 * 128 - 64 * 64  # the four tiles inside are left out
+    inside = np.zeros_like(alpha, bool)
+    for top, bottom, left, right in boxes:
+        assert not inside[top:bottom, left:right].any()  # disjoint
+        inside[top:bottom, left:right] = True
+    assert inside[alpha > 0].all()
+
+
+@pytest.mark.parametrize("shape", [(120, 90), (37, 250), (1080, 1920)])
+def test_random_sparse_overlays_equal_the_whole_blend(rng, shape):
+    height, width = shape
+    frame = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+    overlay = rng.integers(0, 256, (height, width, 4), dtype=np.uint8)
+    overlay[..., 3] = 0
+    for _ in range(12):  # panels, lines and dots of any alpha
+        top, left = rng.integers(0, height), rng.integers(0, width)
+        bottom = min(height, top + int(rng.integers(1, 60)))
+        right = min(width, left + int(rng.integers(1, 300)))
+        overlay[top:bottom, left:right, 3] = rng.integers(1, 256)
+    np.testing.assert_array_equal(compose(frame, overlay), reference(frame, overlay))
+
+
+def test_sparse_overlay_blends_only_its_boxes_and_equals_the_full_blend(rng):
     frame = rng.integers(0, 256, (120, 90, 3), dtype=np.uint8)
     overlay = rng.integers(0, 256, (120, 90, 4), dtype=np.uint8)
     overlay[..., 3] = 0
@@ -117,11 +155,8 @@ def test_sparse_overlay_blends_only_its_bands_and_equals_the_full_blend(rng):
     overlay[60:62, 20:70, 3] = 255  # a box edge
     overlay[-8:, :, 3] = 90  # status line
     out = compose(frame, overlay)
-    alpha = np.ascontiguousarray(overlay[..., 3])
-    np.testing.assert_array_equal(out, _blend(frame, overlay, alpha))
+    np.testing.assert_array_equal(out, reference(frame, overlay))
     np.testing.assert_array_equal(out[20:50], frame[20:50])  # rows with nothing: the frame
-    diff = np.abs(out.astype(int) - reference(frame, overlay).astype(int))
-    assert diff.max() <= 1
 
 
 def test_an_overlay_at_the_screens_size_gets_the_frame_fitted_and_centred():

@@ -256,3 +256,25 @@ def test_follows_the_source_when_the_camera_is_reopened(fake):
     assert fake.state.overlay_calls[-1].shape == (H, W, 4)
     display.close()
     source.camera.close()
+
+
+class UnprintableError(Exception):
+    """An exception whose message cannot be made (a binding's broken ``__str__``)."""
+
+    def __str__(self) -> str:
+        raise ValueError("no message")
+
+
+def test_worker_survives_an_error_it_cannot_even_describe(fake, caplog):
+    camera = started_camera()
+    display = DrmOverlayDisplay(camera, max_overlay_fps=1000)
+    display.open()
+    fake.state.overlay_errors = [UnprintableError()]
+    display.show(*frame_and_overlay(0))
+    assert wait_for(lambda: fake.state.overlay_errors == [])
+    display.show(*frame_and_overlay(1))
+    assert wait_for(lambda: display.overlays_sent == 1)
+    assert display._thread is not None and display._thread.is_alive()
+    display.close()
+    camera.close()
+    assert "drm display" in caplog.text

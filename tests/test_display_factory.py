@@ -12,7 +12,12 @@ import pytest
 
 from app.controls.actions import ActionQueue
 from app.display.drm import DrmOverlayDisplay
-from app.display.factory import choose_auto_display, hdmi_connected, make_display
+from app.display.factory import (
+    DisplayChoice,
+    choose_auto_display,
+    desktop_refusal,
+    make_display,
+)
 from app.display.fb import FramebufferDisplay
 from app.display.file import FileDisplay
 from app.display.null import NullDisplay
@@ -20,31 +25,25 @@ from app.display.web import WebViewer
 from app.errors import DisplayError
 from app.frame import Frame
 from app.status import FrameStatus
+from tests.machine_fakes import fake_machine
 
-
-@pytest.fixture
-def pi(tmp_path: Path) -> dict[str, Path]:
-    """A fake Raspberry Pi: device-tree model and a DRM dir with one HDMI connector."""
-    model = tmp_path / "model"
-    model.write_bytes(b"Raspberry Pi 5 Model B Rev 1.0\x00")
-    drm = tmp_path / "drm"
-    for name, status in (("card1-HDMI-A-1", "connected"), ("card1-HDMI-A-2", "disconnected")):
-        (drm / name).mkdir(parents=True)
-        (drm / name / "status").write_text(status + "\n")
-    return {"model_path": model, "drm_dir": drm}
+WAYLAND = {"USER": "pi", "TYPE": "wayland", "CLASS": "user", "SEAT": "seat0", "ACTIVE": "1"}
 
 
 def test_specs_build_the_right_display(tmp_path):
+    console = fake_machine(tmp_path / "pi")  # no desktop: drm and fb may be built
     queue = ActionQueue()
     web = make_display("web", host="127.0.0.1", port=0, actions=queue)
     assert isinstance(web, WebViewer) and web.actions is queue and web.port == 0
     assert isinstance(make_display("null"), NullDisplay)
-    fb = make_display("fb")
-    assert isinstance(fb, FramebufferDisplay) and fb.device == "/dev/fb0"
-    fb1 = make_display("fb:/dev/fb1")
+    fb = make_display("fb", paths=console)
+    assert isinstance(fb, FramebufferDisplay) and fb.device == str(console.fb_device)
+    assert fb.sysfs_dir == console.fb_sysfs
+    fb1 = make_display("fb:/dev/fb1", paths=console)
     assert fb1.device == "/dev/fb1" and fb1.sysfs_dir == Path("/sys/class/graphics/fb1")
     assert isinstance(make_display(f"file:{tmp_path}/x.mp4"), FileDisplay)
-    assert isinstance(make_display("drm", source=SimpleNamespace(camera=None)), DrmOverlayDisplay)
+    drm = make_display("drm", source=SimpleNamespace(camera=None), paths=console)
+    assert isinstance(drm, DrmOverlayDisplay)
 
 
 @pytest.mark.parametrize("spec", ["tv", "web:9000", "null:x", "", "file:clip.gif"])
@@ -54,28 +53,51 @@ def test_unknown_specs_are_one_line_display_errors(spec):
     assert "\n" not in str(info.value)
 
 
-def test_auto_picks_drm_only_on_a_pi_with_hdmi_and_picamera2(pi, tmp_path, caplog):
+def test_auto_on_a_pi_console_with_hdmi_picks_drm_for_picamera2_and_fb_for_others(tmp_path):
+    paths = fake_machine(tmp_path)
+    assert choose_auto_display(True, paths) == DisplayChoice(
+        "drm", "Raspberry Pi camera and an HDMI screen, no desktop"
+    )
+    choice = choose_auto_display(False, paths)
+    assert choice.name == "fb" and "other than picamera2" in choice.reason
+
+
+def test_auto_picks_web_with_a_desktop_no_screen_or_not_a_pi(tmp_path):
+    desktop = fake_machine(tmp_path / "desktop", session=WAYLAND)
+    choice = choose_auto_display(True, desktop)
+    assert choice.name == "web" and "desktop is running" in choice.reason
+    booting = fake_machine(
+        tmp_path / "boot", display_manager="lightdm.service", default_target="graphical.target"
+    )
+    assert choose_auto_display(True, booting).name == "web"
+    unplugged = fake_machine(tmp_path / "unplugged", hdmi="disconnected")
+    assert choose_auto_display(True, unplugged) == DisplayChoice("web", "no HDMI screen connected")
+    laptop = fake_machine(tmp_path / "laptop", pi=False)
+    assert choose_auto_display(True, laptop) == DisplayChoice("web", "not a Raspberry Pi")
+
+
+def test_make_display_auto_logs_and_keeps_the_reason(tmp_path, caplog):
+    paths = fake_machine(tmp_path)
     camera_source = SimpleNamespace(camera=object())
-    assert choose_auto_display(camera_source, **pi)[0] == "drm"
     with caplog.at_level(logging.INFO, logger="app.display.factory"):
-        display = make_display("auto", source=camera_source, **pi)
+        display = make_display("auto", source=camera_source, paths=paths)
     assert isinstance(display, DrmOverlayDisplay)
     assert "auto -> drm" in caplog.text
-    spec, reason = choose_auto_display(object(), **pi)
-    assert spec == "web" and "picamera2" in reason
-    (pi["drm_dir"] / "card1-HDMI-A-1" / "status").write_text("disconnected\n")
-    assert choose_auto_display(camera_source, **pi) == ("web", "no HDMI screen connected")
-    not_pi = tmp_path / "other-model"
-    not_pi.write_text("Generic x86 PC")
-    spec, reason = choose_auto_display(camera_source, drm_dir=pi["drm_dir"], model_path=not_pi)
-    assert (spec, reason) == ("web", "not a Raspberry Pi")
-    assert isinstance(make_display("auto", port=0, drm_dir=pi["drm_dir"], model_path=not_pi),
-                      WebViewer)  # fmt: skip
+    assert display.reason == "Raspberry Pi camera and an HDMI screen, no desktop"
+    laptop = fake_machine(tmp_path / "laptop", pi=False)
+    web = make_display("auto", port=0, paths=laptop)
+    assert isinstance(web, WebViewer) and web.reason == "not a Raspberry Pi"
+    assert make_display("null").reason == "[display] spec"
 
 
-def test_hdmi_connected_reads_status_files(pi, tmp_path):
-    assert hdmi_connected(pi["drm_dir"])
-    assert not hdmi_connected(tmp_path / "empty")
+@pytest.mark.parametrize("spec", ["drm", "fb"])
+def test_drm_and_fb_are_refused_under_a_desktop(tmp_path, spec):
+    """The compositor holds DRM master: a commit would fail, and opening the card first
+    at boot would keep the desktop from starting."""
+    desktop = fake_machine(tmp_path, session=WAYLAND)
+    assert "owns the HDMI screen" in desktop_refusal(spec, desktop)
+    assert desktop_refusal("web", desktop) is None
+    assert desktop_refusal(spec, fake_machine(tmp_path / "console")) is None
 
 
 def frames(count: int, h: int = 48, w: int = 64):

@@ -17,6 +17,8 @@ from app.display.http_guard import HttpLimits
 from app.display.web import WebViewer, is_loopback_host
 from app.errors import DisplayError
 from app.frame import Frame
+from app.i18n import N_, Message
+from app.status import FrameStatus
 from tests.waiting import wait_for
 from tests.web_support import (
     H,
@@ -82,6 +84,23 @@ def test_status_reports_what_the_loop_sent_with_numpy_values(web):
     assert status["view"] == "kernel" and status["kernel"] == "sobel_x"
     assert status["fps"] == pytest.approx(29.5) and len(status["probabilities"]) == 10
     assert status["token_required"] is False and status["stream_clients"] == 0
+
+
+def test_status_keeps_the_loops_texts_english_and_adds_them_in_the_apps_language(web):
+    """Scripts and logs read English; the page shows the loop's notice and runtime in the
+    app's language (a Message is deep-copied by asdict on its way: braces in it survive)."""
+    notice = Message(N_("snapshot failed: {error}"), error="disk full {x}")
+    web.update_status(FrameStatus(language="es", message=notice, runtime="unavailable"))
+    status = json.loads(request(web, "GET", "/api/status")[1])
+    assert status["message"] == "snapshot failed: disk full {x}"
+    assert status["runtime"] == "unavailable"
+    assert status["translated"] == {
+        "message": "no se pudo guardar la captura: disk full {x}",
+        "runtime": "no disponible",
+    }
+    web.update_status(FrameStatus(language="en", message=notice))
+    status = json.loads(request(web, "GET", "/api/status")[1])
+    assert status["translated"] == {"message": "snapshot failed: disk full {x}", "runtime": ""}
 
 
 # --- frames -------------------------------------------------------------------
@@ -218,27 +237,62 @@ def test_view_only_display_answers_503_for_control():
         display.close()
 
 
+def lan_address() -> str | None:
+    """This machine's address on its network (no packet is sent), or None without one."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))
+        address = probe.getsockname()[0]
+    except OSError:
+        return None
+    finally:
+        probe.close()
+    return None if is_loopback_host(address) else address
+
+
 def test_non_loopback_bind_needs_the_token_for_control_only(queue):
+    lan = lan_address()
+    if lan is None:
+        pytest.skip("no network address to come from")
+    display = WebViewer("0.0.0.0", 0, actions=queue, token="s3cret-token")
+    display.open()
+
+    def post(path: str, payload: object, **headers: str):
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json", **headers}
+        return request(display, "POST", path, body, headers, source=lan)
+
+    try:
+        assert display.token_required and "token=s3cret-token" in display.url
+        code, body, _ = post("/api/key", {"key": "v"})
+        assert code == 403 and b"token" in body
+        assert post("/api/action", {"action": "quit"})[0] == 403
+        assert post("/api/key", {"key": "v"}, **{"X-Convlens-Token": "wrong"})[0] == 403
+        assert queue.drain() == []
+        ok = post("/api/key", {"key": "v"}, **{"X-Convlens-Token": "s3cret-token"})
+        assert ok[0] == 200
+        assert post("/api/action?token=s3cret-token", {"action": "quit"})[0] == 200
+        assert queue.drain() == ["next_view", "quit"]
+        # Page, status and stream stay viewable without it.
+        assert request(display, "GET", "/", source=lan)[0] == 200
+        assert request(display, "GET", "/api/status", source=lan)[0] == 200
+        with Producer(display):
+            assert len(read_mjpeg_frames(display, 1)) == 1
+    finally:
+        display.close()
+
+
+def test_the_pis_own_browser_controls_without_the_token(queue):
+    """The desktop's kiosk page comes from the loopback address: whoever is there is at
+    the Pi already (or came in by SSH); it sends keys without knowing the token."""
     display = WebViewer("0.0.0.0", 0, actions=queue, token="s3cret-token")
     display.open()
     try:
-        assert display.token_required and "token=s3cret-token" in display.url
-        code, body, _ = post_json(display, "/api/key", {"key": "v"})
-        assert code == 403 and b"token" in body
-        assert post_json(display, "/api/action", {"action": "quit"})[0] == 403
-        assert (
-            post_json(display, "/api/key", {"key": "v"}, **{"X-Convlens-Token": "wrong"})[0] == 403
-        )
+        assert post_json(display, "/api/key", {"key": "v"})[0] == 200
+        assert queue.drain() == ["next_view"]
+        foreign = {"Origin": "http://evil.example"}
+        assert post_json(display, "/api/key", {"key": "v"}, **foreign)[0] == 403
         assert queue.drain() == []
-        ok = post_json(display, "/api/key", {"key": "v"}, **{"X-Convlens-Token": "s3cret-token"})
-        assert ok[0] == 200
-        assert post_json(display, "/api/action?token=s3cret-token", {"action": "quit"})[0] == 200
-        assert queue.drain() == ["next_view", "quit"]
-        # Page, status and stream stay viewable without it.
-        assert request(display, "GET", "/")[0] == 200
-        assert request(display, "GET", "/api/status")[0] == 200
-        with Producer(display):
-            assert len(read_mjpeg_frames(display, 1)) == 1
     finally:
         display.close()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import _collected_tensor
+from app.stages.network import read_network
 from tests import new_writer
 from training import finetune, mnist, model_store
 from training.collection import load_collection
@@ -73,8 +74,12 @@ def test_new_writer_is_learned_and_mnist_is_kept(tmp_path):
     folder = model_store.current_model(tmp_path / "models")
     assert folder == Path(result["model"]).resolve()
     assert sorted(p.name for p in folder.iterdir()) == [
-        "lenet.npz", "lenet_float32.tflite", "lenet_int8.tflite", "model_card.json",
+        "lenet.npz", "lenet_float32.tflite", "lenet_int8.tflite", "lenet_metrics.json",
+        "lenet_top_patches.npz", "model_card.json",
     ]  # fmt: skip
+    # The app reads the side files for these weights: no "made for another lenet.npz".
+    network = read_network(folder)
+    assert network.problems == () and network.metrics["test_accuracy"] == result["mnist_after"]
     card = json.loads((folder / "model_card.json").read_text())
     assert card["per_digit"] == {str(d): 20 for d in range(10)}
     assert (

@@ -81,6 +81,18 @@ def test_spanish_uses_the_course_terms() -> None:
         assert tr("activation {name}").startswith("activación")
 
 
+def test_spanish_calls_a_digit_digito_everywhere() -> None:
+    """The course says "dígito": the card did, the "why" and LeNet views said "cifra".
+    Every text about a digit says "dígito", and "cifra" is nowhere (it reads as either)."""
+    digit = re.compile(r"\bdigits?\b", re.IGNORECASE)
+    for msgid, entry in catalog_entries("es").items():
+        for msgstr in entry.msgstr:
+            assert "cifra" not in msgstr.lower(), f"{msgid!r} -> {msgstr!r}"
+            # A placeholder alone ("a {digit}") names no digit in words.
+            if digit.search(re.sub(r"\{[^}]*\}", "", msgid)):
+                assert re.search(r"d[ií]gito", msgstr, re.IGNORECASE), f"{msgid!r} -> {msgstr!r}"
+
+
 # --- the compiler ---------------------------------------------------------------------
 
 PO = r"""
@@ -287,3 +299,50 @@ def test_the_cycle_texts_in_the_help_name_the_real_values() -> None:
     assert table["cycle_padding"] == "padding: " + " / ".join(PADDINGS)
     assert table["cycle_activation"] == "activation: " + " / ".join(ACTIVATIONS)
     assert table["cycle_pool_mode"] == "pooling: " + " / ".join(POOL_MODES)
+
+
+# --- texts made far from the screen -------------------------------------------------------
+
+
+def test_a_message_is_its_english_text_until_it_is_said_in_a_language() -> None:
+    from app.i18n import Message
+
+    notice = Message("snapshot saved: {folder}", folder="snapshots/a")
+    reason = Message("failed {n} frames in a row", n=3)
+    template = "stage {name} switched off: {reason} ({error})"
+    stage = Message(template, name=Message("kernel"), reason=reason, error="ValueError: x")
+    line = Message.joined("  |  ", [notice, stage, "a {plain} text"])
+    assert line == (
+        "snapshot saved: snapshots/a  |  stage kernel switched off: failed 3 frames in a row"
+        " (ValueError: x)  |  a {plain} text"
+    )
+    assert str(line) is line and isinstance(f"{line}", str)
+    with language("es"):
+        said = tr(line)
+    assert said == (
+        "captura guardada: snapshots/a  |  etapa núcleo desactivada: falló en 3 imágenes "
+        "seguidas (ValueError: x)  |  a {plain} text"
+    )
+    assert translate(line, "es") == said and translate(line, "en") == line
+
+
+def test_a_message_copied_or_pickled_is_still_sayable() -> None:
+    """``dataclasses.asdict`` deep-copies the status on its way to the web page; str's own
+    copy would rebuild from the English text, whose braces are no placeholders."""
+    import copy
+    import pickle
+
+    from app.i18n import Message
+
+    failed = Message("snapshot failed: {error}", error="no space {left}")
+    for twin in (copy.copy(failed), copy.deepcopy(failed), pickle.loads(pickle.dumps(failed))):
+        assert isinstance(twin, Message) and twin == "snapshot failed: no space {left}"
+        assert translate(twin, "es") == "no se pudo guardar la captura: no space {left}"
+
+
+def test_the_empty_text_stays_empty_in_every_language() -> None:
+    """gettext's msgid "" is the catalog's header: an empty status line must not show it."""
+    for lang in LANGUAGES:
+        with language(lang):
+            assert tr("") == ""
+        assert translate("", lang) == ""

@@ -323,9 +323,12 @@ def test_missing_config_example_is_an_error(tmp_path, src, stubs):
     shutil.which("shellcheck") is None,
     reason="shellcheck not found: apt-get install shellcheck (CI's .ci/run does)",
 )
-def test_installer_is_shellcheck_clean():
+@pytest.mark.parametrize(
+    "script", ["systemd/install.sh", "tests/pios/run.sh", "tests/pios/checks.sh"]
+)
+def test_installer_and_its_arm64_test_bed_are_shellcheck_clean(script):
     result = subprocess.run(
-        ["shellcheck", str(REPO / "systemd" / "install.sh")],
+        ["shellcheck", str(REPO / script)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -409,3 +412,68 @@ def test_a_failed_config_write_leaves_no_config_to_keep(tmp_path, src, stubs):
     assert result.returncode == 1
     assert list((root / "etc/convlens").iterdir()) == []
     assert "installed /etc/convlens/config.toml" not in result.stdout
+
+
+def desktop_root(tmp_path: Path, user: str = "pi") -> Path:
+    """A staging root of the desktop image: lightdm as the display manager, a home."""
+    root = make_root(tmp_path)
+    units = root / "etc/systemd/system"
+    units.mkdir(parents=True)
+    (root / "lib/systemd/system").mkdir(parents=True)
+    (root / "lib/systemd/system/lightdm.service").write_text("[Unit]\n")
+    (units / "display-manager.service").symlink_to("/lib/systemd/system/lightdm.service")
+    (root / "etc/passwd").write_text(
+        f"root:x:0:0:root:/root:/bin/bash\n{user}:x:1000:1000::/home/{user}:/bin/bash\n"
+    )
+    (root / f"home/{user}").mkdir(parents=True)
+    return root
+
+
+def test_the_media_class_is_loaded_before_the_service(tmp_path, src, stubs):
+    """char-media is resolved from /proc/devices when the unit starts: mc must be loaded."""
+    root = make_root(tmp_path)
+    assert install(src, stubs, "--root", str(root), "--no-apt").returncode == 0
+    modules = (root / "etc/modules-load.d/convlens.conf").read_text().splitlines()
+    assert [line for line in modules if not line.startswith("#")] == ["mc"]
+    unit = (src / "systemd/convlens.service").read_text()
+    allowed = [
+        line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("DeviceAllow=")
+    ]
+    # Fixed majors need no driver loaded; the dynamic ones are built in, or loaded above.
+    assert "char-81 rw" in allowed and "char-226 rw" in allowed and "char-media rw" in allowed
+    assert not [a for a in allowed if a.startswith(("char-video4linux", "char-drm"))]
+    assert install(src, stubs, "--root", str(root), "--uninstall").returncode == 0
+    assert not (root / "etc/modules-load.d/convlens.conf").exists()
+
+
+def test_desktop_image_opens_convlens_full_screen_at_the_users_login(tmp_path, src, stubs):
+    root = desktop_root(tmp_path)
+    result = install(src, stubs, "--root", str(root), "--no-apt", SUDO_USER="pi")
+    assert result.returncode == 0, result.stderr
+    entry = root / "home/pi/.config/autostart/convlens-kiosk.desktop"
+    text = entry.read_text()
+    assert "Type=Application" in text
+    assert "Exec=/opt/convlens/venv/bin/convlens kiosk --config /etc/convlens/config.toml" in text
+    assert oct(entry.stat().st_mode & 0o777) == "0o644"
+    # Owned by the user: the home's new folders and the entry (chown runs on the host).
+    assert f"not run (staging root): chown pi: {root}/home/pi/.config" in result.stdout
+    again = install(src, stubs, "--root", str(root), "--no-apt", SUDO_USER="pi")
+    assert "nothing changed" in again.stdout
+    removed = install(src, stubs, "--root", str(root), "--uninstall", SUDO_USER="pi")
+    assert removed.returncode == 0 and not entry.exists()
+    assert (root / "home/pi/.config/autostart").is_dir()  # the user's folder stays
+
+
+def test_desktop_user_by_option_and_none_on_the_console_image(tmp_path, src, stubs):
+    root = desktop_root(tmp_path / "desktop", user="teacher")
+    result = install(src, stubs, "--root", str(root), "--no-apt", "--desktop-user", "teacher")
+    assert result.returncode == 0, result.stderr
+    assert (root / "home/teacher/.config/autostart/convlens-kiosk.desktop").exists()
+    nobody = desktop_root(tmp_path / "nobody")
+    result = install(src, stubs, "--root", str(nobody), "--no-apt", SUDO_USER="")
+    assert result.returncode == 0 and "no desktop user" in result.stderr
+    assert not (nobody / "home/pi/.config").exists()
+    lite = make_root(tmp_path / "lite")
+    (lite / "home/pi").mkdir(parents=True)
+    result = install(src, stubs, "--root", str(lite), "--no-apt", SUDO_USER="pi")
+    assert result.returncode == 0 and not (lite / "home/pi/.config").exists()

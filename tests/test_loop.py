@@ -23,6 +23,7 @@ from tests.loop_fakes import (
     FakeNotifier,
     RecordingDisplay,
     ScriptedSource,
+    StepClock,
     make_frame,
 )
 
@@ -175,7 +176,9 @@ def test_camera_lost_mid_run_is_reopened_and_the_loop_goes_on() -> None:
     source = ScriptedSource()
     source.fail_read_at = {5}
     display = RecordingDisplay()
-    loop = make_loop(source, [], display=display)
+    # The loop's own clock: the first reopening (10 ms on it) is never due at the next
+    # iteration, however long the machine takes to get there, so "camera lost" is shown.
+    loop = make_loop(source, [], display=display, clock=StepClock())
     result = loop.run(max_frames=10)
     assert result.frames == 10 and result.source_failures == 1
     assert source.opens == 2 and source.closes == 2

@@ -17,7 +17,8 @@ from app.loop import CaptureLoop, LoopOptions
 from app.sources.picamera2_source import Picamera2Source
 from app.stages.pipeline import Pipeline
 from tests.fakes import use_fake_picamera2
-from tests.loop_fakes import FakeNotifier, RecordingDisplay
+from tests.loop_fakes import FakeNotifier, RecordingDisplay, StepClock
+from tests.waiting import wait_for
 
 FAST = FaultsConfig(retry_initial_s=0.01, retry_max_s=0.05, log_interval_s=0.0)
 
@@ -33,7 +34,10 @@ def camera_source() -> Picamera2Source:
 
 
 def make_loop(display: RecordingDisplay, **kwargs) -> CaptureLoop:
-    options = LoopOptions(faults=FAST, size=(320, 240))
+    # The loop's own clock steps at each reading: a retry falls due after so many steps,
+    # not after so many milliseconds of a loaded machine (the first one after a loss is
+    # never due at once, so "camera lost" is always shown before "no camera").
+    options = LoopOptions(faults=FAST, size=(320, 240), clock=StepClock())
     return CaptureLoop(camera_source(), display, Pipeline(), options=options, **kwargs)
 
 
@@ -92,11 +96,22 @@ ABI = "numpy.dtype size changed, may indicate binary incompatibility. Expected 9
 )  # fmt: skip
 def test_an_error_opening_the_camera_is_shown_and_retried_until_it_opens(fake, arrange, shown):
     arrange(fake.state)
+    display = RecordingDisplay()
+    fixer = None
     if fake.state.import_error is not None:
         sys.modules.pop("picamera2", None)  # import it again, as a fresh process would
-        threading.Timer(0.2, setattr, (fake.state, "import_error", None)).start()
-    display = RecordingDisplay()
-    result = run_for(make_loop(display), 10.0, max_frames=3)
+
+        def fix_the_import_once_shown() -> None:
+            # Once the loop has shown the error, however slow the machine (a fixed delay
+            # cleared it before the first attempt under qemu).
+            wait_for(lambda: any(ABI in s.message for s in display.statuses), timeout=60)
+            fake.state.import_error = None
+
+        fixer = threading.Thread(target=fix_the_import_once_shown)
+        fixer.start()
+    result = run_for(make_loop(display), 60.0, max_frames=3)
+    if fixer is not None:
+        fixer.join()
     assert result.frames == 3 and result.reason == "3 frames"
     messages = [s.message for s in display.statuses if s.message]
     assert any(shown in m and m.startswith("no camera (") for m in messages), messages
@@ -134,12 +149,22 @@ def test_convlens_run_survives_any_camera_error_at_start(fake, tmp_path, caplog,
     config.write_text("[controls]\nterminal = false\nevdev = false\n")
     args = ["run", "--config", str(config), "--source", "picamera2", "--size", "320x240"]
     args += ["--display", display, "--port", "0", "--log-level", "info"]
-    killer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGINT))
+    finished = threading.Event()
+
+    def interrupt_once_retrying() -> None:
+        # After the loop's first retry, when its signal handlers are in place, however
+        # slow the machine: a fixed 1.5 s interrupted start-up itself under qemu (exit 130).
+        wait_for(lambda: fake.state.open_attempts >= 2 or finished.is_set(), timeout=120)
+        if not finished.is_set():
+            os.kill(os.getpid(), signal.SIGINT)
+
+    killer = threading.Thread(target=interrupt_once_retrying)
     killer.start()
     try:
         code = main(args)
     finally:
-        killer.cancel()
+        finished.set()
+        killer.join()
     assert code == 0
     assert "PermissionError: [Errno 13] Permission denied" in caplog.text
     assert "capture loop ended (stopped)" in caplog.text

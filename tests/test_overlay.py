@@ -16,11 +16,14 @@ import pytest
 
 from app.controls.actions import key_legend
 from app.display.compose import compose
+from app.i18n import Message, language, tr
 from app.stages.results import FrameResults
-from app.status import FrameStatus
+from app.status import MESSAGE_SEPARATOR, FrameStatus
+from app.views import chrome
 from app.views.chrome import draw_help
 from app.views.draw import Line, fit_image
-from app.views.renderer import OverlayRenderer
+from app.views.renderer import OverlayRenderer, footer_figures
+from app.views.text import recording_text
 from tests import overlay_samples as samples
 from tests.goldens import check_golden
 
@@ -160,6 +163,59 @@ def test_help_table_fits_the_frame_whatever_the_font_widths(size: tuple[int, int
     panel = draw_help(renderer.canvas, key_legend(), opaque=False)
     assert panel.shape[1] <= size[0] - 2 * renderer.canvas.px(8)
     assert panel.shape[0] <= size[1]
+
+
+@pytest.mark.parametrize("size", [(640, 480), (1024, 768), (1280, 720), (1920, 1080)])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_help_table_leaves_the_header_and_the_message_whole(size, lang) -> None:
+    """The table sits between the header and the footer's message (Spanish settings,
+    longer, ran on under it at 1920x1080), even with the FROZEN line and a message: the
+    header's rows are as without the help, the message's as the footer alone draws them,
+    and the table's rows lie between."""
+    renderer = OverlayRenderer(size, key_legend)
+    message = "snapshot saved: snapshots/x"
+    status = replace(samples.status(), language=lang, frozen=True, message=message)
+    results = samples.digit_results()
+    plain = renderer.render(status, results)
+    helped = renderer.render(replace(status, show_help=True), results)
+    alone = np.zeros_like(plain)
+    with language(lang):
+        top, _ = chrome.header(renderer.canvas, alone, status, "CAMERA", False)
+        bottom = chrome.footer(renderer.canvas, alone, [], tr(message), False)
+    np.testing.assert_array_equal(helped[:top], plain[:top])
+    np.testing.assert_array_equal(helped[bottom:], alone[bottom:])
+    table = np.flatnonzero((helped[top:bottom] != plain[top:bottom]).any(axis=(1, 2)))
+    assert table.size > (bottom - top) // 2  # the table is drawn, in the band
+
+
+THREE_PROBLEMS = (
+    "camera lost (SourceError: picamera2: no frame within 2 s (the camera stopped delivering))",
+    "stage 'features' switched off after 20 failures in a row (ValueError: broke)",
+    "snapshot saved: snapshots/20261130-212233-camera.png",
+)
+
+
+@pytest.mark.parametrize("size", [(320, 240), (640, 480), (1920, 1080)])
+def test_a_three_part_message_stays_on_the_screen_one_part_a_line(size) -> None:
+    """The status message's parts (joined as the status board joins them) ran off the
+    right edge on one line: each has a line of its own now, wrapped when it is long;
+    every word is drawn and nothing reaches the right margin."""
+    message = Message.joined(MESSAGE_SEPARATOR, list(THREE_PROBLEMS))
+    renderer = OverlayRenderer(size, key_legend)
+    status = replace(samples.status(), message=message)
+    with recording_text() as drawn:
+        overlay = renderer.render(status, samples.digit_results())
+    m = renderer.canvas.px(8)
+    alone = np.zeros_like(overlay)
+    top = chrome.footer(renderer.canvas, alone, footer_figures(status), message, False)
+    assert top > size[1] // 3  # the footer keeps to the bottom of the screen
+    assert not overlay[top:, size[0] - m + 1 :, 3].any()  # nothing in the right margin
+    words = " ".join(d.text for d in drawn).split()
+    for part in THREE_PROBLEMS:
+        assert " ".join(part.split()) in " ".join(words), part
+    starts = [next(i for i, d in enumerate(drawn) if d.text.startswith(p[:12])) for p in
+              THREE_PROBLEMS]  # fmt: skip
+    assert starts == sorted(starts) and len(set(starts)) == 3  # three lines, in order
 
 
 def test_a_column_panel_with_long_text_is_shrunk_to_its_column() -> None:

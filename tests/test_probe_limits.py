@@ -13,6 +13,7 @@ import pytest
 from app.config import config_from_dict
 from app.controls.actions import ActionQueue, apply_action, probe_blocked
 from app.frame import Frame
+from app.i18n import translate
 from app.loop import CaptureLoop, LoopOptions
 from app.sources.demo import DemoSource
 from app.stages.inspect import (
@@ -182,5 +183,8 @@ def test_the_loop_says_on_screen_when_an_arrow_cannot_move_the_point() -> None:
     loop.run(max_frames=2)
     actions.put("roi_right")
     loop.run(max_frames=3)
-    assert "el punto está en el borde de la imagen" in display.statuses[-1].message
+    # The status (JSON, systemd) stays English; the overlay says it in the frame's language.
+    message = display.statuses[-1].message
+    assert "the point is at the edge of the picture" in message
+    assert "el punto está en el borde de la imagen" in translate(message, "es")
     assert loop.state.probe_x == 27 - LENET_HOME

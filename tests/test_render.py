@@ -6,6 +6,7 @@ import cv2
 import pytest
 
 from app.cli import main
+from app.views.text import recording_text
 
 
 def test_render_writes_each_view_and_language_at_the_screen_size(tmp_path, capsys) -> None:
@@ -49,3 +50,22 @@ def test_render_refuses_bad_choices_in_one_line(tmp_path, capsys, extra, message
     assert main(["render", *extra, "--out", str(tmp_path)]) == 78
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_render_of_the_teach_view_shows_it_on_an_empty_collection(tmp_path, monkeypatch) -> None:
+    """As the live view shows a first lesson: the sample counts, the fine-tune and the
+    model in use, collecting on (it said "collecting is off" with no teacher); the user's
+    own state directory is neither read nor written."""
+    state = tmp_path / "state"
+    monkeypatch.setenv("STATE_DIRECTORY", str(state))
+    with recording_text() as drawn:
+        code = main(["render", "--view", "teach", "--lang", "en", "--screen", "640x480",
+                     "--out", str(tmp_path / "out")])  # fmt: skip
+    assert code == 0
+    texts = [d.text for d in drawn]
+    assert "Your samples: 0" in texts
+    assert any(t.startswith("model in use") for t in texts), texts
+    assert not any("collecting is off" in t for t in texts), texts
+    assert not state.exists()
+    picture = cv2.imread(str(tmp_path / "out" / "teach-en.png"))
+    assert picture.shape == (480, 640, 3)

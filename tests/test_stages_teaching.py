@@ -218,8 +218,9 @@ def test_the_maps_move_with_the_digit_and_the_answer_stays(classifier) -> None:
     from app.stages.results import DigitResult
 
     images, labels = load_demo_digits()
-    stage, same = WhyCnnStage(classifier), 0
+    same = 0
     for image, label in zip(images[:40], labels[:40], strict=True):
+        stage = WhyCnnStage(classifier)  # a fresh stage: no shift test kept from the last
         tensor = image.astype(np.float32) / 255.0
         digit = DigitResult(status="digit", reason=None, prediction=int(label), confidence=1.0,
                             probs=np.zeros(10, np.float32), runtime="", roi_px=(0, 0, 1, 1),
@@ -236,6 +237,37 @@ def test_the_maps_move_with_the_digit_and_the_answer_stays(classifier) -> None:
         same += int(np.argmax(why.shifted_probs) == np.argmax(why.probs))
     # A property of the trained net, measured: 4 px to the right changes few answers.
     assert same >= 36, same
+
+
+def test_the_shift_test_is_run_again_every_eight_frames_or_when_the_shift_changes(
+    classifier,
+) -> None:
+    from app.sources.demo import load_demo_digits
+    from app.stages.inspect import REFRESH_FRAMES
+    from app.stages.results import DigitResult
+
+    images, _ = load_demo_digits()
+    stage = WhyCnnStage(classifier)
+
+    def at(seq: int, image: np.ndarray, state: ViewState | None = None) -> FrameResults:
+        state = state or ViewState()
+        tensor = image.astype(np.float32) / 255.0
+        digit = DigitResult(status="digit", reason=None, prediction=None, confidence=1.0,
+                            probs=np.zeros(10, np.float32), runtime="", roi_px=(0, 0, 1, 1),
+                            tensor=tensor)  # fmt: skip
+        results = FrameResults(digit=digit)
+        gray = np.zeros((48, 64), np.uint8)
+        frame = Frame(array=cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), gray=gray, seq=seq,
+                      timestamp=0.0)  # fmt: skip
+        stage.process(frame, state, results)
+        return results
+
+    first = at(50, images[0]).why
+    assert at(50 + REFRESH_FRAMES - 1, images[1]).why is first
+    fresh = at(50 + REFRESH_FRAMES, images[1]).why
+    assert fresh is not first and np.array_equal(fresh.tensor, images[1] / np.float32(255))
+    moved = at(51 + REFRESH_FRAMES, images[1], ViewState(probe_x=1)).why
+    assert moved.shift == (HOME_SHIFT[0] + 1, HOME_SHIFT[1])
 
 
 def test_why_without_a_digit_still_gives_the_picture_size() -> None:

@@ -27,6 +27,15 @@ from tests.test_pipeline_golden import FRAMES, SteppingClock
 CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("inspector", "inspector", {"probe_x": -6, "probe_y": 4}),
     ("inspector_row", "inspector", {"mode": 1, "operation": "convolution"}),
+    # Stride: the next window (dashed) one stride on, the output half the size.
+    ("inspector_stride", "inspector", {"stride": 2, "probe_x": 5}),
+    # Padding: the point pushed to the picture's corner, the window over padding cells.
+    ("inspector_padding", "inspector", {"probe_x": -200, "probe_y": -200}),
+    ("pooling_avg", "pooling", {"pool_mode": "avg"}),
+    # Convolution against correlation: the kernel shown rotated 180 degrees, as applied.
+    ("kernel_convolution", "kernel", {"operation": "convolution"}),
+    # Every layer's maps for the digit under the number's cursor.
+    ("features_number", "features", {"mode": 1}),
     ("receptive_lenet", "receptive", {"mode": 1, "probe_x": 2, "probe_y": -3}),
     ("activations", "activations", {"kernel": "laplacian", "activation": "sigmoid"}),
     ("layers_conv2", "layers", {"mode": 1}),
@@ -55,7 +64,7 @@ def test_teaching_view_matches_its_golden(name, view, changes, lang, caplog) -> 
     with caplog.at_level(logging.WARNING):
         loop, picture = render(view, {**changes, "language": lang})
     assert not [r for r in caplog.records if "failed" in r.getMessage()], caplog.text
-    for stage in views.stages_for(view):
+    for stage in views.stages_for(view, changes.get("mode", 0)):
         assert getattr(loop.last_results, stage) is not None, stage
     check_golden(f"teaching_{name}_{lang}", picture)
 

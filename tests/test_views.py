@@ -60,6 +60,8 @@ def test_views_have_unique_names_and_keys_and_need_only_known_stages() -> None:
     for view in views.VIEWS:
         assert key_table()[view.key] == f"view_{view.name}", view.name
         assert set(view.stages) <= set(STAGE_ORDER), view.name
+        for mode, stages in view.mode_stages.items():
+            assert 0 < mode < len(view.modes) and set(stages) <= set(STAGE_ORDER), view.name
         assert view.title and view.description
     # A view's key must not take another action's key.
     bound = [view.key for view in views.VIEWS]
@@ -70,6 +72,10 @@ def test_the_stages_run_per_frame_come_from_the_views_table() -> None:
     assert views.stages_for("camera") == ("digit",)
     assert set(views.stages_for("pooling")) == {"kernel", "pool"}
     assert views.stages_for("no such view") == ()
+    # A mode runs only what it draws: the receptive field on the camera needs no network.
+    assert set(views.stages_for("receptive", 0)) == {"kernel", "pool"}
+    assert set(views.stages_for("receptive", 1)) == {"digit", "network"}
+    assert "dense" in views.stages_for("lenet", 1) and "dense" not in views.stages_for("lenet")
 
 
 @pytest.fixture
@@ -126,7 +132,7 @@ def test_a_new_view_gets_its_stages_run_and_draws_in_the_loop(throwaway) -> None
     assert loop.last_results.kernel is not None and digit.calls == 0
     assert (display.last_overlay[:, :, 3] == 255).all()  # the view drew, opaque
     # The help table the loop hands to the overlay lists the new key.
-    assert ("Z", "throwaway view") in loop._renderer_for((320, 240), (320, 240)).legend
+    assert ("Z", "throwaway view") in loop._renderer_for((320, 240), (320, 240)).legend("camera")
     plain = CaptureLoop(
         ScriptedSource(size=(320, 240)),
         RecordingDisplay(),

@@ -30,6 +30,7 @@ import pytest
 from app.controls.actions import ActionQueue, apply_action
 from app.display.web import WebViewer
 from app.frame import Frame
+from app.i18n import N_, Message
 from app.state import ViewState
 from app.views import find_view, view_names
 
@@ -216,6 +217,8 @@ class FakeLoop:
                     "pool_mode": self.state.pool_mode,
                     "language": self.state.language,
                     "fps": 33.3,
+                    "runtime": "unavailable",
+                    "message": Message(N_("snapshot saved: {folder}"), folder="snapshots/1"),
                     "prediction": 7,
                     "probabilities": [0.01] * 7 + [0.91] + [0.01] * 2,
                 }
@@ -377,6 +380,9 @@ def test_the_page_follows_the_apps_language_and_presents_the_picture_alone(tmp_p
         with FakeLoop(display, queue) as loop, chromium(base + "/", tmp_path / "profile") as page:
             page.wait_for("document.querySelectorAll('#legend tbody tr').length > 10")
             assert page.evaluate("document.documentElement.lang") == "en"
+            page.wait_for(
+                "document.getElementById('message').textContent === 'snapshot saved: snapshots/1'"
+            )
             page.press_key("l", "KeyL", 76)
             page.wait_for("document.documentElement.lang === 'es'")
             assert loop.state.language == "es"
@@ -390,6 +396,14 @@ def test_the_page_follows_the_apps_language_and_presents_the_picture_alone(tmp_p
             page.wait_for(
                 "document.querySelector('#status tr[data-field=padding] td:last-child')"
                 ".textContent === 'ceros'"
+            )
+            # The loop's own texts: its notice and the runtime.
+            page.wait_for(
+                "document.getElementById('message').textContent === 'captura guardada: snapshots/1'"
+            )
+            page.wait_for(
+                "document.querySelector('#status tr[data-field=runtime] td:last-child')"
+                ".textContent === 'no disponible'"
             )
             legend = page.evaluate(
                 "[...document.querySelectorAll('#legend tbody tr')].map(r => r.textContent)"
@@ -466,4 +480,41 @@ def test_a_full_classroom_shows_too_many_viewers_then_the_picture(tmp_path):
                 assert size == [W, H]
     finally:
         other.close()
+        display.close()
+
+
+def test_the_kiosk_page_on_a_viewer_open_to_the_classroom_takes_keys(tmp_path):
+    """``/?present`` as the Pi desktop's kiosk opens it (``convlens kiosk``), with the viewer
+    listening on every address: the picture fills the window with its aspect kept, and keys
+    typed on it act without the token (the Pi's own browser comes from loopback)."""
+    queue = ActionQueue()
+    display = WebViewer("0.0.0.0", 0, actions=queue)
+    display.open()
+    url = f"http://127.0.0.1:{display.port}/?present"
+    try:
+        with FakeLoop(display, queue) as loop, chromium(url, tmp_path / "profile") as page:
+            page.wait_for(
+                f"location.href === {json.dumps(url)} && document.readyState === 'complete'"
+            )
+            assert page.evaluate("document.body.classList.contains('present')")
+            page.wait_for("document.getElementById('stream').naturalWidth > 0")
+            hidden = "getComputedStyle(document.querySelector('{}')).display === 'none'"
+            assert page.evaluate(hidden.format("aside")) and page.evaluate(hidden.format("header"))
+            box = page.evaluate(
+                "(() => { const r = document.getElementById('stream').getBoundingClientRect();"
+                " return [r.left, r.top, r.width, r.height, innerWidth, innerHeight]; })()"
+            )
+            assert box[:4] == [0, 0, box[4], box[5]]  # the whole window; contain keeps 4:3
+            assert (
+                page.evaluate("getComputedStyle(document.getElementById('stream')).objectFit")
+                == "contain"
+            )
+            page.wait_for("document.querySelectorAll('#legend tbody tr').length > 10")
+            page.press_key("v", "KeyV", 86)
+            deadline = time.monotonic() + 10
+            while "next_view" not in loop.drained and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert loop.drained == ["next_view"]
+            save_screenshot(page, "kiosk")
+    finally:
         display.close()

@@ -56,8 +56,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of each digit's samples kept for scoring (0.25)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, help="folder with the MNIST .gz files")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="split each batch over this many cores, the parts after the "
+                        "first in worker processes (1: one core, which leaves the others to "
+                        "the live loop)")  # fmt: skip
     parser.add_argument("--nice", type=int, default=DEFAULT_NICE,
                         help=f"lower the priority by this much ({DEFAULT_NICE})")  # fmt: skip
+    parser.add_argument("--idle", action="store_true",
+                        help="run only on CPU time nothing else wants (Linux SCHED_IDLE): "
+                        "the app's fine-tunes do: the live loop keeps its frame rate")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     parser.add_argument("--progress", action="store_true",
                         help="with --json: one JSON line per epoch before the result")  # fmt: skip
@@ -80,11 +87,13 @@ def run_command(args: argparse.Namespace, to_tensor: Any) -> int:
         print(f"convlens finetune: error: {message}", file=sys.stderr)
         return EXIT_FAILED
 
-    if args.epochs < 1 or not 0.0 < args.hold_back < 1.0:
-        return fail(f"--epochs {args.epochs} must be >= 1 and --hold-back {args.hold_back} "
-                    "between 0 and 1")  # fmt: skip
-    finetune.lower_priority(args.nice)
-    config = finetune.FinetuneConfig(epochs=args.epochs, hold_back=args.hold_back, seed=args.seed)
+    if args.epochs < 1 or not 0.0 < args.hold_back < 1.0 or args.threads < 1:
+        return fail(f"--epochs {args.epochs} and --threads {args.threads} must be >= 1 and "
+                    f"--hold-back {args.hold_back} between 0 and 1")  # fmt: skip
+    log.info("priority: %s", finetune.lower_priority(args.nice, args.idle))
+    config = finetune.FinetuneConfig(
+        epochs=args.epochs, hold_back=args.hold_back, seed=args.seed, threads=args.threads
+    )
     base = args.base or Path(__file__).resolve().parents[1] / "models" / "lenet.npz"  # a checkout
     model_dir = args.out or default_model_dir()
     previous = signal.signal(signal.SIGTERM, _interrupt)

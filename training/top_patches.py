@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import logging
 import sys
@@ -139,8 +140,8 @@ def layer_tops(
     return tops
 
 
-def save_top_patches(path: Path, tops: dict[str, LayerTop], meta: dict[str, Any]) -> None:
-    """Write the tops and ``meta`` (JSON) to an .npz, through a temporary file."""
+def top_patches_bytes(tops: dict[str, LayerTop], meta: dict[str, Any]) -> bytes:
+    """The tops and ``meta`` (JSON) as the contents of an .npz file."""
     arrays: dict[str, np.ndarray] = {"meta_json": np.array(json.dumps(meta))}
     for name, top in tops.items():
         arrays[f"{name}/patches"] = top.patches
@@ -148,10 +149,16 @@ def save_top_patches(path: Path, tops: dict[str, LayerTop], meta: dict[str, Any]
         arrays[f"{name}/images"] = top.images
         arrays[f"{name}/units"] = top.units
         arrays[f"{name}/field"] = np.array([top.field.size, top.field.jump, top.field.start])
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def save_top_patches(path: Path, tops: dict[str, LayerTop], meta: dict[str, Any]) -> None:
+    """Write the tops and ``meta`` (JSON) to an .npz, through a temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    tmp.write_bytes(top_patches_bytes(tops, meta))
     tmp.replace(path)
 
 

@@ -1,7 +1,10 @@
-"""The one key -> action table every input uses, the pure state update, and the action queue.
+"""The one key -> action table every input uses and the pure state update (the queue from
+the inputs to the loop: ``app.controls.queue``).
 
 The per-view actions and number keys come from the views table (``app.views.VIEWS``),
-so a new view appears in the key table, the legend and the view cycle by itself.
+so a new view appears in the key table, the legend and the view cycle by itself. A view
+may lay keys of its own over the table while it is shown (``View.keys``): in the teach
+view the digit keys save the digit under that label instead of switching views.
 
 Key names follow the browser's ``KeyboardEvent.key``: a printable key is its
 character (``"k"``, ``"K"``, ``"+"``, ``" "`` for space), other keys have names
@@ -11,8 +14,6 @@ terminal and evdev inputs translate their bytes and keycodes to these names.
 
 from __future__ import annotations
 
-import threading
-from collections import deque
 from collections.abc import Sequence
 
 from app import views
@@ -107,34 +108,63 @@ _SETTING_KEYS = {
 _KEY_LABELS = {" ": "space", "ArrowLeft": "←", "ArrowRight": "→", "ArrowUp": "↑", "ArrowDown": "↓"}
 
 
-def action_table() -> dict[str, str]:
+def view_actions() -> dict[str, str]:
+    """Every view's own actions (``View.actions``, e.g. the teach view's ``label_3``) with
+    their descriptions: actions the loop carries out, never a settings change."""
+    return {name: text for view in views.VIEWS for name, text in view.actions.items()}
+
+
+def action_table(view: str | None = None) -> dict[str, str]:
     """Every action name with the legend's description (English, marked with ``N_``:
     translate where shown), in legend order.
 
     ``view_<name>`` for each view in ``app.views.VIEWS`` (read at each call, so the
-    table always matches the views table).
+    table always matches the views table). The views' own actions: all of them, or with
+    ``view`` only that view's (what its legend and the web page's buttons offer).
     """
-    per_view = {f"view_{view.name}": view.description for view in views.VIEWS}
-    return {**_NAVIGATION, **per_view, **_VIEW_ACTIONS, **_SETTINGS}
+    per_view = {f"view_{v.name}": v.description for v in views.VIEWS}
+    shown = views.find_view(view) if view is not None else None
+    own = view_actions() if view is None else dict(shown.actions if shown else {})
+    return {**_NAVIGATION, **per_view, **_VIEW_ACTIONS, **own, **_SETTINGS}
 
 
-def key_table() -> dict[str, str]:
-    """The one key table, key name -> action: every input and the web page use it."""
-    per_view = {view.key: f"view_{view.name}" for view in views.VIEWS}
-    return {**_NAVIGATION_KEYS, **per_view, **_VIEW_KEYS, **_SETTING_KEYS}
+def key_table(view: str | None = None) -> dict[str, str]:
+    """The one key table, key name -> action: every input and the web page use it.
+
+    With ``view``, that view's own keys (``View.keys``) replace the usual ones.
+    """
+    per_view = {v.key: f"view_{v.name}" for v in views.VIEWS}
+    table = {**_NAVIGATION_KEYS, **per_view, **_VIEW_KEYS, **_SETTING_KEYS}
+    shown = views.find_view(view) if view is not None else None
+    if shown is not None:
+        table.update(shown.keys)
+    return table
 
 
-def key_legend() -> list[tuple[str, str]]:
+def key_legend(view: str | None = None) -> list[tuple[str, str]]:
     """(key labels, description) in the order of ``action_table``: for the help overlay,
-    the web page and the README."""
+    the web page and the README; with ``view``, the keys as they are in that view.
+
+    A view's group of actions bound to the digit keys (``View.key_groups``: the teach
+    view's ``label_0`` ... ``label_9``) is one row, ``0-9``, with the group's text.
+    """
     keys_by_action: dict[str, list[str]] = {}
-    for key, action in key_table().items():
+    for key, action in key_table(view).items():
         keys_by_action.setdefault(action, []).append(_KEY_LABELS.get(key, key))
-    return [
-        (" / ".join(keys_by_action[action]), description)
-        for action, description in action_table().items()
-        if action in keys_by_action
-    ]
+    shown = views.find_view(view) if view is not None else None
+    groups = dict(shown.key_groups) if shown is not None else {}
+    rows: list[tuple[str, str]] = []
+    for action, description in action_table(view).items():
+        if action not in keys_by_action:
+            continue
+        prefix = next((p for p in groups if action.startswith(p)), None)
+        if prefix is None:
+            rows.append((" / ".join(keys_by_action[action]), description))
+        elif not any(text == groups[prefix] for _, text in rows):
+            keys = sorted(k for a, ks in keys_by_action.items() if a.startswith(prefix) for k in ks)
+            run = len(keys) > 2 and "".join(keys) in "0123456789"  # digits in a row: "0-9"
+            rows.append((f"{keys[0]}-{keys[-1]}" if run else " / ".join(keys), groups[prefix]))
+    return rows
 
 
 #: How far one key press moves the ROI centre, as a fraction of the frame.
@@ -145,15 +175,25 @@ ROI_MIN_SIZE = 0.1
 ROI_MAX_SIZE = 1.0
 
 
-def action_for_key(key: str) -> str | None:
-    """The action bound to a key name, or None when the key is not bound."""
-    return key_table().get(key)
+def action_for_key(key: str, view: str | None = None) -> str | None:
+    """The action bound to a key name (in ``view``, when given), or None when unbound."""
+    return key_table(view).get(key)
 
 
-def legend_markdown() -> str:
-    """The key legend as a Markdown table (for the README)."""
+def once_per_press(action: str) -> bool:
+    """True for actions a held key must not repeat (snapshots, quitting, views' own)."""
+    return action in ONCE_PER_PRESS or action in view_actions()
+
+
+def view_after(view: str, action: str) -> str:
+    """The view shown after ``action`` (the same one for any action but the view keys)."""
+    return _view_after(view, action) or view
+
+
+def legend_markdown(view: str | None = None) -> str:
+    """The key legend (in ``view``, when given) as a Markdown table (for the README)."""
     lines = ["| Key | Action |", "| --- | --- |"]
-    for label, description in key_legend():
+    for label, description in key_legend(view):
         keys = " / ".join(f"`{key}`" for key in label.split(" / "))
         keys = keys.replace("|", "\\|")  # a literal pipe would end the cell
         lines.append(f"| {keys} | {description} |")
@@ -327,50 +367,16 @@ def apply_action(
         return state.with_changes(**{setting: not getattr(state, setting)})
     if action == "toggle_language":
         return state.with_changes(language=next_language(state.language))
-    if action in SIDE_EFFECT_ACTIONS:
+    if action in SIDE_EFFECT_ACTIONS or action in view_actions():
         return state
     raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(action_table())}")
 
 
-class ActionQueue:
-    """Thread-safe FIFO of action names: inputs ``put``, the loop ``drain``s once per frame.
+def __getattr__(name: str) -> object:
+    """``ActionQueue`` and ``KeyPress`` live in ``app.controls.queue`` (which reads this
+    module's tables); importing them from here still works."""
+    if name in ("ActionQueue", "KeyPress"):
+        from app.controls import queue
 
-    Bounded: when the loop stalls, the oldest actions are dropped rather than
-    letting key repeat pile up work for later.
-    """
-
-    def __init__(self, maxlen: int = 64) -> None:
-        self._items: deque[str] = deque(maxlen=maxlen)
-        self._lock = threading.Lock()
-
-    def put(self, action: str) -> None:
-        """Queue one action.
-
-        Raises:
-            ValueError: ``action`` is not a known action name.
-        """
-        known = action_table()
-        if action not in known:
-            raise ValueError(f"unknown action {action!r}; expected one of: {', '.join(known)}")
-        with self._lock:
-            self._items.append(action)
-
-    def put_key(self, key: str, repeat: bool = False) -> str | None:
-        """Queue the action bound to ``key``; return it, or None when the key is unbound
-        or ``repeat`` (an auto-repeat of a held key) asks for a once-per-press action."""
-        action = action_for_key(key)
-        if action is None or (repeat and action in ONCE_PER_PRESS):
-            return None
-        self.put(action)
-        return action
-
-    def drain(self) -> list[str]:
-        """Return every queued action, oldest first, and empty the queue."""
-        with self._lock:
-            items = list(self._items)
-            self._items.clear()
-        return items
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
+        return getattr(queue, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -211,6 +211,20 @@ class EvdevInput:
             log.debug("cannot open %s: %s", path, exc)
         return None
 
+    def set_grab(self, grab: bool) -> None:
+        """Grab every keyboard (a display that owns the screen took over) or release them."""
+        self.grab = grab
+        for device in list(self._devices.values()):
+            if grab and not device.grabbed:
+                self._grab(device)
+            elif not grab and device.grabbed:
+                try:
+                    _set_grab(device.fd, False)
+                except OSError as exc:
+                    log.debug("releasing the grab on %s: %s", device.path, exc)
+                device.grabbed = False
+        log.info("keyboards %s", "grabbed" if grab else "released")
+
     def _grab(self, device: _Device) -> None:
         try:
             _set_grab(device.fd, True)

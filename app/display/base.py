@@ -25,6 +25,9 @@ class Display(OpenClose):
     """
 
     description: str = ""
+    #: Why this display was chosen ("no HDMI screen connected", "[display] spec"): logged
+    #: at start and in every status (``/api/status`` ``display_reason``).
+    reason: str = ""
     #: True when the picture fills the machine's own screen (HDMI, framebuffer): the
     #: keyboards are then grabbed so their keys do not also reach the console behind it.
     owns_screen: bool = False

@@ -1,10 +1,19 @@
-"""Blend the RGBA overlay onto the BGR camera frame: the one picture single-image displays show."""
+"""Blend the RGBA overlay onto the BGR camera frame: the one picture single-image displays show.
+
+``compose`` makes a new picture per call. A ``Composer`` is for a display that composes
+every frame: it keeps its picture and scratch arrays between calls (a 1920x1080 picture
+is 6 MB: a new one per frame costs page faults, and the loop trims the heap), and the
+overlay's half of the blend while the overlay stays the same (``compose_boxes``).
+"""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from app.display.compose_blend import blend_into
+from app.display.compose_boxes import OverlayBoxes
+from app.display.compose_tiles import covered_tiles, is_opaque, pixel_words
 from app.errors import DisplayError
 from app.screen import picture_box
 
@@ -54,70 +63,71 @@ def compose(frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
     Raises:
         DisplayError: shapes or dtypes are not the ones above.
     """
-    check_pair(frame_bgr, overlay_rgba)
-    fitted = overlay_rgba.shape[:2] != frame_bgr.shape[:2]
-    if fitted:
-        frame_bgr = fit_frame(frame_bgr, (overlay_rgba.shape[1], overlay_rgba.shape[0]))
-    alpha = cv2.extractChannel(overlay_rgba, 3)
-    covered = cv2.countNonZero(alpha)
-    # The camera view's overlay is mostly transparent and the processed views'
-    # mostly opaque: both extremes skip the blend.
-    if covered == 0:
-        return frame_bgr if fitted else frame_bgr.copy()
-    if covered == alpha.size and cv2.countNonZero(cv2.bitwise_not(alpha)) == 0:
-        return cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR)
-    bands = covered_row_bands(alpha)
-    if bands == [(0, alpha.shape[0])]:
-        return _blend(frame_bgr, overlay_rgba, alpha)
-    # Panels and text cover a few bands of rows, and each band a span of columns:
-    # blend those rectangles, copy the rest (a fitted frame is a new array already).
-    out = frame_bgr if fitted else frame_bgr.copy()
-    for top, bottom in bands:
-        columns = np.flatnonzero(alpha[top:bottom].max(axis=0))
-        box = (slice(top, bottom), slice(int(columns[0]), int(columns[-1]) + 1))
-        out[box] = _blend(frame_bgr[box], overlay_rgba[box], alpha[box])
-    return out
+    return Composer(keep_overlay=False).compose(frame_bgr, overlay_rgba)
 
 
-def fit_frame(frame_bgr: np.ndarray, screen_size: tuple[int, int]) -> np.ndarray:
-    """The frame scaled onto a black (h, w, 3) picture of ``screen_size`` (w, h), aspect
-    kept and centred: where ``app.screen.picture_box`` says the views drew around it."""
-    width, height = screen_size
-    x, y, w, h = picture_box((frame_bgr.shape[1], frame_bgr.shape[0]), screen_size)
-    out = np.zeros((height, width, 3), np.uint8)
-    cv2.resize(frame_bgr, (w, h), dst=out[y : y + h, x : x + w], interpolation=cv2.INTER_LINEAR)
-    return out
+class Composer:
+    """``compose`` into a picture kept between calls (and overwritten by the next one).
 
-
-#: Row gaps shorter than this fraction of the height are blended through rather than
-#: skipped: a few cv2 calls per band cost more than blending a thin gap.
-_MIN_GAP_FRACTION = 1 / 16
-
-
-def covered_row_bands(alpha: np.ndarray) -> list[tuple[int, int]]:
-    """[top, bottom) row ranges of (H, W) uint8 ``alpha`` holding every nonzero pixel.
-
-    Ranges closer than ``H / 16`` rows are merged, so a page of text is one band.
+    Args:
+        keep_overlay: keep the overlay's covered boxes and their blend terms for the next
+            call (``compose_boxes.OverlayBoxes``); False for a single composition.
     """
-    height = alpha.shape[0]
-    covered_rows = np.flatnonzero(alpha.max(axis=1))
-    if covered_rows.size == 0:
-        return []
-    min_gap = max(1, int(height * _MIN_GAP_FRACTION))
-    breaks = np.flatnonzero(np.diff(covered_rows) > min_gap)
-    tops = np.concatenate(([covered_rows[0]], covered_rows[breaks + 1]))
-    bottoms = np.concatenate((covered_rows[breaks] + 1, [covered_rows[-1] + 1]))
-    return [(int(top), int(bottom)) for top, bottom in zip(tops, bottoms, strict=True)]
+
+    def __init__(self, keep_overlay: bool = True) -> None:
+        self._picture: np.ndarray | None = None  # (Hs, Ws, 3) uint8 BGR
+        self._wide = np.empty(0, np.uint16)  # the blend's scratch, grown as needed
+        self._boxes = OverlayBoxes(keep=keep_overlay)
+
+    def compose(self, frame_bgr: np.ndarray, overlay_rgba: np.ndarray) -> np.ndarray:
+        """``compose(frame_bgr, overlay_rgba)``, returned in the composer's own (Hs, Ws, 3)
+        uint8 array: valid until the next call, not to be modified by the caller."""
+        check_pair(frame_bgr, overlay_rgba)
+        height, width = overlay_rgba.shape[:2]
+        if self._picture is None or self._picture.shape[:2] != (height, width):
+            self._picture = np.zeros((height, width, 3), np.uint8)
+        picture = self._picture
+        words = pixel_words(overlay_rgba)
+        covered = covered_tiles(words)
+        # The processed views' overlay is opaque: it hides the frame (not even fitted).
+        if covered.all() and is_opaque(words):
+            _into(cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR, dst=picture), picture)
+            return picture
+        fit_into(frame_bgr, picture)
+        # Panels, text and outlines cover a fifth of the camera view: blend the boxes of
+        # the tiles they touch, leave the rest. A pixel of alpha 0 blends to the frame
+        # exactly, so the picture is the whole blend's.
+        for (top, bottom, left, right), terms in self._boxes.terms(overlay_rgba, covered):
+            under = picture[top:bottom, left:right]
+            blend_into(under, terms, self._scratch(under))
+        return picture
+
+    def _scratch(self, box: np.ndarray) -> np.ndarray:
+        """A uint16 array of ``box``'s shape, from the scratch kept between calls."""
+        if self._wide.size < box.size:
+            self._wide = np.empty(box.size, np.uint16)
+        return self._wide[: box.size].reshape(box.shape)
 
 
-def _blend(frame_bgr: np.ndarray, overlay_rgba: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    alpha3 = cv2.merge([alpha, alpha, alpha])
-    # overlay * alpha + frame * (255 - alpha) <= 255 * 255 is exact in uint16, and the
-    # one division by 255 at the end rounds once: exact, since 255 is odd there are no
-    # halves to round, and float32's error (< 1e-4) is far below the 1/510 margin.
-    # Rounding each product separately (cv2.multiply with scale=1/255) was within 1 on
-    # x86-64 and off by 2 on arm64, whose OpenCV rounds its products differently.
-    overlay16 = cv2.cvtColor(overlay_rgba, cv2.COLOR_RGBA2BGR).astype(np.uint16)
-    front = cv2.multiply(overlay16, alpha3.astype(np.uint16))
-    back = cv2.multiply(frame_bgr.astype(np.uint16), cv2.bitwise_not(alpha3).astype(np.uint16))
-    return cv2.convertScaleAbs(cv2.add(front, back), alpha=1 / 255)
+def fit_into(frame_bgr: np.ndarray, picture_bgr: np.ndarray) -> None:
+    """Fill (Hs, Ws, 3) uint8 ``picture_bgr`` with the (H, W, 3) frame: copied at its size,
+    else scaled (aspect kept, centred, black bars) where ``app.screen.picture_box`` says
+    the views drew around it."""
+    height, width = picture_bgr.shape[:2]
+    if frame_bgr.shape[:2] == (height, width):
+        np.copyto(picture_bgr, frame_bgr)
+        return
+    x, y, w, h = picture_box((frame_bgr.shape[1], frame_bgr.shape[0]), (width, height))
+    # Black bars again: the previous picture's overlay may have been blended on them.
+    picture_bgr[:y] = 0
+    picture_bgr[y + h :] = 0
+    picture_bgr[y : y + h, :x] = 0
+    picture_bgr[y : y + h, x + w :] = 0
+    inside = picture_bgr[y : y + h, x : x + w]
+    _into(cv2.resize(frame_bgr, (w, h), dst=inside, interpolation=cv2.INTER_LINEAR), inside)
+
+
+def _into(result: np.ndarray, target: np.ndarray) -> None:
+    """Make sure ``target`` holds ``result`` (OpenCV may have written elsewhere)."""
+    if result is not target:
+        np.copyto(target, result.reshape(target.shape))

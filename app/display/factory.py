@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import glob
 import logging
-import os
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from app.controls.actions import ActionQueue
 from app.display.base import Display
+from app.display.machine import (
+    SYSTEM,
+    MachinePaths,
+    connected_hdmi,
+    desktop_reason,
+    is_raspberry_pi,
+)
 from app.errors import DisplayError
 
 log = logging.getLogger(__name__)
@@ -17,23 +22,12 @@ log = logging.getLogger(__name__)
 DISPLAY_SPECS = ("auto", "drm", "fb[:/dev/fbN]", "web", "file:PATH", "null")
 
 
-def hdmi_connected(drm_dir: str | os.PathLike = "/sys/class/drm") -> bool:
-    """True when any ``card*-HDMI-A-*/status`` under ``drm_dir`` reads ``connected``."""
-    for status in sorted(glob.glob(os.path.join(os.fspath(drm_dir), "card*-HDMI-A-*", "status"))):
-        try:
-            if Path(status).read_text().strip() == "connected":
-                return True
-        except OSError:
-            continue
-    return False
+@dataclass(frozen=True)
+class DisplayChoice:
+    """The display ``auto`` (or a fallback) chose, and why, in words for the log and status."""
 
-
-def is_raspberry_pi(model_path: str | os.PathLike = "/proc/device-tree/model") -> bool:
-    """True when the device-tree model names a Raspberry Pi."""
-    try:
-        return "Raspberry Pi" in Path(model_path).read_bytes().decode(errors="replace")
-    except OSError:
-        return False
+    name: str
+    reason: str
 
 
 def source_has_camera(source: Any) -> bool:
@@ -41,24 +35,41 @@ def source_has_camera(source: Any) -> bool:
     return source is not None and hasattr(source, "camera")
 
 
-def choose_auto_display(
-    source: Any = None,
-    *,
-    drm_dir: str | os.PathLike = "/sys/class/drm",
-    model_path: str | os.PathLike = "/proc/device-tree/model",
-) -> tuple[str, str]:
-    """What ``auto`` means here: (``"drm"`` or ``"web"``, the reason in words).
+def choose_auto_display(picamera2: bool, paths: MachinePaths = SYSTEM) -> DisplayChoice:
+    """What ``auto`` means on this machine now, with the reason.
 
-    Call it before opening the source: the picamera2 source must start its DRM
-    preview (``picamera2_preview="drm"``) when the answer is ``drm``.
+    On a Raspberry Pi with an HDMI screen and no desktop: ``drm`` for the picamera2
+    source (its preview shows the camera, the overlay on top), ``fb`` for any other
+    source (a USB webcam, the demo). With a desktop on the screen, or no screen: ``web``
+    (the desktop shows the viewer's presentation page full screen). Decide before
+    opening the source: picamera2 starts its DRM preview when the answer is ``drm``.
+
+    Args:
+        picamera2: the source is (or will be) the picamera2 camera.
+        paths: where the machine's facts are read (``app.display.machine``).
     """
-    if not is_raspberry_pi(model_path):
-        return "web", "not a Raspberry Pi"
-    if not hdmi_connected(drm_dir):
-        return "web", "no HDMI screen connected"
-    if not source_has_camera(source):
-        return "web", "the source is not picamera2 (the DRM preview needs its camera)"
-    return "drm", "Raspberry Pi with an HDMI screen and the picamera2 source"
+    if not is_raspberry_pi(paths):
+        return DisplayChoice("web", "not a Raspberry Pi")
+    desktop = desktop_reason(paths)
+    if desktop is not None:
+        return DisplayChoice("web", f"{desktop}: its browser shows the viewer page")
+    if not connected_hdmi(paths):
+        return DisplayChoice("web", "no HDMI screen connected")
+    if picamera2:
+        return DisplayChoice("drm", "Raspberry Pi camera and an HDMI screen, no desktop")
+    if paths.fb_device.exists():
+        return DisplayChoice("fb", "an HDMI screen, no desktop, a camera other than picamera2")
+    return DisplayChoice("web", f"an HDMI screen but no {paths.fb_device}")
+
+
+def desktop_refusal(name: str, paths: MachinePaths = SYSTEM) -> str | None:
+    """Why ``drm``/``fb`` must not open here (a desktop holds the screen), else None."""
+    if name not in ("drm", "fb"):
+        return None
+    desktop = desktop_reason(paths)
+    if desktop is None:
+        return None
+    return f"display {name}: {desktop}, which owns the HDMI screen; the web viewer shows there"
 
 
 def make_display(
@@ -71,48 +82,98 @@ def make_display(
     token: str | None = None,
     fps: float = 30.0,
     max_overlay_fps: float | None = None,
-    drm_dir: str | os.PathLike = "/sys/class/drm",
-    model_path: str | os.PathLike = "/proc/device-tree/model",
+    paths: MachinePaths = SYSTEM,
 ) -> Display:
-    """Construct (not open) the display named by ``spec``.
+    """Construct (not open) the display named by ``spec``; its ``reason`` says why.
 
     Args:
         spec: ``auto``, ``drm``, ``fb`` / ``fb:/dev/fb1``, ``web``, ``file:PATH``
             (``.mp4``/``.avi``/``.mkv``, a directory or ``%05d.png``), or ``null``.
-        source: the frame source; ``drm`` reads its ``camera`` at open.
+        source: the frame source; ``drm`` reads its ``camera`` and window.
         host, port, actions, token: for ``web`` (``actions`` receives the page's keys).
         fps: frame rate written into ``file`` videos.
         max_overlay_fps: ``drm`` overlay update bound (default in ``app.display.drm``).
-        drm_dir, model_path: where ``auto`` looks (injectable for tests).
+        paths: where ``auto`` looks, and the framebuffer under ``drm``.
 
     Raises:
-        DisplayError: the spec names no known display.
+        DisplayError: the spec names no known display. (A desktop holding the screen is
+            ``desktop_refusal``'s to say, when the display is about to open.)
     """
     name, _, argument = spec.strip().partition(":")
     name = name.lower()
+    reason = "[display] spec"
     if name == "auto" and not argument:
-        name, reason = choose_auto_display(source, drm_dir=drm_dir, model_path=model_path)
+        choice = choose_auto_display(source_has_camera(source), paths)
+        name, reason = choice.name, choice.reason
         log.info("display auto -> %s: %s", name, reason)
-    if name == "drm" and not argument:
-        from app.display.drm import DEFAULT_MAX_OVERLAY_FPS, DrmOverlayDisplay
+    wanted = _Wanted(source, host, port, actions, token, fps, max_overlay_fps, paths)
+    build = _BUILDERS.get(name)
+    display = build(argument, wanted) if build is not None else None
+    if display is None:
+        raise DisplayError(f"unknown display {spec!r}; expected one of: {', '.join(DISPLAY_SPECS)}")
+    display.reason = reason
+    return display
 
-        return DrmOverlayDisplay(
-            source=source, max_overlay_fps=max_overlay_fps or DEFAULT_MAX_OVERLAY_FPS
-        )
-    if name == "web" and not argument:
-        from app.display.web import WebViewer
 
-        return WebViewer(host=host, port=port, actions=actions, token=token)
-    if name == "fb":
-        from app.display.fb import FramebufferDisplay
+@dataclass(frozen=True)
+class _Wanted:
+    """``make_display``'s arguments, for the builders."""
 
-        return FramebufferDisplay(argument or "/dev/fb0")
-    if name == "file":
-        from app.display.file import FileDisplay
+    source: Any
+    host: str
+    port: int
+    actions: ActionQueue | None
+    token: str | None
+    fps: float
+    max_overlay_fps: float | None
+    paths: MachinePaths
 
-        return FileDisplay(argument, fps=fps)
-    if name == "null" and not argument:
-        from app.display.null import NullDisplay
 
-        return NullDisplay()
-    raise DisplayError(f"unknown display {spec!r}; expected one of: {', '.join(DISPLAY_SPECS)}")
+def _drm(argument: str, wanted: _Wanted) -> Display | None:
+    if argument:
+        return None
+    from app.display.drm import DEFAULT_MAX_OVERLAY_FPS, DrmOverlayDisplay
+    from app.display.fb import FramebufferDisplay
+
+    paths = wanted.paths
+    console = None
+    if paths.fb_device.exists():
+        console = FramebufferDisplay(str(paths.fb_device), sysfs_dir=paths.fb_sysfs)
+    return DrmOverlayDisplay(
+        source=wanted.source,
+        console=console,
+        max_overlay_fps=wanted.max_overlay_fps or DEFAULT_MAX_OVERLAY_FPS,
+    )
+
+
+def _web(argument: str, wanted: _Wanted) -> Display | None:
+    if argument:
+        return None
+    from app.display.web import WebViewer
+
+    return WebViewer(host=wanted.host, port=wanted.port, actions=wanted.actions, token=wanted.token)
+
+
+def _fb(argument: str, wanted: _Wanted) -> Display:
+    from app.display.fb import FramebufferDisplay
+
+    if argument:
+        return FramebufferDisplay(argument)
+    return FramebufferDisplay(str(wanted.paths.fb_device), sysfs_dir=wanted.paths.fb_sysfs)
+
+
+def _file(argument: str, wanted: _Wanted) -> Display:
+    from app.display.file import FileDisplay
+
+    return FileDisplay(argument, fps=wanted.fps)
+
+
+def _null(argument: str, wanted: _Wanted) -> Display | None:
+    if argument:
+        return None
+    from app.display.null import NullDisplay
+
+    return NullDisplay()
+
+
+_BUILDERS = {"drm": _drm, "web": _web, "fb": _fb, "file": _file, "null": _null}

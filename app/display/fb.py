@@ -5,11 +5,14 @@ channel order from the ``FBIOGET_VSCREENINFO`` ioctl when the device answers it
 (an ordinary file standing in for the device does not: then the usual layouts are
 assumed, RGB565, or XRGB8888 / RGB888 with blue in the lowest byte).
 
-Per frame: blend the overlay at the camera's size (the smallest picture), scale into a
-buffer kept between frames, and convert the pixel format straight into the mapped
-framebuffer, so the screen-sized picture is written once (no staging copy, no write of
-the whole screen). While it draws, the text console is kept off the screen
-(``app.display.vt``).
+Per frame: compose the picture at the overlay's size (``compose.Composer``, which keeps
+its buffers and the overlay's blend terms between frames) and convert the pixel format
+straight into the mapped framebuffer, so the screen-sized picture is written once (no
+staging copy, no write of the whole screen). The loop draws the overlay at the screen's
+size (this display reports its mode as ``screen_size``); a smaller picture (an overlay at
+the camera's size) is scaled on the way. An opaque overlay at the screen's size (the
+processed views) is converted from RGBA straight into the screen. While it draws, the
+text console is kept off the screen (``app.display.vt``).
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ import cv2
 import numpy as np
 
 from app.display.base import Display
-from app.display.compose import compose
+from app.display.compose import Composer, check_pair
+from app.display.compose_tiles import is_opaque, pixel_words
 from app.display.vt import ConsoleGraphicsMode
 from app.errors import DisplayError
 from app.frame import Frame
+from app.screen import MAX_OVERLAY_SIZE, within
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +119,25 @@ def _pixel_code(geometry: FbGeometry) -> int | None:
     return cv2.COLOR_BGR2RGBA if geometry.red_low else cv2.COLOR_BGR2BGRA
 
 
+def _rgba_code(geometry: FbGeometry) -> int | None:
+    """The cv2.cvtColor code from RGBA to the framebuffer's byte order (None: RGBA already)."""
+    bpp = geometry.bits_per_pixel
+    if bpp == 16:
+        return cv2.COLOR_RGBA2BGR565
+    if bpp == 24:
+        return cv2.COLOR_RGBA2RGB if geometry.red_low else cv2.COLOR_RGBA2BGR
+    return None if geometry.red_low else cv2.COLOR_RGBA2BGRA
+
+
+def _hides_the_frame(overlay: np.ndarray, size: tuple[int, int]) -> bool:
+    """True for an opaque (H, W, 4) overlay of the screen's ``size`` (w, h): the processed
+    views' picture, which goes to the screen as it is, without the frame."""
+    if overlay.shape[:2] != (size[1], size[0]):
+        return False
+    corners = overlay[[0, 0, -1, -1], [0, -1, 0, -1], 3]
+    return bool((corners == 255).all()) and is_opaque(pixel_words(overlay))
+
+
 def _into(result: np.ndarray, target: np.ndarray) -> None:
     """Make sure ``target`` holds ``result`` (OpenCV may have written elsewhere)."""
     if result is not target:
@@ -163,6 +187,7 @@ class FramebufferDisplay(Display):
         self._converted: np.ndarray | None = None
         self._rect: tuple[int, int, int, int] | None = None
         self._source_size: tuple[int, int] | None = None
+        self._composer = Composer()
 
     def open(self) -> None:
         geometry = read_geometry(self.sysfs_dir)
@@ -190,8 +215,9 @@ class FramebufferDisplay(Display):
         self._scaled = None
         self._rect = None
         self._source_size = None
-        # The loop draws the overlay at this size: sharp on this screen, no scaling here.
-        self.screen_size = (g.width, g.height)
+        # The loop draws the overlay at this size: sharp on this screen, no scaling here
+        # (up to 1920x1080; a larger screen gets that, scaled up in one resize).
+        self.screen_size = within((g.width, g.height), MAX_OVERLAY_SIZE)
         self._clear()
         log.info(
             "framebuffer %s: %dx%d, %d bpp, stride %d%s",
@@ -202,6 +228,11 @@ class FramebufferDisplay(Display):
             g.stride,
             ", mapped" if self._map is not None else "",
         )
+
+    def clear(self) -> None:
+        """Black the whole screen (what the DRM display leaves under its camera picture)."""
+        if self._screen is not None:
+            self._clear()
 
     def _clear(self) -> None:
         # The letterbox bars stay black: written once, not per frame.
@@ -222,8 +253,12 @@ class FramebufferDisplay(Display):
     def show(self, frame: Frame, overlay: np.ndarray) -> None:
         if self._fd is None or self.geometry is None or self._screen is None:
             raise DisplayError("framebuffer: show() before open()")
-        picture = compose(frame.array, overlay)
         g = self.geometry
+        check_pair(frame.array, overlay)
+        # An opaque overlay at the screen's size (a processed view) is converted straight
+        # into the screen: no BGR picture in between, one pass over the screen's pixels.
+        direct = _hides_the_frame(overlay, (g.width, g.height))
+        picture = overlay if direct else self._composer.compose(frame.array, overlay)
         src_h, src_w = picture.shape[:2]
         if self._source_size != (src_w, src_h):
             self._source_size = (src_w, src_h)
@@ -239,7 +274,14 @@ class FramebufferDisplay(Display):
         x, y, w, h = self._rect
         bpp = g.bytes_per_pixel
         target = self._screen[y : y + h, x * bpp : (x + w) * bpp].reshape(h, w, bpp)
-        self._draw(picture, target)
+        if direct:
+            code = _rgba_code(g)
+            if code is None:
+                np.copyto(target, picture)
+            else:
+                _into(cv2.cvtColor(picture, code, dst=target), target)
+        else:
+            self._draw(picture, target)
         self._flush(y, h)  # only the rows that carry the picture change
 
     def _draw(self, picture: np.ndarray, target: np.ndarray) -> None:
@@ -257,13 +299,16 @@ class FramebufferDisplay(Display):
                 picture = cv2.resize(picture, (w, h), dst=self._scaled, interpolation=interpolation)
             _into(cv2.cvtColor(picture, code, dst=target), target)
             return
+        if not self._scaling:
+            if code is None:
+                np.copyto(target, picture)
+            else:  # straight into the screen: no picture-sized copy in between
+                _into(cv2.cvtColor(picture, code, dst=target), target)
+            return
         if code is not None:
             picture = cv2.cvtColor(picture, code, dst=self._converted)
             self._converted = picture  # kept for the next frame
-        if self._scaling:
-            _into(cv2.resize(picture, (w, h), dst=target, interpolation=interpolation), target)
-        else:
-            np.copyto(target, picture)
+        _into(cv2.resize(picture, (w, h), dst=target, interpolation=interpolation), target)
 
     def close(self) -> None:
         if isinstance(self._console, ConsoleGraphicsMode):

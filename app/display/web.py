@@ -31,6 +31,7 @@ from app.controls.actions import (
     action_table,
     key_legend,
     key_table,
+    once_per_press,
 )
 from app.display.base import Display
 from app.display.compose import check_pair
@@ -44,11 +45,12 @@ from app.display.http_guard import (
 from app.display.http_hosts import HostPolicy, is_loopback_host
 from app.display.http_thread import ServerThread
 from app.display.web_frames import FrameHub, JpegEncoder
-from app.display.web_text import status_language, text, texts, value_names
+from app.display.web_text import status_language, text, texts, translated_fields, value_names
 from app.errors import DisplayError
 from app.frame import Frame
 from app.i18n import translate
 from app.jsonable import to_jsonable
+from app.views.words import key_label
 
 __all__ = ["WebViewer", "is_loopback_host"]
 
@@ -272,15 +274,23 @@ class WebViewer(Display):
         status["max_stream_clients"] = self.max_viewers
         status["token_required"] = self.token_required
         status["control"] = self.actions is not None
+        status["translated"] = translated_fields(self._status, status_language(self._status))
         return web.json_response(status)
 
     async def _api_legend(self, request: web.Request) -> web.Response:
         lang = status_language(self._status)
+        view = self._status.get("view")  # a view's own keys (the teach view's digits)
+        view = view if isinstance(view, str) else None
+        actions = action_table(view)
         legend = {
             "lang": lang,
-            "legend": [[keys, translate(what, lang)] for keys, what in key_legend()],
-            "keys": key_table(),
-            "actions": {name: translate(what, lang) for name, what in action_table().items()},
+            "view": view,
+            "legend": [
+                [key_label(keys, lang), translate(what, lang)] for keys, what in key_legend(view)
+            ],
+            "keys": key_table(view),
+            "actions": {name: translate(what, lang) for name, what in actions.items()},
+            "once_per_press": [name for name in actions if once_per_press(name)],
         }
         return web.json_response(legend)
 
@@ -295,7 +305,9 @@ class WebViewer(Display):
         origin = request.headers.get("Origin")
         if origin is not None and not self.hosts.allows(urlsplit(origin).netloc or "-"):
             raise RequestRefusedError(403, f"control from the page {origin[:60]!r} is refused")
-        if self.token_required:
+        # The Pi's own browser (the desktop's kiosk page) needs no token: whoever reaches
+        # the loopback address is at the Pi already; the Host and Origin checks still hold.
+        if self.token_required and not is_loopback_host(request.remote or ""):
             given = request.headers.get(TOKEN_HEADER) or request.query.get("token", "")
             if not given or not hmac.compare_digest(given.encode(), self.token.encode()):
                 raise RequestRefusedError(403, text("token_needed", status_language(self._status)))
@@ -306,10 +318,11 @@ class WebViewer(Display):
     async def _api_key(self, request: web.Request) -> web.Response:
         queue = self._check_control(request)
         key = _name_field(await read_json_object(request, self.limits), "key")
-        action = action_for_key(key)
-        if action is None:
+        view = self._status.get("view")
+        action = action_for_key(key, view if isinstance(view, str) else None)
+        # Queued as a key: the loop gives it the meaning it has in the view shown then.
+        if action is None or queue.put_key(key) is None:
             raise RequestRefusedError(400, f"key {key!r} is not bound to an action")
-        queue.put(action)
         return web.json_response({"key": key, "action": action})
 
     async def _api_action(self, request: web.Request) -> web.Response:

@@ -54,6 +54,7 @@ TEXT: dict[str, str] = {
     "field_fps": N_("frames/s"),
     "field_runtime": N_("runtime"),
     "field_source": N_("source"),
+    "field_model": N_("digit model"),
     "field_frozen": N_("frozen"),
     "yes": N_("yes"),
     "no": N_("no"),
@@ -84,7 +85,24 @@ def value_names(lang: str | None = None) -> dict[str, str]:
     names.update({view.name: translate(view.title, lang) for view in VIEWS})
     # The digit's reasons and size hints, as /api/status gives them ("not a digit").
     names.update({reason: translate(reason, lang) for reason in REASONS})
+    names["shipped"] = translate(N_("shipped"), lang)  # the model in use (``FrameStatus.model``)
     return names
+
+
+#: The status fields whose text the loop makes (``app.i18n.Message``: a notice, a stage
+#: switched off, no camera; the runtime): ``/api/status`` keeps them English, as logs
+#: and scripts read them, and adds them in the app's language for the page.
+LOOP_TEXT_FIELDS = ("message", "runtime")
+
+
+def translated_fields(status: Mapping[str, object], lang: str) -> dict[str, str]:
+    """``{"message": "captura guardada: ...", "runtime": ...}``: the loop's texts of
+    ``status`` in ``lang`` (a field that is absent or not a text: "")."""
+    said = {}
+    for field in LOOP_TEXT_FIELDS:
+        value = status.get(field)
+        said[field] = translate(value, lang) if isinstance(value, str) else ""
+    return said
 
 
 def text(key: str, lang: str | None = None, **fields: object) -> str:

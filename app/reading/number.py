@@ -24,6 +24,7 @@ from app.stages.mnist_preprocess import (
     working_copy,
     working_factor,
 )
+from app.timing import Step, untimed
 
 #: A (28, 28) float32 tensor -> its (10,) calibrated logits.
 Logits = Callable[[np.ndarray], np.ndarray]
@@ -74,31 +75,34 @@ class NumberRead:
     reason: str | None
 
 
-def read_number(gray: np.ndarray, logits_of: Logits, *, work_side: int = 160) -> NumberRead:
+def read_number(
+    gray: np.ndarray, logits_of: Logits, *, work_side: int = 160, step: Step = untimed
+) -> NumberRead:
     """Find, split and classify every digit of a grey picture (dark ink on paper).
 
     Args:
         gray: (h, w) uint8.
         logits_of: classifies one tensor, e.g. ``lambda t: clf.predict(t).layers["fc3"]``.
         work_side: the ink is looked for at most this many pixels across (as one digit).
+        step: times finding the ink and reading the digits (``Stage.step``).
     """
     gray = np.asarray(gray)
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError(f"gray must be (h, w) uint8, got {gray.shape} {gray.dtype}")
     if min(gray.shape) < 8:
         return NumberRead((), None, TOO_SMALL)
-    work = working_copy(gray, work_side)
-    comp = ink_components(work)
-    if isinstance(comp, str):
-        return NumberRead((), None, comp)
-    segments = group_digits(comp)
+    with step("find ink"):
+        comp = ink_components(working_copy(gray, work_side))
+        segments = comp if isinstance(comp, str) else group_digits(comp)
     if isinstance(segments, str):
         return NumberRead((), None, segments)
+    assert not isinstance(comp, str)
     scale = working_factor(gray.shape, work_side)
     reads: list[DigitRead] = []
-    for seg in segments[:MAX_DIGITS]:
-        splits_left = 3 if len(segments) < MAX_DIGITS else 0
-        reads.extend(_read_piece(segment_ink(comp, seg), logits_of, scale, splits_left))
+    with step("split and classify"):
+        for seg in segments[:MAX_DIGITS]:
+            splits_left = 3 if len(segments) < MAX_DIGITS else 0
+            reads.extend(_read_piece(segment_ink(comp, seg), logits_of, scale, splits_left))
     reads.sort(key=lambda r: r.box[0] + r.box[2])
     if any(r.digit is None for r in reads):
         return NumberRead(tuple(reads), None, NOT_A_DIGIT)

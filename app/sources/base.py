@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import abstractmethod
+from collections.abc import Callable
 
 from app.frame import Frame
 from app.lifecycle import OpenClose
@@ -34,22 +35,43 @@ class Source(OpenClose):
 
 
 class Pacer:
-    """Spaces a source's frames ``1 / fps`` apart (the demo, slideshows, video files).
+    """Spaces a source's frames at least ``1 / fps`` apart (the demo, slideshows, video files).
 
-    After a stall the schedule restarts from now instead of bursting to catch up.
+    A frame asked for on time is given at its due time, and the next is due one interval
+    after that (the sleep's overshoot does not add up). A frame asked for late (the
+    reader stalled: a slow frame, a loaded machine) is given at once and the schedule
+    restarts from it: the next is due a whole interval later, never at once to catch up,
+    so a stall is never followed by a burst of frames the viewer cannot see.
+
+    Args:
+        fps: frames per second, > 0.
+        clock: monotonic seconds; None: ``time.monotonic`` (tests step their own).
+        sleep: sleeps that many seconds; None: ``time.sleep``.
     """
 
-    def __init__(self, fps: float) -> None:
+    def __init__(
+        self,
+        fps: float,
+        *,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
         self.interval = 1.0 / fps
+        self._clock = clock
+        self._sleep = sleep
         self._deadline = 0.0
 
     def restart(self) -> None:
-        """Start the schedule now (at open)."""
-        self._deadline = time.monotonic()
+        """Start the schedule now (at open): the first frame is due at once."""
+        self._deadline = self._now()
 
     def wait(self) -> None:
-        """Sleep until the next frame is due."""
-        now = time.monotonic()
-        if self._deadline > now:
-            time.sleep(self._deadline - now)
-        self._deadline = max(self._deadline, now - self.interval) + self.interval
+        """Sleep until the next frame is due (not at all when it is overdue)."""
+        due = self._deadline
+        now = self._now()
+        if due > now:
+            (self._sleep or time.sleep)(due - now)
+        self._deadline = max(due, now) + self.interval
+
+    def _now(self) -> float:
+        return (self._clock or time.monotonic)()

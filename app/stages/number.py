@@ -7,13 +7,33 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
+import cv2
+import numpy as np
+
 from app.frame import Frame
-from app.reading.number import read_number
+from app.reading.number import NumberRead, read_number
 from app.reading.rejection import prediction_logits
 from app.stages.base import Param, Stage
 from app.stages.digit import DEFAULT_MARGIN, SETTLING, roi_pixels
+from app.stages.mnist_preprocess import working_factor
 from app.stages.results import DIGIT, NO_DIGIT, UNAVAILABLE, FrameResults, NumberDigit, NumberResult
 from app.state import ViewState
+
+#: A number whose digits' median height is under this many grey pixels is read again from
+#: the main stream, as is one with a piece that does not read as a digit. Measured on the
+#: dev sets (``benchmarks/reading.py``, "numbers: lores or main stream"): numbers at
+#: 10-16 % of the ROI 22 -> 47 % right, the numbers set (22-45 %) 80 -> 83 % with 10 %
+#: of its frames read twice; the digit stage's 17 px gave 34 % and 83 %.
+MAIN_STREAM_BELOW_PX = 24
+
+
+def wants_main_stream(read: NumberRead, factor: int) -> bool:
+    """Whether a number read from the grey plane should be read again from the sharper
+    main stream; ``factor``: the grey picture's pixels per working pixel."""
+    if not read.digits:
+        return False  # no ink, ink touching the edge: the main stream will not differ
+    heights = [(d.box[3] - d.box[1]) / factor for d in read.digits]
+    return read.number is None or float(np.median(heights)) < MAIN_STREAM_BELOW_PX
 
 
 class NumberSmoother:
@@ -57,12 +77,17 @@ class NumberStage(Stage):
         self.work_side, self.margin = 240, DEFAULT_MARGIN
         self.smoother = NumberSmoother()
 
+    @property
+    def runtime(self) -> str:
+        """What runs the network, for the screen (as the digit stage says it)."""
+        clf = self.classifier
+        return str(getattr(clf, "description", getattr(clf, "backend", ""))) if clf else ""
+
     def setup(self, values: Mapping[str, Any]) -> None:
         self.work_side, self.margin = int(values["work_side"]), float(values["margin"])
         self.smoother = NumberSmoother(int(values["window"]), int(values["agree"]))
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
-        gh, gw = frame.gray.shape[:2]
         ah, aw = frame.array.shape[:2]
         roi_px = roi_pixels(state.roi, aw, ah)
         if self.classifier is None:
@@ -70,14 +95,7 @@ class NumberStage(Stage):
                 status=UNAVAILABLE, reason=self.error, number=None, digits=(), roi_px=roi_px
             )
             return
-        search = replace(state.roi, size=state.roi.size * (1.0 + 2.0 * self.margin))
-        x0, y0, x1, y1 = roi_pixels(search, gw, gh)
-        read = read_number(
-            frame.gray[y0:y1, x0:x1],
-            lambda t: prediction_logits(self.classifier.predict(t)),
-            work_side=self.work_side,
-        )
-        scale = aw / gw
+        read, (x0, y0), scale = self._read(frame, state)
         digits = tuple(
             NumberDigit(
                 box=tuple(
@@ -89,7 +107,8 @@ class NumberStage(Stage):
             )
             for d in read.digits
         )
-        shown = self.smoother.update(read.number)
+        with self.step("smooth"):
+            shown = self.smoother.update(read.number)
         reason = None if shown is not None else (read.reason or SETTLING)
         results.number = NumberResult(
             status=DIGIT if shown is not None else NO_DIGIT,
@@ -97,4 +116,29 @@ class NumberStage(Stage):
             number=shown,
             digits=digits,
             roi_px=roi_px,
+            runtime=self.runtime,
         )
+
+    def _read(self, frame: Frame, state: ViewState) -> tuple[NumberRead, tuple[int, int], float]:
+        """The number in the ROI (plus its margin) read from Frame.gray, or again from the
+        sharper Frame.array when its digits are too few grey pixels tall (as the digit
+        stage does); returns the read, its picture's origin on that picture and the
+        factor from that picture's pixels to Frame.array's."""
+        gh, gw = frame.gray.shape[:2]
+        ah, aw = frame.array.shape[:2]
+        search = replace(state.roi, size=state.roi.size * (1.0 + 2.0 * self.margin))
+        x0, y0, x1, y1 = roi_pixels(search, gw, gh)
+        gray = frame.gray[y0:y1, x0:x1]
+        read = read_number(gray, self._logits, work_side=self.work_side, step=self.step)
+        if aw <= gw or not wants_main_stream(read, working_factor(gray.shape, self.work_side)):
+            return read, (x0, y0), aw / gw
+        ax0, ay0, ax1, ay1 = roi_pixels(search, aw, ah)
+        with self.step("small: main stream"):
+            crop = cv2.cvtColor(frame.array[ay0:ay1, ax0:ax1], cv2.COLOR_BGR2GRAY)
+            sharp = read_number(crop, self._logits, work_side=round(self.work_side * aw / gw))
+        if not sharp.digits:
+            return read, (x0, y0), aw / gw
+        return sharp, (ax0, ay0), 1.0
+
+    def _logits(self, tensor: np.ndarray) -> np.ndarray:
+        return prediction_logits(self.classifier.predict(tensor))

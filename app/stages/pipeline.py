@@ -69,7 +69,11 @@ def model_folder(config: Config) -> Path | str:
         return str(exc)
 
 
-def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -> list[Stage]:
+def build_stages(
+    config: Config,
+    classifier_factory: ClassifierFactory | None,
+    model_dir: Path | None = None,
+) -> list[Stage]:
     """Every stage of ``STAGES``, configured from ``config``, in pipeline order.
 
     Args:
@@ -80,6 +84,8 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
             ``factory(backend="numpy")`` the NumPy reference; both raise ModelError.
             A failing (or None) factory leaves the digit stage "unavailable" with the
             error as its reason; the kernel and pooling views work regardless.
+        model_dir: the folder of the network's files (``lenet.npz`` and its side
+            files); None: the configured model's, else the shipped models' folder.
     Raises:
         ConfigError: a bad parameter or value; the message names the stage.
     """
@@ -103,7 +109,7 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
         NumberStage(classifier, error),
         WhyCnnStage(classifier),
         FeaturesStage(classifier, kernel.kernels),
-        NetworkStage(model_folder(config)),
+        NetworkStage(model_dir or model_folder(config)),
         DenseStage(),
     ]
     assert tuple(stage.name for stage in stages) == STAGE_ORDER
@@ -112,17 +118,20 @@ def build_stages(config: Config, classifier_factory: ClassifierFactory | None) -
     return stages
 
 
-def build_pipeline(config: Config) -> Pipeline:
+def build_pipeline(config: Config, model: Path | None = None) -> Pipeline:
     """The configured stages with the configured classifier, and the kernel cycle
     (presets, then ``[kernels.custom]``); checks ``[view] kernel`` against that cycle.
 
+    ``model``: another classifier file than the configured one (a fine-tuned model's);
+    the network's files are then read from its folder.
     Raises:
         ConfigError: a bad stage parameter, or a ``[view] kernel`` that is not a kernel.
     """
     from app.classifier import classifier_factory
     from app.config import check_kernel_name
 
-    stages = build_stages(config, classifier_factory(config))
+    folder = model.parent if model is not None else None
+    stages = build_stages(config, classifier_factory(config, model), folder)
     kernel = next(stage for stage in stages if isinstance(stage, KernelStage))
     names = tuple(kernel.kernels)
     check_kernel_name(config, names)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from app.learn.results import TeachResult
 from app.stages.network_results import FeedforwardResult, NetworkResult
 from app.state import ProbeRange
 
@@ -118,6 +119,8 @@ class DigitResult:
         box: (x0, y0, x1, y1) of the digit's ink on ``Frame.array`` (this frame), or None.
         hint: "digit too small" / "digit too large" when the digit's size spoils the
             reading (``app.reading.size_hint``), else None.
+        crop: the (h, w) uint8 grey picture ``tensor`` was read from (the ROI and its
+            margin, from Frame.gray or, for a small digit, Frame.array), or None.
     """
 
     status: str
@@ -133,6 +136,7 @@ class DigitResult:
     reference: ReferenceRun | None = None
     box: tuple[int, int, int, int] | None = None
     hint: str | None = None
+    crop: np.ndarray | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -156,6 +160,7 @@ class NumberResult:
         number: the number shown ("407"), smoothed over frames, or None.
         digits: this frame's digits, left to right.
         roi_px: (x0, y0, x1, y1) of the ROI on ``Frame.array``.
+        runtime: what runs the network, for the screen.
     """
 
     status: str
@@ -163,6 +168,7 @@ class NumberResult:
     number: str | None
     digits: tuple[NumberDigit, ...]
     roi_px: tuple[int, int, int, int]
+    runtime: str = ""
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -203,6 +209,8 @@ class FeaturesResult:
         learned: conv1's kernels, (C, k, k) float32 (kernel c makes map c), or None.
         learned_range: the symmetric (lo, hi) the learned kernels are drawn on, or None.
         handmade: the single (k, k) presets and custom kernels, named, in cycle order.
+        number_index: which digit of ``FrameResults.number`` the maps are of (the one
+            under the cursor), or None: the digit stage's digit.
     """
 
     mosaics: tuple[LayerMosaic, ...]
@@ -210,6 +218,7 @@ class FeaturesResult:
     learned: np.ndarray | None = None
     learned_range: tuple[float, float] | None = None
     handmade: tuple[NamedKernel, ...] = ()
+    number_index: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, eq=False)
@@ -369,3 +378,5 @@ class FrameResults:
     features: FeaturesResult | None = None
     network: NetworkResult | None = None
     dense: FeedforwardResult | None = None
+    #: Not a stage's: the loop fills it from the run's teacher (``app.learn``), if any.
+    teach: TeachResult | None = None

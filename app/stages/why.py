@@ -15,6 +15,7 @@ import numpy as np
 
 from app.frame import Frame
 from app.stages.base import Stage
+from app.stages.inspect import REFRESH_FRAMES
 from app.stages.results import FrameResults, WhyCnnResult
 from app.state import ViewState
 
@@ -48,11 +49,21 @@ class WhyCnnStage(Stage):
 
     def __init__(self, classifier: Any | None = None) -> None:
         self.classifier = classifier
+        self._last: tuple[tuple, int, WhyCnnResult] | None = None
 
     def process(self, frame: Frame, state: ViewState, results: FrameResults) -> None:
         h, w = frame.array.shape[:2]
         colours = frame.array.shape[2] if frame.array.ndim == 3 else 1
         shift = (HOME_SHIFT[0] + state.probe[0], HOME_SHIFT[1] + state.probe[1])
+        # The shift test is run again every REFRESH_FRAMES frames (or at once when the
+        # shift changes), as the inspector's numbers: readable, and the view redraws its
+        # twelve maps only then.
+        key = (shift, (h, w, colours))
+        if self._last is not None:
+            last_key, at, last = self._last
+            if last_key == key and 0 <= frame.seq - at < REFRESH_FRAMES:
+                results.why = last
+                return
         digit = results.digit
         tensor = None
         if digit is not None:
@@ -75,3 +86,4 @@ class WhyCnnStage(Stage):
             probs=np.asarray(still.probs, np.float32),
             shifted_probs=np.asarray(moved.probs, np.float32),
         )
+        self._last = (key, frame.seq, results.why)

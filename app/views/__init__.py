@@ -19,13 +19,14 @@ from app.views.lenet import LeNetView
 from app.views.number import NumberView
 from app.views.pooling import PoolingView
 from app.views.receptive import ReceptiveFieldView
+from app.views.teach import TeachView
 from app.views.why_cnn import WhyCnnView
 
 #: Every view, in the order ``next_view`` cycles through them: the course's order, from the
 #: camera through activations, why a CNN, convolution, kernels, pooling and receptive
-#: fields to LeNet and what its layers see. The number keys follow that order (1-9, 0);
-#: the eleventh view (what the layers see) and the number view (several digits, from
-#: the camera) have letters.
+#: fields to LeNet and what its layers see, then teaching it your handwriting. The number
+#: keys follow that order (1-9, 0); the later views (what the layers see, the number view:
+#: several digits, from the camera, and the teach view) have letters.
 VIEWS: tuple[View, ...] = (
     CameraView(),
     ActivationsView(),
@@ -39,6 +40,7 @@ VIEWS: tuple[View, ...] = (
     FeaturesView(),
     LayersSeeView(),
     NumberView(),
+    TeachView(),
 )
 
 
@@ -52,7 +54,9 @@ def find_view(name: str) -> View | None:
     return next((view for view in VIEWS if view.name == name), None)
 
 
-def stages_for(name: str) -> tuple[str, ...]:
-    """The names of the stages view ``name`` needs (none for an unknown view)."""
+def stages_for(name: str, mode: int = 0) -> tuple[str, ...]:
+    """The names of the stages view ``name`` needs in ``mode`` (none for an unknown view)."""
     view = find_view(name)
-    return view.stages if view is not None else ()
+    if view is None:
+        return ()
+    return view.mode_stages.get(mode, view.stages)

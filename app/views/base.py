@@ -8,7 +8,7 @@ layer allocation, a few copies and the processed image's resize.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import ClassVar, NamedTuple
 
@@ -240,11 +240,25 @@ class View(ABC):
     #: The view's modes (``m`` cycles them; ``ViewState.mode`` indexes them), e.g. the
     #: inspector's 2-D window and 1-D formula. Empty: one mode.
     modes: ClassVar[tuple[str, ...]] = ()
+    #: Modes that need other stages than ``stages`` (mode index -> stage names): the loop
+    #: runs only what the mode on screen draws.
+    mode_stages: ClassVar[Mapping[int, tuple[str, ...]]] = {}
     #: A view with a movable point: how far (columns, rows) ``ViewState.probe`` may go
     #: from its home; the arrows then move the point instead of the ROI. None: no point.
     probe_limit: ClassVar[tuple[int, int] | None] = None
     #: What the status line says when an arrow cannot move the point (marked, English).
     probe_edge: ClassVar[str] = N_("the point is at its limit")
+
+    #: The view's own actions, name -> help text (marked with ``N_``): things the loop
+    #: does for it (the teach view saves a sample), never a change of the settings.
+    actions: ClassVar[Mapping[str, str]] = {}
+    #: Keys that mean something else while this view is shown, key -> action (its own
+    #: or any other): the teach view's digit keys label the digit instead of switching
+    #: views. The action table lays them over the usual keys for this view only.
+    keys: ClassVar[Mapping[str, str]] = {}
+    #: Own actions the help shows as one row, action-name prefix -> text (marked): the
+    #: teach view's ``label_0`` ... ``label_9`` on the digit keys read "0-9: ...".
+    key_groups: ClassVar[Mapping[str, str]] = {}
 
     def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
         """Where the arrows may take the point now: ((x_min, x_max), (y_min, y_max)), or

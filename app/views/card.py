@@ -69,7 +69,7 @@ def _card(
     """The cached card background (slots, labels, runtime) and its geometry."""
     status = digit.status if digit is not None else UNAVAILABLE
     # The card is narrow: the runtime's name and version; the footer has the rest.
-    runtime = (digit.runtime if digit is not None else "").split(",")[0]
+    runtime = tr(digit.runtime).split(",")[0] if digit is not None and digit.runtime else ""
     reason = (digit.reason if digit is not None else None) or ""
     key = ("card", status, runtime, reason, opaque, width, current_language())
     return canvas.cache.get(key, lambda: _draw_card(canvas, status, runtime, reason, opaque, width))

@@ -10,6 +10,7 @@ import numpy as np
 
 from app.i18n import N_, tr
 from app.state import ViewState
+from app.status import MESSAGE_SEPARATOR
 from app.views.base import BODY, MARGIN, SMALL, TITLE, Canvas
 from app.views.draw import (
     AMBER,
@@ -75,51 +76,82 @@ def footer(
         y -= panel.shape[0]
         blit(layer, panel, m, y)
     if message:
-        panel = canvas.panel(
-            [Line(message, BODY, AMBER, True)],
-            opaque=opaque,
-            bg=(40, 20, 10),
-            bg_alpha=215,
-            volatile=True,
-        )
+        # One line per part (a camera problem, a stage switched off, a notice): three in
+        # one line ran off the screen's edge. A part still too long wraps at spaces.
+        lines = [Line(part, BODY, AMBER, True) for part in message.split(MESSAGE_SEPARATOR)]
+        room = canvas.width - 2 * m
+        panel = _message_panel(canvas, lines, opaque, None)
+        if panel.shape[1] > room:
+            panel = _message_panel(canvas, lines, opaque, room)
         y -= panel.shape[0] + canvas.px(3)
         blit(layer, panel, m, y)
     return y
 
 
+def _message_panel(
+    canvas: Canvas, lines: list[Line], opaque: bool, width: int | None
+) -> np.ndarray:
+    return canvas.panel(
+        lines, opaque=opaque, width=width, bg=(40, 20, 10), bg_alpha=215, volatile=True
+    )
+
+
 def help_overlay(
-    canvas: Canvas, layer: np.ndarray, legend: Sequence[tuple[str, str]], opaque: bool
+    canvas: Canvas,
+    layer: np.ndarray,
+    legend: Sequence[tuple[str, str]],
+    opaque: bool,
+    band: tuple[int, int] | None = None,
 ) -> None:
-    """The key legend, (key label, description) rows, centred on the layer."""
+    """The key legend, (key label, description) rows, centred on the layer.
+
+    ``band`` (top, bottom): the rows between the header and the footer. The table is
+    centred in them, so it never covers half of a header line (Spanish settings, longer,
+    ran under it at 1920x1080); the renderer leaves the footer's figures out meanwhile to
+    make room. A table that still does not fit is shrunk to the band.
+    """
     legend = tuple(legend)
-    panel = canvas.cache.get(("help", legend, opaque), lambda: draw_help(canvas, legend, opaque))
+    gap = canvas.px(MARGIN / 2)
+    top, bottom = band if band is not None else (0, canvas.height)
+    top, bottom = top + gap, bottom - gap
+    if bottom - top < canvas.height // 2:  # no room between them: over the whole layer
+        top, bottom = 0, canvas.height
+    room_h = bottom - top
+    key = ("help", legend, opaque, room_h)
+    panel = canvas.cache.get(key, lambda: draw_help(canvas, legend, opaque, room_h))
     x = max(0, (canvas.width - panel.shape[1]) // 2)
-    y = max(0, (canvas.height - panel.shape[0]) // 2)
+    y = top + max(0, (room_h - panel.shape[0]) // 2)
     blit(layer, panel, x, y)
 
 
-def draw_help(canvas: Canvas, legend: Sequence[tuple[str, str]], opaque: bool) -> np.ndarray:
-    """The help table as an (h, w, 4) RGBA patch no wider than the canvas minus margins."""
+def draw_help(
+    canvas: Canvas, legend: Sequence[tuple[str, str]], opaque: bool, room_h: int | None = None
+) -> np.ndarray:
+    """The help table as an (h, w, 4) RGBA patch no wider than the canvas minus margins
+    and no taller than ``room_h`` (default: the canvas)."""
     # Fonts differ in width between OpenCV versions (4 on the Pi, 5 from PyPI): lay
     # the table out at the normal scale and shrink it if it does not fit.
+    room_h = canvas.height if room_h is None else room_h
     scale = canvas.scale
-    panel = _help_table(legend, scale, canvas.height)
+    panel = _help_table(legend, scale)
     room = canvas.width - 2 * canvas.px(MARGIN)
-    for _ in range(4):  # text width is not quite proportional to scale: refine
-        if panel.shape[1] <= room:
+    for _ in range(4):  # text size is not quite proportional to scale: refine
+        shrink = min(room / panel.shape[1], room_h / panel.shape[0])
+        if shrink >= 1.0:
             break
-        scale *= 0.98 * room / panel.shape[1]
-        panel = _help_table(legend, scale, canvas.height)
+        scale *= 0.98 * shrink
+        panel = _help_table(legend, scale)
+    panel = panel[:room_h]  # a table that would still not fit loses its last rows
     if opaque:
         flatten(panel, VIEW_BG)
     return panel
 
 
-def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> np.ndarray:
+def _help_table(legend: Sequence[tuple[str, str]], scale: float) -> np.ndarray:
     """The key legend in two columns at text scale ``scale``: (h, w, 4) RGBA."""
     half = (len(legend) + 1) // 2
     columns = (legend[:half], legend[half:])
-    row_h = max(1, round(17 * scale))
+    row_h = max(1, round(14 * scale))
     pad = max(1, round(8 * scale))
 
     def cell(text: str, color: tuple[int, int, int], bold: bool) -> np.ndarray:
@@ -130,7 +162,7 @@ def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> 
     desc_w = [max((d.shape[1] for _, d in col), default=0) for col in cells]
     title = render_panel([Line(tr("KEYS  (h to close)"), BODY, CYAN, True)], scale, bg_alpha=0)
     width = pad * 3 + sum(key_w) + sum(desc_w)
-    height = min(max_h, title.shape[0] + row_h * half + pad)
+    height = title.shape[0] + row_h * half + pad
     out = np.zeros((height, width, 4), np.uint8)
     fill(out, (*PANEL_BG, 225))
     over(out, title, pad, 0)
@@ -146,7 +178,8 @@ def _help_table(legend: Sequence[tuple[str, str]], scale: float, max_h: int) -> 
 
 def message_frame(canvas: Canvas, message: str, detail: str = "") -> np.ndarray:
     """A (H, W, 3) uint8 BGR picture saying ``message``: shown when there is no camera."""
-    message = tr(message)  # before the cache key: a language switch draws anew
+    # Before the cache key: a language switch draws anew.
+    message, detail = tr(message), tr(detail) if detail else ""
     frame = canvas.message_cache.get(
         ("message", message, detail),
         lambda: _draw_message_frame(canvas, message, detail),
@@ -159,7 +192,9 @@ def _draw_message_frame(canvas: Canvas, message: str, detail: str) -> np.ndarray
     lines = [Line("convlens", TITLE, CYAN, True), Line(message, 0.7, AMBER, True)]
     if detail:
         lines.append(Line(detail, BODY, WHITE))
-    panel = render_panel(lines, canvas.scale, bg=(28, 30, 40), bg_alpha=255, pad=14)
+    # The detail (why there is no camera, the retry) wraps: Spanish runs longer.
+    room = canvas.width - 2 * canvas.px(MARGIN)
+    panel = render_panel(lines, canvas.scale, max_width=room, bg=(28, 30, 40), bg_alpha=255, pad=14)
     panel = panel[:, : canvas.width]
     x = max(0, (canvas.width - panel.shape[1]) // 2)
     y = max(0, (canvas.height - panel.shape[0]) // 2)

@@ -10,17 +10,22 @@ then costs the mosaics' resizes into the layer and copies of kept pieces.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import partial
+from typing import ClassVar
+
 import numpy as np
 
 from app.colormaps import DIVERGING, palette_for
 from app.i18n import N_, tr
 from app.stages.results import FeaturesResult, FrameResults
-from app.state import ViewState
+from app.state import ProbeRange, ViewState
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
 from app.views.card import card_height, prediction_card
 from app.views.draw import AMBER, CYAN, Line, blit
 from app.views.features_layout import STRIP, Placed, plan
 from app.views.kernel_pictures import handmade_list, learned_row
+from app.views.number_cursor import number_card
 
 #: The left column (input and prediction card) and the input picture's side, in units.
 LEFT_W, INPUT_SIDE = 150, 116
@@ -36,12 +41,24 @@ class FeaturesView(View):
     key = "0"
     description = N_("feature maps view")
     stages = ("digit", "features")
+    # A number's digits one at a time: the maps follow the digit under the cursor.
+    modes = (N_("the ROI's digit"), N_("a number: the digit under the cursor"))
+    mode_stages: ClassVar[Mapping[int, tuple[str, ...]]] = {1: ("digit", "number", "features")}
+    probe_edge = N_("no digit further that way")
+
+    def probe_bounds(self, state: ViewState, results: FrameResults) -> ProbeRange | None:
+        """Mode 1 with digits found: the cursor (``probe_x``) goes along them; otherwise
+        no point: the arrows move the ROI onto the digit or the number."""
+        number = results.number
+        if state.mode != 1 or number is None or not number.digits:
+            return None
+        return ((0, len(number.digits) - 1), (0, 0))
 
     def draw(
         self, canvas: Canvas, layer: np.ndarray, state: ViewState, results: FrameResults, body: Body
     ) -> None:
         m = canvas.px(MARGIN)
-        _left_column(canvas, layer, results, (body.top + m, body.bottom - m))
+        _left_column(canvas, layer, results, (body.top + m, body.bottom - m), state.mode == 1)
         features = results.features
         x, top, bottom = m + canvas.px(LEFT_W) + m, body.top + m, body.bottom - m
         right = canvas.width - m
@@ -83,17 +100,23 @@ def _draw_placed(
 
 
 def _left_column(
-    canvas: Canvas, layer: np.ndarray, results: FrameResults, rows: tuple[int, int]
+    canvas: Canvas, layer: np.ndarray, results: FrameResults, rows: tuple[int, int], number: bool
 ) -> None:
-    """The 28x28 input with its 0..1 legend, then the prediction card under it; the input
-    gives up height so the card ends above ``rows``' bottom (the footer, the message)."""
+    """The 28x28 input with its 0..1 legend, then the prediction card under it (the
+    number's card, with the cursor, when ``number``); the input gives up height so the
+    card ends above ``rows``' bottom (the footer, the message)."""
     m, (y, bottom) = canvas.px(MARGIN), rows
     caption = Line(tr("input 28x28"), SMALL, CYAN, True)
     panel = canvas.panel([caption], opaque=True, width=canvas.px(LEFT_W))
     blit(layer, panel, m, y)
     y += panel.shape[0]
+    index = results.features.number_index if results.features is not None else None
+    card = partial(number_card, canvas, number=results.number, index=index, width=canvas.px(LEFT_W))
     if results.features is not None:
-        card_h = card_height(canvas, results.digit, opaque=True, width=LEFT_W)
+        if number:
+            card_h = card(None, where=(m, y))
+        else:
+            card_h = card_height(canvas, results.digit, opaque=True, width=LEFT_W)
         legend_h = canvas.legend(canvas.px(60), canvas.px(8), (0.0, 1.0)).shape[0]
         room = bottom - y - card_h - legend_h - canvas.px(8)
         side = max(canvas.px(28), min(canvas.px(INPUT_SIDE), room))
@@ -101,4 +124,7 @@ def _left_column(
         legend = canvas.legend(w, canvas.px(8), (0.0, 1.0))
         blit(layer, legend, m, y + h + canvas.px(2))
         y += h + legend.shape[0] + canvas.px(6)
-    prediction_card(canvas, layer, results.digit, (m, y), opaque=True, width=LEFT_W)
+    if number:
+        card(layer, where=(m, y))
+    else:
+        prediction_card(canvas, layer, results.digit, (m, y), opaque=True, width=LEFT_W)

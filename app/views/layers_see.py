@@ -20,7 +20,7 @@ from app.stages.results import FrameResults, NetworkResult
 from app.state import ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
-from app.views.draw import AMBER, CYAN, GREY, WHITE, Line, blit
+from app.views.draw import AMBER, CYAN, GREY, VIEW_BG, WHITE, Line, blit
 
 #: Patches shown per channel (the file keeps up to 9).
 PATCHES = {"conv1": 9, "conv2": 6}
@@ -113,9 +113,13 @@ def _channels(
     columns = -(-channels // per_column)
     gap = canvas.px(14)
     col_w = (w - gap * (columns - 1)) // columns
-    count = min(PATCHES[name], top.patches.shape[1])
-    pieces = count + (2 if name == "conv1" else 1)
-    row_h = h // per_column
+    extra = 2 if name == "conv1" else 1  # the kernel (conv1) and the live map
+    row_h = (h - canvas.px(20)) // per_column
+    # PATCHES at least; more of the stored ones where the row's height, not its width,
+    # limits the tiles (conv2 on a 16:9 screen): the width is filled, the tiles no smaller.
+    fit = (col_w - canvas.px(40)) // (row_h - canvas.px(4) + canvas.px(3)) - extra
+    count = min(max(PATCHES[name], fit), top.patches.shape[1])
+    pieces = count + extra
     side = max(4, min(row_h - canvas.px(4), (col_w - canvas.px(40)) // pieces - canvas.px(3)))
     activation = live.get(name)
     weights = network.weights.get(name)
@@ -123,15 +127,13 @@ def _channels(
     captions = ([tr("kernel")] if name == "conv1" else []) + [tr("map"), tr("MNIST patches")]
     for col in range(columns):
         px = x + col * (col_w + gap) + canvas.px(40)
-        for i, caption in enumerate(captions):
+        for caption in captions:
             text = cells.text(canvas, [Line(caption, SMALL, GREY)])
-            # Each caption stays over its own column (the last one has the row's width).
-            room = x + w - px if i == len(captions) - 1 else side + canvas.px(6)
-            blit(layer, text[:, : max(1, min(text.shape[1], room))], px, y)
-            px += side + canvas.px(8)
+            # Each caption over its own column; one wider than its column (``map`` over
+            # conv2's small maps) pushes the next one on, never under it.
+            blit(layer, text[:, : max(1, min(text.shape[1], x + w - px))], px, y)
+            px += max(side + canvas.px(8), text.shape[1] + canvas.px(10))
     y += canvas.px(20)
-    row_h = (h - canvas.px(20)) // per_column
-    side = max(4, min(row_h - canvas.px(4), (col_w - canvas.px(40)) // pieces - canvas.px(3)))
     for c in range(channels):
         cx = x + (c // per_column) * (col_w + gap)
         cy = y + (c % per_column) * row_h
@@ -143,11 +145,7 @@ def _channels(
             px += side + canvas.px(8)
         _live_map(layer, activation, c, (px, cy, side))
         px += side + canvas.px(8)
-        for k in range(count):
-            patch = cv2.resize(top.patches[c, k], (side, side), interpolation=cv2.INTER_NEAREST)
-            blit(
-                layer, cv2.cvtColor(patch, cv2.COLOR_GRAY2RGBA), px + k * (side + canvas.px(3)), cy
-            )
+        blit(layer, _patch_strip(canvas, name, top.patches[c, :count], side), px, cy)
 
 
 def _patch_strip(canvas: Canvas, name: str, patches: np.ndarray, side: int) -> np.ndarray:
@@ -155,7 +153,8 @@ def _patch_strip(canvas: Canvas, name: str, patches: np.ndarray, side: int) -> n
     gap = canvas.px(3)
 
     def make() -> np.ndarray:
-        out = np.zeros((side, len(patches) * (side + gap) - gap, 4), np.uint8)
+        out = np.empty((side, len(patches) * (side + gap) - gap, 4), np.uint8)
+        out[:] = (*VIEW_BG, 255)
         for k, patch in enumerate(patches):
             tile = cv2.resize(patch, (side, side), interpolation=cv2.INTER_NEAREST)
             cells.put_grey(out, tile, k * (side + gap), 0)

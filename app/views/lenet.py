@@ -9,6 +9,7 @@ numbers written here are the published ones of 1998.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -37,8 +38,9 @@ class LeNetView(View):
     title = N_("LeNet-5")
     key = "9"
     description = N_("LeNet-5: architecture and history")
-    stages = ("digit", "network", "dense")
+    stages = ("digit", "network")
     modes = (N_("architecture and history"), N_("feedforward: the dense layers"))
+    mode_stages: ClassVar[dict[int, tuple[str, ...]]] = {1: ("digit", "network", "dense")}
     probe_limit = (2, 119)
     probe_edge = N_("no neuron further that way")
 

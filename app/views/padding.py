@@ -73,13 +73,15 @@ def padding_corner(
     room = h - head.shape[0] - canvas.px(4)
     text = corner_note(kernel, mode)
     # The sentence beside the cells (up to 60 % of the width) or under them: the layout
-    # that draws the cells larger wins.
+    # that draws the cells larger wins, unless the sentence beside would be squeezed into
+    # a column of a word or two per line (under 40 % of the width).
     gap = canvas.px(6)
     beside_cell = min(canvas.px(24), (w * 3 // 5 - 2) // n, (room - 2) // n)
-    beside = cells.text(canvas, [Line(text, SMALL, WHITE)], width=w - n * beside_cell - 2 - gap)
+    beside_w = w - n * beside_cell - 2 - gap
+    beside = cells.text(canvas, [Line(text, SMALL, WHITE)], width=beside_w)
     under = cells.text(canvas, [Line(text, SMALL, WHITE)], width=w)
     under_cell = min(canvas.px(24), (w - 2) // n, (room - under.shape[0] - gap - 2) // n)
-    if beside.shape[0] > room:
+    if beside.shape[0] > room or (beside_w < w * 2 // 5 and under_cell >= canvas.px(6)):
         beside_cell = 0
     cell = max(beside_cell, under_cell)
     if cell < canvas.px(6):

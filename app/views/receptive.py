@@ -11,6 +11,7 @@ from the spec), nested on the digit, beside each layer's map. The arrows pick th
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -51,8 +52,9 @@ class ReceptiveFieldView(View):
     title = N_("RECEPTIVE FIELD")
     key = "8"
     description = N_("receptive field")
-    stages = ("kernel", "pool", "digit", "network")
+    stages = ("kernel", "pool")
     modes = (N_("camera: kernel + pooling"), N_("LeNet on 28x28"))
+    mode_stages: ClassVar[dict[int, tuple[str, ...]]] = {1: ("digit", "network")}
     probe_limit = (80, 60)
     probe_edge = N_("the point is at the edge of the picture")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -12,17 +12,21 @@ from app.stages.results import FrameResults
 from app.status import FrameStatus
 from app.views import chrome
 from app.views.base import Body, Canvas
+from app.views.words import key_label
 
 
 def footer_figures(status: FrameStatus) -> list[str]:
-    """``["29.8 fps", "kernel 1.2  digit 0.4 ms", "LiteRT 1.2"]``: the footer's parts."""
+    """``["29.8 fps", "kernel 1.2  digit 0.4 ms", "LiteRT 1.2"]``: the footer's parts, in
+    the current language (the stages' names and the runtime through ``tr``)."""
     parts = []
     if status.fps is not None:
         parts.append(f"{status.fps:.1f} fps")
     if status.stage_ms:
-        parts.append("  ".join(f"{name} {ms:.1f}" for name, ms in status.stage_ms) + " ms")
+        parts.append("  ".join(f"{tr(name)} {ms:.1f}" for name, ms in status.stage_ms) + " ms")
     if status.runtime:
-        parts.append(status.runtime)
+        parts.append(tr(status.runtime))
+    if status.model and status.model != "shipped":
+        parts.append(tr("fine-tuned model"))
     return parts
 
 
@@ -35,18 +39,19 @@ class OverlayRenderer:
         frame_size: (width, height) of ``Frame.array`` when it differs from ``size``.
         legend: (key label, description) rows for the help table (the controls' legend:
             handed in, so views never import the controls); descriptions in English,
-            translated when drawn.
+            translated when drawn. Or ``legend(view_name)`` giving them per view (a view
+            with keys of its own, such as the teach view, has its own legend).
     """
 
     def __init__(
         self,
         size: tuple[int, int],
-        legend: Sequence[tuple[str, str]] = (),
+        legend: Sequence[tuple[str, str]] | Callable[[str], Sequence[tuple[str, str]]] = (),
         *,
         frame_size: tuple[int, int] | None = None,
     ) -> None:
         self.canvas = Canvas(size, frame_size=frame_size)
-        self.legend = tuple(legend)
+        self.legend = legend if callable(legend) else tuple(legend)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -72,13 +77,15 @@ class OverlayRenderer:
             layer = self.canvas.base(opaque)
             title = tr(view.title) if view is not None else status.view.upper()
             top, right = chrome.header(self.canvas, layer, status, title, opaque)
-            figures = footer_figures(status)
-            bottom = chrome.footer(self.canvas, layer, figures, status.message, opaque)
+            # The help table needs the room; the figures come back when it closes.
+            figures = [] if status.show_help else footer_figures(status)
+            bottom = chrome.footer(self.canvas, layer, figures, tr(status.message), opaque)
             if view is not None:
                 view.draw(self.canvas, layer, status, results, Body(top, bottom, right))
             if status.show_help:
-                legend = [(keys, tr(description)) for keys, description in self.legend]
-                chrome.help_overlay(self.canvas, layer, legend, opaque)
+                rows = self.legend(status.view) if callable(self.legend) else self.legend
+                legend = [(key_label(keys), tr(desc)) for keys, desc in rows]
+                chrome.help_overlay(self.canvas, layer, legend, opaque, (top, bottom))
         return layer
 
     def message_frame(self, message: str, detail: str = "") -> np.ndarray:

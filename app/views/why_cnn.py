@@ -20,7 +20,7 @@ from app.stages.results import FrameResults, WhyCnnResult
 from app.state import ViewState
 from app.views import cells
 from app.views.base import BODY, MARGIN, SMALL, Body, Canvas, View
-from app.views.draw import AMBER, CYAN, GREEN, GREY, RED, WHITE, Line, blit, to_rgba
+from app.views.draw import AMBER, CYAN, GREEN, GREY, RED, VIEW_BG, WHITE, Line, blit, to_rgba
 
 #: The dense layer of the slide's count, and the conv layer set against it (LeNet's conv1).
 DENSE_NEURONS = 100
@@ -196,36 +196,42 @@ def _shift_test(
     room = h - head.shape[0] - answers_h - canvas.px(30)
     side = min(col_w * 6 // 10, room * 45 // 100)
     tile = min((col_w - 2 * canvas.px(3)) // 3, (room - side - canvas.px(8)) // 2)
-    peak = max(float(why.maps.max()), float(why.shifted_maps.max()), 1e-6)
-    columns = (
-        (tr("the digit"), why.tensor, why.maps, why.probs),
-        (tr("moved"), why.shifted, why.shifted_maps, why.shifted_probs),
-    )
-    answers = []
-    for i, (caption, tensor, maps, probs) in enumerate(columns):
-        cx = x + i * (col_w + canvas.px(10))
+    for i, caption in enumerate((tr("the digit"), tr("moved"))):
         label = cells.text(canvas, [Line(caption, BODY, WHITE, True)], width=col_w)
-        blit(layer, label[:, :col_w], cx, y)
-        top = y + canvas.px(24)  # one height for both captions: the pictures line up
+        blit(layer, label[:, :col_w], x + i * (col_w + canvas.px(10)), y)
+    # The pictures change when the stage's numbers do (every few frames): drawn then, kept.
+    key = ("shift", col_w, side, tile, *(hash(a.tobytes()) for a in _arrays(why)))
+    pictures = cells.cached(canvas, key, lambda: _pictures(canvas, why, col_w, side, tile))
+    blit(layer, pictures, x, y + canvas.px(24))  # one caption height: the pictures line up
+    assert why.probs is not None and why.shifted_probs is not None
+    answers = [(int(np.argmax(p)), float(np.max(p))) for p in (why.probs, why.shifted_probs)]
+    _answers(canvas, layer, answers, (x, area[1] + h - answers_h, w))
+
+
+def _arrays(why: WhyCnnResult) -> tuple[np.ndarray, ...]:
+    return tuple(a for a in (why.tensor, why.shifted, why.maps, why.shifted_maps) if a is not None)
+
+
+def _pictures(canvas: Canvas, why: WhyCnnResult, col_w: int, side: int, tile: int) -> np.ndarray:
+    """The two columns: each digit, then its six conv1 maps (one scale for all twelve), the
+    picture's middle marked."""
+    gap = canvas.px(3)
+    out = np.empty((side + canvas.px(6) + 2 * (tile + gap), 2 * col_w + canvas.px(10), 4), np.uint8)
+    out[:] = (*VIEW_BG, 255)
+    assert why.maps is not None and why.shifted_maps is not None
+    peak = max(float(why.maps.max()), float(why.shifted_maps.max()), 1e-6)
+    for i, (tensor, maps) in enumerate(((why.tensor, why.maps), (why.shifted, why.shifted_maps))):
+        cx = i * (col_w + canvas.px(10))
         digit = (np.clip(tensor, 0, 1) * 255).astype(np.uint8)
-        blit(
-            layer,
-            to_rgba(cv2.resize(digit, (side, side), interpolation=cv2.INTER_NEAREST)),
-            cx,
-            top,
-        )
-        cv2.line(layer, (cx + side // 2, top), (cx + side // 2, top + side), (*AMBER, 160), 1)
+        blit(out, to_rgba(cv2.resize(digit, (side, side), interpolation=cv2.INTER_NEAREST)), cx, 0)
+        cv2.line(out, (cx + side // 2, 0), (cx + side // 2, side), (*AMBER, 255), 1)
         for c in range(maps.shape[2]):
-            tx, ty = (
-                cx + (c % 3) * (tile + canvas.px(3)),
-                top + side + canvas.px(6) + (c // 3) * (tile + canvas.px(3)),
-            )
+            tx, ty = cx + (c % 3) * (tile + gap), side + canvas.px(6) + (c // 3) * (tile + gap)
             levels = (np.clip(maps[:, :, c] / peak, 0, 1) * 255).astype(np.uint8)
             colour = cv2.cvtColor(VIRIDIS[levels], cv2.COLOR_BGR2RGBA)
-            blit(layer, cv2.resize(colour, (tile, tile), interpolation=cv2.INTER_NEAREST), tx, ty)
-            cv2.line(layer, (tx + tile // 2, ty), (tx + tile // 2, ty + tile - 1), (*AMBER, 160), 1)
-        answers.append((int(np.argmax(probs)), float(np.max(probs))))
-    _answers(canvas, layer, answers, (x, area[1] + h - answers_h, w))
+            blit(out, cv2.resize(colour, (tile, tile), interpolation=cv2.INTER_NEAREST), tx, ty)
+            cv2.line(out, (tx + tile // 2, ty), (tx + tile // 2, ty + tile - 1), (*AMBER, 255), 1)
+    return out
 
 
 def _answers(

@@ -7,7 +7,7 @@ kernel's own name (from the config) is shown as written.
 
 from __future__ import annotations
 
-from app.i18n import N_, tr
+from app.i18n import N_, tr, translate
 
 #: identifier -> English name (marked for the catalogs).
 VALUE_NAMES = {
@@ -65,3 +65,46 @@ REASONS = (
 
 #: Whole-screen messages other modules pass to ``message_frame`` (``app.loop``).
 MESSAGES = (N_("no camera"),)
+
+#: The stages' names (``Stage.name``) and the loop's ``overlay`` part: the footer's
+#: timings and a switched-off stage's message (``app.faults``) show them through ``tr``.
+#: English keeps the identifiers; the catalogs translate them.
+STAGE_NAMES = (
+    N_("kernel"),
+    N_("pool"),
+    N_("inspect"),
+    N_("edges"),
+    N_("histogram"),
+    N_("digit"),
+    N_("number"),
+    N_("why"),
+    N_("features"),
+    N_("network"),
+    N_("dense"),
+    N_("overlay"),
+)
+
+#: What runs the network when nothing does (``DigitStage.runtime``).
+RUNTIMES = (N_("unavailable"),)
+
+#: Keys the help table names by a word (``app.controls.actions.key_legend``): the words
+#: on a Spanish keyboard's keycaps are others (Mayús, Esc).
+KEY_NAMES = {
+    "Shift": N_("Shift"),
+    "Tab": N_("Tab"),
+    "space": N_("space"),
+    "Escape": N_("Escape"),
+}
+
+
+def key_label(keys: str, lang: str | None = None) -> str:
+    """``"V / Shift+Tab"`` with its key names in ``lang`` (default: the current language)."""
+
+    def say(key: str) -> str:
+        if key not in KEY_NAMES:
+            return key
+        return tr(KEY_NAMES[key]) if lang is None else translate(KEY_NAMES[key], lang)
+
+    return " / ".join(
+        "+".join(say(k) for k in alternative.split("+")) for alternative in keys.split(" / ")
+    )

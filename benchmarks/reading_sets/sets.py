@@ -191,10 +191,13 @@ def slants_set(split: str, n_per_source: int, seed: int) -> ReadingSet:
     return out.build()
 
 
-def numbers_set(split: str, n: int, seed: int) -> ReadingSet:
+def numbers_set(
+    split: str, n: int, seed: int, heights: tuple[float, float] = (0.22, 0.45)
+) -> ReadingSet:
     """``n`` numbers, a third each of 2, 3 and 4 digits, each all MNIST or all handwriting.
 
-    The number's ink is 22-45 % of the ROI tall (less when it would not fit across it);
+    The number's ink is ``heights`` (22-45 %) of the ROI tall (less when it would not fit
+    across it);
     gaps between digits from -6 % to 30 % of its height (some touch), tilt within 5 degrees.
     """
     rng = np.random.default_rng([seed, 5])
@@ -205,7 +208,7 @@ def numbers_set(split: str, n: int, seed: int) -> ReadingSet:
         source = "mnist" if k % 2 == 0 else "hand"
         picks = [g for g, s in pool if s == source]
         glyphs = [picks[int(i)] for i in rng.choice(len(picks), length, replace=False)]
-        scene = random_scene(rng, height=rng.uniform(0.22, 0.45), angle=rng.uniform(-5, 5))
+        scene = random_scene(rng, height=rng.uniform(*heights), angle=rng.uniform(-5, 5))
         if scene.pen is None and source == "hand":
             scene = replace(scene, pen=NATURAL_PEN)
         # Fit across the ROI: a digit is about 0.7 of its height wide.
@@ -268,6 +271,8 @@ BUILDERS = {
     "rotations": lambda split, n, seed: rotations_set(split, n, seed),
     "slants": lambda split, n, seed: slants_set(split, n, seed),
     "numbers": lambda split, n, seed: numbers_set(split, n, seed),
+    # Digits 11-17 lores px tall: where the number stage reads the main stream instead.
+    "small_numbers": lambda split, n, seed: numbers_set(split, n, seed, heights=(0.1, 0.16)),
     "nondigits": lambda split, n, seed: nondigits_set(n, seed),
 }
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import itertools
 import os
 import shutil
 import subprocess
@@ -428,3 +429,53 @@ def test_signature_table_matches_the_real_picamera2_source(real_picamera2):
     for dotted, expected in REAL_SIGNATURES.items():
         class_name, method = dotted.split(".")[-2:]
         assert real[class_name][method] == [name for name, _ in expected], dotted
+
+
+def _drm_camera():
+    import picamera2
+
+    camera = picamera2.Picamera2()
+    camera.configure(camera.create_preview_configuration())
+    camera.start_preview(picamera2.Preview.DRM)
+    camera.start()
+    return camera
+
+
+@pytest.mark.parametrize("holds_gil", [False, True])
+def test_fake_drm_commits_block_with_or_without_the_gil(fake, holds_gil):
+    """Each DRM preview frame and each set_overlay is one commit of commit_seconds; held,
+    the GIL stops every other Python thread for that long (kms++'s binding), released,
+    they run meanwhile (the pure-Python kms binding's ioctl)."""
+    import threading
+    import time
+
+    camera = _drm_camera()
+    fake.state.commit_seconds = 0.05
+    fake.state.commit_holds_gil = holds_gil
+    ticks = []
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.002)
+
+    ticker = threading.Thread(target=tick)
+    ticker.start()
+    try:
+        time.sleep(0.02)
+        start = time.perf_counter()
+        camera.capture_request(wait=1.0).release()  # rendered: one commit
+        camera.set_overlay(np.zeros((48, 64, 4), np.uint8))  # another
+        took = time.perf_counter() - start
+    finally:
+        stop.set()
+        ticker.join()
+        camera.close()
+    assert fake.state.commits == 2 and took >= 0.1
+    during = [b - a for a, b in itertools.pairwise(ticks) if start <= a <= start + took]
+    longest_gap = max(during, default=took)
+    if holds_gil:
+        assert longest_gap >= 0.045  # the other thread stood still through a commit
+    else:
+        assert longest_gap < 0.045  # it kept ticking

@@ -5,10 +5,13 @@
 const params = new URLSearchParams(window.location.search);
 const token = params.get("token") || "";
 const statusFields = ["view", "kernel", "operation", "stride", "padding", "activation",
-  "pool_mode", "pool_size", "fps", "runtime", "source", "frozen"];
+  "pool_mode", "pool_size", "fps", "runtime", "model", "source", "frozen"];
 // Held keys repeat; these actions must happen once per press (a held space would
-// otherwise fill the SD card with snapshots).
-const noRepeatActions = new Set(["snapshot", "quit"]);
+// otherwise fill the SD card with snapshots); /api/legend lists them.
+let noRepeatActions = new Set(["snapshot", "quit"]);
+// The view the key map was loaded for: a view may have keys of its own (the teach view's
+// digit keys save a sample), so the map is loaded again when the view changes.
+let legendView = null;
 let keyMap = {};
 let text = {};
 // Setting values and view names as the overlay words them ("zero" -> "ceros").
@@ -105,6 +108,8 @@ async function loadLegend() {
   const response = await fetch("/api/legend", { cache: "no-store" });
   const data = await response.json();
   keyMap = data.keys;
+  legendView = data.view;
+  if (data.once_per_press) noRepeatActions = new Set(data.once_per_press);
   const body = document.querySelector("#legend tbody");
   body.replaceChildren();
   for (const [key, description] of data.legend) {
@@ -133,6 +138,8 @@ function format(value) {
 function renderStatus(status) {
   const body = document.querySelector("#status tbody");
   body.replaceChildren();
+  // The loop's own texts (a notice, no camera, the runtime) in the app's language.
+  const translated = status.translated || {};
   for (const field of statusFields) {
     if (!(field in status)) continue;
     const row = document.createElement("tr");
@@ -140,11 +147,13 @@ function renderStatus(status) {
     cell(row, t(`field_${field}`) || field);
     const value = status[field];
     if (typeof value === "boolean") cell(row, t(value ? "yes" : "no"));
-    else cell(row, values[value] || format(value));
+    else cell(row, translated[field] || values[value] || format(value));
     body.appendChild(row);
   }
+  // The number view's number, else the digit.
+  const shown = status.number ?? status.prediction;
   document.getElementById("digit").textContent =
-    status.prediction === null || status.prediction === undefined ? "–" : String(status.prediction);
+    shown === null || shown === undefined ? "–" : String(shown);
   // Why no digit is shown, and whether to hold the digit closer or further away.
   const notes = [status.reason, status.hint].filter(Boolean).map((note) => values[note] || note);
   document.getElementById("reason").textContent = notes.join(" · ");
@@ -158,7 +167,7 @@ function renderStatus(status) {
     li.append(` ${(Number(p) * 100).toFixed(0)}%`);
     bars.appendChild(li);
   }
-  if (status.message) showMessage(status.message);
+  if (status.message) showMessage(translated.message || status.message);
 }
 
 function renderBadge(reachable) {
@@ -186,6 +195,8 @@ async function pollStatus() {
     if (status.language && language && status.language !== language) {
       // The app switched language: every text and the key legend follow it.
       await loadText();
+      await loadLegend();
+    } else if (status.view && status.view !== legendView) {
       await loadLegend();
     }
     renderStatus(status);

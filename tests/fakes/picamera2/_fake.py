@@ -34,10 +34,17 @@ Fault hooks:
         changed"); drop ``sys.modules["picamera2"]`` so the next import runs again.
     ``state.platform``: "PISP" (Pi 5) or "VC4" (Pi 4 and earlier); sets stride alignment.
     ``state.frame_interval``: seconds between frames (0: a frame is always ready).
+    ``state.commit_seconds``: how long each DRM commit blocks (a camera frame rendered by
+        the DRM preview, and each ``set_overlay``): the real ``commit_sync`` returns after
+        the flip, up to a vblank (16.7 ms at 60 Hz). ``state.commit_holds_gil``: block
+        holding Python's GIL, as kms++'s binding does (``pykms`` declares no
+        ``gil_scoped_release``), or releasing it, as the pure-Python ``kms`` binding's
+        ``fcntl.ioctl`` does (picamera2 imports ``kms`` first when it is installed).
 """
 
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from dataclasses import dataclass, field
@@ -65,6 +72,8 @@ class FakeState:
     cameras: list[FakeCamera] = field(default_factory=lambda: [CAMERAS["imx708"]])
     platform: str = "PISP"
     frame_interval: float = 0.0
+    commit_seconds: float = 0.0
+    commit_holds_gil: bool = False
     fail_after_frames: int | None = None
     recover_after_attempts: int | None = 0
     capture_error: BaseException | None = None
@@ -76,6 +85,9 @@ class FakeState:
     block_forever_limit: float = 2.0
 
     # Records.
+    commits: int = 0
+    #: Seconds each thread (``threading.get_ident()``) spent blocked in commits.
+    commit_seconds_by_thread: dict[int, float] = field(default_factory=dict)
     events: list[tuple[float, str]] = field(default_factory=list)
     overlay_calls: list[OverlayCall] = field(default_factory=list)
     frames_delivered: int = 0
@@ -104,6 +116,26 @@ class FakeState:
 
 _lock = threading.Lock()
 state = FakeState()
+
+
+#: libc through ctypes.PyDLL: its calls keep the GIL, as a C++ binding without a release does.
+_LIBC_HOLDING_GIL = ctypes.PyDLL(None)
+
+
+def commit() -> None:
+    """One DRM commit: block for ``state.commit_seconds`` (with or without the GIL)."""
+    seconds = state.commit_seconds
+    thread = threading.get_ident()
+    with _lock:
+        state.commits += 1
+        waited = state.commit_seconds_by_thread
+        waited[thread] = waited.get(thread, 0.0) + seconds
+    if seconds <= 0:
+        return
+    if state.commit_holds_gil:
+        _LIBC_HOLDING_GIL.usleep(int(seconds * 1e6))
+    else:
+        time.sleep(seconds)
 
 
 def reset() -> None:

@@ -28,9 +28,11 @@ class DrmPreview(NullPreview):
         self.current = None
 
     def render_request(self, completed_request):
-        """Called for each displayed frame; the first one reserves the planes."""
+        """Called for each displayed frame; the first one reserves the planes. Each frame is
+        one synchronous commit (``_fake.commit``), as ``render_drm``'s ``commit_sync``."""
         if self.overlay_plane is None:
             self.overlay_plane = "overlay-plane"
+        _fake.commit()
 
     def set_overlay(self, overlay):
         if self.picam2 is None:
@@ -48,6 +50,7 @@ class DrmPreview(NullPreview):
             if overlay.nbytes > w * h * 4:
                 raise ValueError("data out of range")
         self._record_overlay(overlay)
+        _fake.commit()  # the real set_overlay renders (commits) at once
 
     def stop(self):
         super().stop()
