@@ -10,7 +10,8 @@
 set -uo pipefail
 
 readonly RELEASE=${PIOS_RELEASE:?PIOS_RELEASE is not set}
-readonly RESULTS=/pios/results/checks.log
+# PIOS_RESULTS: tests/test_pios_checks.py sources this file and keeps its verdicts elsewhere.
+readonly RESULTS=${PIOS_RESULTS:-/pios/results/checks.log}
 readonly SRC=/root/convlens
 readonly UNIT=convlens.service
 readonly CONFIG=/etc/convlens/config.toml
@@ -27,8 +28,17 @@ readonly REBOOT_MARK=/var/lib/pios/rebooted-from
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export LC_ALL=C.UTF-8 SYSTEMD_PAGER="" SYSTEMD_COLORS=0
 
-pass() { printf 'PASS %s.%s\n' "$RELEASE" "$1" | tee -a "$RESULTS"; }
-fail() { printf 'FAIL %s.%s: %s\n' "$RELEASE" "$1" "$2" | tee -a "$RESULTS"; }
+# While a check runs under `checked`, its verdicts go to $HELD first (see checked below).
+HELD=""
+verdict() { # LINE
+    if [[ -n $HELD ]]; then
+        printf '%s\n' "$1" | tee -a "$HELD"
+    else
+        printf '%s\n' "$1" | tee -a "$RESULTS"
+    fi
+}
+pass() { verdict "PASS $RELEASE.$1"; }
+fail() { verdict "FAIL $RELEASE.$1: $2"; }
 log() { printf '[pios] %s\n' "$*"; }
 prefixed() { # TAG: copy stdin to stdout, each line tagged
     local line
@@ -86,20 +96,28 @@ open(path, "w").write(head + sep + body + header + tail)
 EOF
 }
 
+# systemd could not even put a process of the unit into its cgroup ("Failed at step
+# CGROUP", status 219) since SINCE: a qemu-user artefact of this test bed, before any
+# program of the unit runs. Every stop here logs "Failed to kill control group ...
+# Input/output error", and now and then the next start finds the cgroup gone (seen at
+# restarts after a crash, after a config error, and at the console steps; never on a
+# Pi's systemd, which runs natively). The whole journal is searched, not `journalctl -u`:
+# the forked process never reached the unit's cgroup, so journald files systemd's line
+# under init.scope, and only PID 1's own lines carry UNIT=.
+cgroup_artefact_since() { # SINCE
+    journalctl --sync 2>/dev/null
+    journalctl --since "@${1%.*}" -o cat --no-pager | grep -qF "$UNIT: Failed at step CGROUP"
+}
+
 # Restart from a clean slate (no start-limit or restart counters); STARTED_AT: when the
-# start that counts began. Once more, logged, when systemd could not even put a process
-# into the unit's cgroup ("Failed at step CGROUP", status 219): a qemu-user artefact of
-# this test bed, before any program of the unit runs. Every stop here logs "Failed to
-# kill control group ... Input/output error", and now and then the next start finds the
-# cgroup gone (seen at restarts after a crash, after a config error and between the
-# console step and the main process; never on a Pi's systemd, which runs natively).
+# start that counts began. Once more, logged, after the cgroup artefact above.
 fresh_start() {
     local rc
     STARTED_AT=$(now)
     systemctl reset-failed "$UNIT" 2>/dev/null
     systemctl restart "$UNIT"
     rc=$?
-    if journalctl -u "$UNIT" --since "@${STARTED_AT%.*}" -o cat --no-pager | grep -q 'Failed at step CGROUP'; then
+    if cgroup_artefact_since "$STARTED_AT"; then
         log "systemd could not attach a process of $UNIT to its cgroup (status 219, qemu-user): starting again"
         systemctl stop "$UNIT"
         sleep 2
@@ -109,6 +127,31 @@ fresh_start() {
         rc=$?
     fi
     return "$rc"
+}
+
+# The checks that ran a second time (journal-no-traceback counts their deliberate faults).
+RAN_AGAIN=" "
+
+# CHECK [ARGS...]: run a check of the running service with its verdicts held back. When
+# one is a FAIL and the cgroup artefact happened during the check (a restart inside it,
+# after a crash, a config error or a SIGKILL, which fresh_start cannot retry), the check
+# runs once more, logged, and the second verdicts stand. A FAIL without the artefact
+# stands at once.
+checked() {
+    local since held
+    since=$(now)
+    HELD=$(mktemp)
+    "$@"
+    held=$(<"$HELD")
+    rm -f "$HELD"
+    HELD=""
+    if grep -q '^FAIL ' <<<"$held" && cgroup_artefact_since "$since"; then
+        log "$1: systemd could not attach a process of $UNIT to its cgroup during the check (status 219, qemu-user): the check once more"
+        RAN_AGAIN+="$1 "
+        "$@"
+    elif [[ -n $held ]]; then
+        printf '%s\n' "$held" >>"$RESULTS"
+    fi
 }
 
 # --- the things qemu-user cannot do, and what the test bed does about them -------------
@@ -592,17 +635,12 @@ step_status() { # PROPERTY: the exit status systemd recorded for ExecStartPre/Ex
     prop "$1" | sed -n 's/.*status=\([0-9]*\).*/\1/p' | head -n 1
 }
 
-# The console check's start (fresh_start, which sets STARTED_AT).
-start_for_console_check() {
-    fresh_start 2>/dev/null
-}
-
 check_console_steps() {
     local since lines who uid bad=() expected
     uid=$(id -u convlens)
     systemctl stop "$UNIT"
     sleep 1
-    start_for_console_check
+    fresh_start 2>/dev/null
     lines=$(console_lines "$STARTED_AT")
     who=$(console_lines "$STARTED_AT" who)
     log "console steps at start: $(tr '\n' ';' <<<"$lines") ($who); main process $(ps -o user= -p "$(main_pid)")"
@@ -621,7 +659,7 @@ check_console_steps() {
     # SIGKILL with a switched VT on record (root's note, as the start step writes it on
     # a Pi): the stop step runs before the restart's start step and gives /dev/tty1
     # back, here in one line saying there is no such device, and removes the note.
-    start_for_console_check
+    fresh_start 2>/dev/null
     local old
     old=$(main_pid)
     printf '/dev/tty1\n' >/run/convlens-console
@@ -766,17 +804,20 @@ check_uninstall() {
     fi
 }
 
-# Python tracebacks anywhere in the run's journal (both boots: it is kept in /var/log). The two deliberate faults above
-# (SIGSEGV, and SIGABRT from the watchdog) make faulthandler print one "Fatal Python
-# error" each, by design (PYTHONFAULTHANDLER=1); any other is a finding.
+# Python tracebacks anywhere in the run's journal (both boots: it is kept in /var/log).
+# The two deliberate faults above (SIGSEGV, and SIGABRT from the watchdog) make
+# faulthandler print one "Fatal Python error" each, by design (PYTHONFAULTHANDLER=1), or
+# one or two when `checked` ran their check again; any other is a finding.
 check_journal() {
-    local tracebacks fatal
+    local tracebacks fatal segv=1 abrt=1
+    [[ $RAN_AGAIN == *" check_crash_restarts "* ]] && segv="[12]"
+    [[ $RAN_AGAIN == *" check_watchdog_restarts "* ]] && abrt="[12]"
     tracebacks=$(journalctl -o cat --no-pager | grep -c 'Traceback (most recent call last)')
     fatal=$(journalctl -o cat --no-pager | grep 'Fatal Python error' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
     log "journal: $tracebacks tracebacks; fatal errors: $fatal"
     if ((tracebacks > 0)); then
         fail journal-no-traceback "$tracebacks tracebacks (journal.txt): $(journalctl -o cat --no-pager | grep -A 3 -m 1 'Traceback (most recent' | tail -n 1)"
-    elif [[ $fatal != " 1 Fatal Python error: Aborted; 1 Fatal Python error: Segmentation fault;" ]]; then
+    elif ! [[ $fatal =~ ^\ $abrt\ Fatal\ Python\ error:\ Aborted\;\ $segv\ Fatal\ Python\ error:\ Segmentation\ fault\;$ ]]; then
         fail journal-no-traceback "fatal errors other than the two deliberate ones: $fatal"
     else
         pass journal-no-traceback
@@ -815,7 +856,9 @@ check_suite() {
         log "suite: share $share of the test files: $(wc -w <<<"$files") files"
     fi
     started=$(now)
-    (cd "$SRC" && CONVLENS_MNIST_DIR=/pios/mnist make test ARGS="-q -p no:cacheprovider -m '$markers' $files") \
+    # Hang guards of the slow end-to-end tests x5 (tests/waiting.py hang_guard): a
+    # fine-tune that takes ~20 s natively takes 10-25 min emulated, beside the live loop.
+    (cd "$SRC" && CONVLENS_MNIST_DIR=/pios/mnist CONVLENS_TEST_TIME_FACTOR=5 make test ARGS="-q -p no:cacheprovider -m '$markers' $files") \
         >/pios/results/suite.log 2>&1
     rc=$?
     summary=$(grep -E '^(=+ )?[0-9]+ (passed|failed)' /pios/results/suite.log | tail -n 1 | tr -d '=')
@@ -836,28 +879,29 @@ main() {
     fi
     if [[ -e $REBOOT_MARK ]]; then
         log "checks for $RELEASE: after the reboot"
-        check_comes_up_after_reboot
-        check_notify_start
-        check_hardening_loaded
-        check_sandbox_in_effect
-        check_status_and_litert
-        check_numpy_is_apts
-        check_no_user_site
-        check_reads_digits
-        check_classify
-        expect_config_exit config-error-not-restarted web port '"eighty"' "[web] port"
+        checked check_comes_up_after_reboot
+        checked check_notify_start
+        checked check_hardening_loaded
+        checked check_sandbox_in_effect
+        checked check_status_and_litert
+        checked check_numpy_is_apts
+        checked check_no_user_site
+        checked check_reads_digits
+        checked check_classify
+        checked expect_config_exit config-error-not-restarted web port '"eighty"' "[web] port"
         # The sandbox hides /home: a model there is refused at start, by name.
         mkdir -p /home/pi
         cp /opt/convlens/models/lenet_float32.tflite /home/pi/
-        expect_config_exit home-path-refused model path '"/home/pi/lenet_float32.tflite"' \
+        checked expect_config_exit home-path-refused model path '"/home/pi/lenet_float32.tflite"' \
             "[model] path '/home/pi/lenet_float32.tflite': cannot enter /home (hidden by the service's ProtectHome=yes)"
         rm -rf /home/pi
-        check_camera_open_error_retried
-        check_crash_restarts
-        check_watchdog_restarts
-        check_stop_time
-        check_console_steps
-        check_install_again
+        checked check_camera_open_error_retried
+        checked check_crash_restarts
+        checked check_watchdog_restarts
+        checked check_stop_time
+        checked check_console_steps
+        checked check_install_again
+        # The checks after this change the system once; they are not repeated.
         check_desktop_autostart
         check_uninstall
     fi
@@ -868,4 +912,7 @@ main() {
     echo DONE >>"$RESULTS"
 }
 
-main "$@"
+# Sourced (tests/test_pios_checks.py) it only defines the functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi
