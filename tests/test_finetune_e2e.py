@@ -18,6 +18,7 @@ import pytest
 from app.cli import _collected_tensor
 from app.stages.network import read_network
 from tests import new_writer
+from tests.waiting import hang_guard
 from training import finetune, mnist, model_store
 from training.collection import load_collection
 from training.model_io import load_model
@@ -57,7 +58,7 @@ def test_new_writer_is_learned_and_mnist_is_kept(tmp_path):
     before_files = _shipped_hashes()
 
     process = _finetune(str(collection_dir), "--out", str(tmp_path / "models"))
-    out, err = process.communicate(timeout=600)
+    out, err = process.communicate(timeout=hang_guard(600))
     assert process.returncode == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     *events, result = lines
@@ -104,7 +105,7 @@ def test_interrupted_finetune_installs_nothing(tmp_path):
         if json.loads(line)["event"] == "epoch":
             break
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=60)
+    out, err = process.communicate(timeout=hang_guard(60))
     assert process.returncode == 130, err
     assert "interrupted; nothing installed" in err
     assert all(json.loads(line).get("event") == "epoch" for line in out.splitlines())
