@@ -11,7 +11,6 @@ watches; ``show`` never waits for the network.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hmac
 import logging
@@ -44,7 +43,7 @@ from app.display.http_guard import (
 )
 from app.display.http_hosts import HostPolicy, is_loopback_host
 from app.display.http_thread import ServerThread
-from app.display.web_frames import FrameHub, JpegEncoder
+from app.display.web_frames import BOUNDARY, FrameHub, JpegEncoder, send_frames
 from app.display.web_text import status_language, text, texts, translated_fields, value_names
 from app.errors import DisplayError
 from app.frame import Frame
@@ -65,7 +64,6 @@ STATIC_FILES = {
 TOKEN_HEADER = "X-Convlens-Token"
 #: Longest accepted key or action name.
 MAX_NAME_CHARS = 40
-BOUNDARY = "convlensframe"
 #: A classroom: every student's laptop plus the teacher's, with room to spare.
 DEFAULT_MAX_VIEWERS = 48
 
@@ -364,30 +362,7 @@ class WebViewer(Display):
             response.force_close()
             await response.prepare(request)
             if request.method != "HEAD":
-                await self._send_frames(request, response)
+                await send_frames(self._hub, request, response, self.limits.write_timeout)
             return response
         finally:
             self.stream_clients -= 1
-
-    async def _send_frames(self, request: web.Request, response: web.StreamResponse) -> None:
-        """Send the newest JPEG whenever this viewer has taken the last; until it goes."""
-        seq = max(0, self._hub.seq - 1)  # the current picture at once, then each new one
-        try:
-            while True:
-                got = await self._hub.newer_than(seq, 1.0)
-                transport = request.transport
-                if transport is None or transport.is_closing():
-                    return
-                if got is None:
-                    continue
-                seq, jpeg = got
-                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
-                head += f"Content-Length: {len(jpeg)}\r\n\r\n"
-                # A viewer that stops reading is cut after write_timeout: it must not
-                # hold its slot (and its memory) for ever.
-                async with asyncio.timeout(self.limits.write_timeout):
-                    await response.write(head.encode() + jpeg + b"\r\n")
-        except (TimeoutError, ConnectionError) as exc:
-            log.debug("web viewer: stream to %s ended: %r", request.remote, exc)
-            if request.transport is not None:
-                request.transport.abort()
