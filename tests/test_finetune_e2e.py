@@ -67,7 +67,7 @@ def test_new_writer_is_learned_and_mnist_is_kept(tmp_path):
 
     assert result["samples"] == 200 and result["held_back"] == 50 and result["skipped"] == 0
     assert result["before"] <= 0.75
-    assert result["after"] >= result["before"] + 0.15  # measured: 0.58 -> 0.78
+    assert result["after"] >= result["before"] + 0.15  # measured: 0.54 -> 0.76
     assert result["mnist_after"] >= result["mnist_before"] - finetune.MNIST_MARGIN
     assert result["installed"] is True and result["seconds"] > 0
     assert _shipped_hashes() == before_files
