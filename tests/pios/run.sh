@@ -101,10 +101,19 @@ preflight() { # RELEASE...
     if [[ ! -e /proc/sys/fs/binfmt_misc/status ]]; then
         mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc"
     fi
-    if [[ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]] && command -v update-binfmts >/dev/null; then
-        update-binfmts --enable qemu-aarch64 || true
-    fi
     local entry=/proc/sys/fs/binfmt_misc/qemu-aarch64
+    if [[ ! -e $entry ]] && command -v update-binfmts >/dev/null; then
+        update-binfmts --enable qemu-aarch64 2>/dev/null || true
+    fi
+    # qemu 8 and later (Debian's qemu-user-binfmt, which qemu-user-static now pulls in)
+    # ship only a systemd-binfmt file, which the package registers only when systemd runs
+    # the machine: not in a container, a chroot or a CI runner without systemd.
+    local conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+    if [[ ! -e $entry && -f $conf ]]; then
+        say "registering qemu-aarch64 with binfmt_misc from $conf"
+        grep -v -e '^[#;]' -e '^$' "$conf" >/proc/sys/fs/binfmt_misc/register \
+            || die "cannot register $conf with binfmt_misc"
+    fi
     [[ -e $entry ]] || die "no binfmt_misc entry for aarch64: apt-get install qemu-user-static binfmt-support"
     grep -qx enabled "$entry" || die "$entry is disabled: update-binfmts --enable qemu-aarch64"
     grep -q '^flags: .*F' "$entry" || die "$entry lacks the F (fix binary) flag that containers need"
