@@ -9,7 +9,10 @@ The rule (README "Runtime on the device"), first match wins:
    checkout (it has ``pyproject.toml``): a clone, or ``pip install -e`` (``make``'s venv).
 3. ``share/convlens/models`` installed with the ``convlens`` distribution: a wheel
    (``pip install .``) carries the models as data files (pyproject's ``data-files``);
-   they are found through the distribution's file list, so any install prefix works.
+   they are found through the distribution's file list, so any install prefix works;
+   failing that (``pip install --target DIR``, whose file list points outside DIR, or an
+   install with no usable file list), ``share/convlens/models`` beside ``app/`` and under
+   the running interpreter's prefix.
 
 An explicit ``[model] path`` in the config (or ``--model``) bypasses the rule.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
+import sysconfig
 from pathlib import Path
 
 from app.errors import ModelError
@@ -55,6 +59,16 @@ def _wheel_models() -> Path | None:
     return None
 
 
+def _data_dir_models() -> Path | None:
+    """``share/convlens/models`` beside ``app/`` (pip's ``--target``) or under the
+    interpreter's data prefix, when it holds the shipped model; else None."""
+    for root in (_SOURCE_TREE, Path(sysconfig.get_path("data"))):
+        folder = root / WHEEL_DATA_DIR
+        if (folder / SHIPPED_MODEL).is_file():
+            return folder
+    return None
+
+
 def models_dir() -> Path:
     """The folder the shipped models are read from (see the module docstring).
 
@@ -64,7 +78,7 @@ def models_dir() -> Path:
     configured = os.environ.get(MODELS_ENV, "").strip()
     if configured:
         return Path(configured)
-    for find in (_checkout_models, _wheel_models):
+    for find in (_checkout_models, _wheel_models, _data_dir_models):
         found = find()
         if found is not None:
             return found

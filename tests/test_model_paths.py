@@ -90,6 +90,21 @@ def test_installed_copy_without_models_names_the_rule(tmp_path, installed_copy, 
     assert MODELS_ENV in lines[0] and "[model] path" in lines[0]
 
 
+def test_target_install_finds_the_models_beside_app(tmp_path, installed_copy, digit_photo):
+    """``pip install --target DIR .`` puts the data files in DIR/share/convlens/models, but
+    its RECORD lists them relative to a temporary site-packages, so they point elsewhere:
+    classify, run from another folder with DIR on PYTHONPATH, still finds them."""
+    data = installed_copy / model_paths.WHEEL_DATA_DIR
+    data.mkdir(parents=True)
+    for name in SHIPPED:
+        shutil.copy2(REPO / "models" / name, data / name)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = classify(installed_copy, digit_photo, elsewhere)
+    assert result.returncode == 0, result.stderr
+    assert '"digit": 7' in result.stdout
+
+
 def test_checkout_and_editable_install_use_the_repository_models(monkeypatch):
     monkeypatch.delenv(MODELS_ENV, raising=False)
     assert model_paths.shipped_model() == REPO / "models" / SHIPPED_MODEL
@@ -134,5 +149,6 @@ def test_nothing_found_is_a_model_error(monkeypatch):
     monkeypatch.delenv(MODELS_ENV, raising=False)
     monkeypatch.setattr(model_paths, "_checkout_models", lambda: None)
     monkeypatch.setattr(model_paths, "_wheel_models", lambda: None)
+    monkeypatch.setattr(model_paths, "_data_dir_models", lambda: None)
     with pytest.raises(ModelError, match=MODELS_ENV):
         model_paths.shipped_model()
