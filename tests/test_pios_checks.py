@@ -1,5 +1,5 @@
 """The test bed's own logic (tests/pios/checks.sh), sourced in bash with stand-ins for the
-system: `checked` runs a failed check once more only after the qemu-user cgroup artefact
+system: `checked` runs a failed check once more only after the unit lost its cgroup
 (systemd's "Failed at step CGROUP" line, which journald files outside the unit), and
 journal-no-traceback counts the deliberate faults of a check that ran twice.
 """

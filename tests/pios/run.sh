@@ -419,6 +419,68 @@ EOF
     ln -sf ../pios-checks.service "$root/etc/systemd/system/multi-user.target.wants/pios-checks.service"
 }
 
+# --- a cgroup of its own for each container ------------------------------------------------
+#
+# With --keep-unit, systemd-nspawn makes two cgroups under the one it starts in,
+# "payload" for the container and "supervisor" for itself, and the container's systemd
+# sees "payload" as the root of its hierarchy (a cgroup namespace). Two containers started
+# from the same cgroup (CONVLENS_PIOS_JOBS=2) therefore shared one payload: each systemd
+# created and removed the other's /system.slice/convlens.service, and now and then a
+# start failed with "Failed to attach to cgroup /system.slice/convlens.service: No such
+# file or directory" (status 219/CGROUP) when the other container had just stopped its
+# service. So each container starts in a cgroup of its own, removed when it ends.
+
+# The hierarchies systemd-nspawn places the container in, one "MOUNT NAME" line each,
+# NAME as /proc/self/cgroup spells the hierarchy: the cgroup2 one (an empty NAME, the
+# "0::" line) and, on a hybrid host, the v1 name=systemd one, where nspawn makes its
+# payload too. PIOS_CGROUP_HIERARCHIES overrides them (tests).
+cgroup_hierarchies() {
+    if [[ -n ${PIOS_CGROUP_HIERARCHIES:-} ]]; then
+        printf '%s\n' "$PIOS_CGROUP_HIERARCHIES"
+    elif [[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs ]]; then
+        printf '/sys/fs/cgroup \n'
+    elif [[ $(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs ]]; then
+        printf '/sys/fs/cgroup/unified \n'
+        [[ $(stat -fc %T /sys/fs/cgroup/systemd 2>/dev/null) == cgroupfs ]] \
+            && printf '/sys/fs/cgroup/systemd name=systemd\n'
+        return 0
+    else
+        return 1
+    fi
+}
+
+# NAME: make a cgroup directory for one container in each hierarchy, a child of the
+# cgroup this script runs in there (PIOS_SELF_CGROUP, default /proc/self/cgroup), and
+# print them, one per line.
+container_cgroup() {
+    local hierarchies mount name own dir
+    hierarchies=$(cgroup_hierarchies) || {
+        say "no cgroup2 hierarchy under /sys/fs/cgroup: systemd-nspawn cannot give the container the unified hierarchy"
+        return 1
+    }
+    while read -r mount name; do
+        own=$(awk -F: -v name="$name" '$2 == name { sub(/^[^:]*:[^:]*:/, ""); print; exit }' \
+            "${PIOS_SELF_CGROUP:-/proc/self/cgroup}")
+        dir="$mount${own%/}/$1"
+        mkdir -p "$dir" || {
+            say "cannot make the container's cgroup $dir"
+            return 1
+        }
+        printf '%s\n' "$dir"
+    done <<<"$hierarchies"
+}
+
+# DIRS (one per line): remove a container's cgroups and whatever its systemd left below
+# them, deepest first (a cgroup directory goes with rmdir once no process is in it).
+remove_cgroup() {
+    local dir
+    while read -r dir; do
+        [[ -n $dir && -d $dir ]] || continue
+        find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        [[ ! -d $dir ]] || say "could not remove the container's cgroup $dir (processes still in it?)"
+    done <<<"$1"
+}
+
 # Boot the container and wait for it to power itself off (or kill it at the time limit).
 # checks.sh reboots it once; systemd-nspawn then exits with 133, and the same root is
 # booted again, as a Pi comes back up after `sudo reboot`.
@@ -426,16 +488,21 @@ boot() { # RELEASE ROOT STATE_DIR WHEELS
     local release=$1 root=$2 state=$3 wheels=$4
     local binds=(--bind-ro="$wheels:/pios/wheels" --bind="$state/results:/pios/results")
     [[ -d $MNIST_DIR ]] && binds+=(--bind-ro="$MNIST_DIR:/pios/mnist")
-    local started=$SECONDS boots=0 rc nspawn
+    local started=$SECONDS boots=0 rc nspawn cgroup
     : >"$state/console.log"
     while ((boots++ < 2)); do
+        cgroup=$(container_cgroup "convlens-pios-$release-$$") || return 1
         # The unified cgroup hierarchy for the container (Trixie's systemd needs it);
-        # --register=no --keep-unit: this machine's init need not be systemd.
-        SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 systemd-nspawn --boot --quiet \
-            --directory="$root" --machine="convlens-$release-$$" \
-            --setenv=QEMU_CPU="$(qemu_cpu_of "$release")" \
-            --register=no --keep-unit --private-network --console=read-only \
-            "${binds[@]}" >>"$state/console.log" 2>&1 &
+        # --register=no --keep-unit: this machine's init need not be systemd. The
+        # subshell moves itself into the container's cgroups, then becomes nspawn.
+        (
+            while read -r dir; do printf '%s\n' "$BASHPID" >"$dir/cgroup.procs"; done <<<"$cgroup"
+            SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 exec systemd-nspawn --boot --quiet \
+                --directory="$root" --machine="convlens-$release-$$" \
+                --setenv=QEMU_CPU="$(qemu_cpu_of "$release")" \
+                --register=no --keep-unit --private-network --console=read-only \
+                "${binds[@]}"
+        ) >>"$state/console.log" 2>&1 &
         nspawn=$!
         while kill -0 "$nspawn" 2>/dev/null; do
             if ((SECONDS - started > TIME_LIMIT)); then
@@ -444,12 +511,14 @@ boot() { # RELEASE ROOT STATE_DIR WHEELS
                 local init
                 for init in $(pgrep -P "$nspawn"); do kill -KILL "$init" 2>/dev/null || true; done
                 wait "$nspawn" || true
+                remove_cgroup "$cgroup"
                 return
             fi
             sleep 2
         done
         rc=0
         wait "$nspawn" || rc=$?
+        remove_cgroup "$cgroup"
         ((rc == 133)) || return 0
         say "$release: the container rebooted after $((SECONDS - started)) s: booting it again"
     done
@@ -536,4 +605,7 @@ main() {
     ((failed == 0))
 }
 
-main "$@"
+# Sourced (tests/test_pios_run.py), it only defines the functions above.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi
