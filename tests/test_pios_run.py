@@ -24,6 +24,13 @@ SELF_CGROUP = """\
 4:memory:/user.slice
 0::/user.slice/session-3.scope
 """
+SESSION = "user.slice/session-3.scope"
+
+
+def container_dirs(tmp_path: Path, name: str, under: str = SESSION) -> list[str]:
+    """A container's cgroup directories as run.sh prints them: cgroup2, then name=systemd."""
+    parent = f"/{under}" if under else ""
+    return [f"{tmp_path}/{hierarchy}{parent}/{name}" for hierarchy in ("unified", "systemd")]
 
 
 def source_run(tmp_path: Path, script: str) -> subprocess.CompletedProcess:
@@ -61,13 +68,9 @@ def test_each_container_gets_its_own_cgroup_below_the_runners_in_every_hierarchy
         "container_cgroup convlens-pios-bookworm-1; container_cgroup convlens-pios-trixie-1",
     )
     assert done.returncode == 0, done.stderr
-    session = "user.slice/session-3.scope"
-    assert done.stdout.splitlines() == [
-        f"{tmp_path}/unified/{session}/convlens-pios-bookworm-1",
-        f"{tmp_path}/systemd/{session}/convlens-pios-bookworm-1",
-        f"{tmp_path}/unified/{session}/convlens-pios-trixie-1",
-        f"{tmp_path}/systemd/{session}/convlens-pios-trixie-1",
-    ]
+    assert done.stdout.splitlines() == container_dirs(
+        tmp_path, "convlens-pios-bookworm-1"
+    ) + container_dirs(tmp_path, "convlens-pios-trixie-1")
     for line in done.stdout.splitlines():
         assert Path(line).is_dir()
 
@@ -79,10 +82,7 @@ def test_a_runner_in_the_root_cgroup_makes_children_of_the_root(tmp_path):
         "container_cgroup convlens-pios-trixie-7",
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == [
-        f"{tmp_path}/unified/convlens-pios-trixie-7",
-        f"{tmp_path}/systemd/convlens-pios-trixie-7",
-    ]
+    assert done.stdout.splitlines() == container_dirs(tmp_path, "convlens-pios-trixie-7", under="")
 
 
 def test_removing_a_containers_cgroups_takes_what_its_systemd_left_below_them(tmp_path):
@@ -99,11 +99,9 @@ def test_removing_a_containers_cgroups_takes_what_its_systemd_left_below_them(tm
         "true",
     )
     assert done.returncode == 0, done.stderr
-    session = "user.slice/session-3.scope"
     # The trixie container's cgroups are gone; the other container's are untouched.
     assert done.stdout.splitlines() == [
-        f"left {tmp_path}/unified/{session}/convlens-pios-bookworm-1",
-        f"left {tmp_path}/systemd/{session}/convlens-pios-bookworm-1",
+        f"left {d}" for d in container_dirs(tmp_path, "convlens-pios-bookworm-1")
     ]
     assert "could not remove" not in done.stderr
 
